@@ -1,0 +1,144 @@
+//! Schemas: what a provider, resource or data source accepts and returns.
+
+use super::value::Type;
+
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    /// Bumped whenever the stored state's shape changes; UpgradeResourceState
+    /// receives the old number.
+    pub version: i64,
+    pub block: Block,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Block {
+    pub description: String,
+    pub attributes: Vec<Attribute>,
+    pub blocks: Vec<NestedBlock>,
+    pub deprecated: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Attribute {
+    pub name: String,
+    pub ty: Type,
+    /// Markdown.
+    pub description: String,
+    pub required: bool,
+    pub optional: bool,
+    pub computed: bool,
+    pub sensitive: bool,
+    pub deprecated: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nesting {
+    Single,
+    List,
+    Set,
+    Map,
+    Group,
+}
+
+#[derive(Clone, Debug)]
+pub struct NestedBlock {
+    pub type_name: String,
+    pub block: Block,
+    pub nesting: Nesting,
+    pub min_items: i64,
+    pub max_items: i64,
+}
+
+impl Attribute {
+    fn new(name: &str, ty: Type, description: &str) -> Attribute {
+        Attribute {
+            name: name.to_string(),
+            ty,
+            description: description.to_string(),
+            required: false,
+            optional: false,
+            computed: false,
+            sensitive: false,
+            deprecated: false,
+        }
+    }
+    pub fn required(name: &str, ty: Type, description: &str) -> Attribute {
+        Attribute { required: true, ..Attribute::new(name, ty, description) }
+    }
+    pub fn optional(name: &str, ty: Type, description: &str) -> Attribute {
+        Attribute { optional: true, ..Attribute::new(name, ty, description) }
+    }
+    pub fn computed(name: &str, ty: Type, description: &str) -> Attribute {
+        Attribute { computed: true, ..Attribute::new(name, ty, description) }
+    }
+    /// Optional, with a value the provider fills in when the user gives none.
+    pub fn optional_computed(name: &str, ty: Type, description: &str) -> Attribute {
+        Attribute { optional: true, computed: true, ..Attribute::new(name, ty, description) }
+    }
+    pub fn sensitive(mut self) -> Attribute {
+        self.sensitive = true;
+        self
+    }
+}
+
+impl NestedBlock {
+    /// A block that may appear at most once (`nesting = list`, max 1), the
+    /// way hashicorp providers declare `assume_role {}` and `kubernetes {}`.
+    pub fn at_most_one(type_name: &str, block: Block) -> NestedBlock {
+        NestedBlock { type_name: type_name.to_string(), block, nesting: Nesting::List, min_items: 0, max_items: 1 }
+    }
+}
+
+impl Block {
+    pub fn new(description: &str) -> Block {
+        Block { description: description.to_string(), ..Block::default() }
+    }
+    pub fn attribute(mut self, a: Attribute) -> Block {
+        self.attributes.push(a);
+        self
+    }
+    pub fn block(mut self, b: NestedBlock) -> Block {
+        self.blocks.push(b);
+        self
+    }
+
+    /// The object type of this block's values, as Terraform encodes them.
+    pub fn value_type(&self) -> Type {
+        let mut attrs: std::collections::BTreeMap<String, Type> =
+            self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())).collect();
+        for b in &self.blocks {
+            let inner = b.block.value_type();
+            let ty = match b.nesting {
+                Nesting::Single | Nesting::Group => inner,
+                Nesting::List => Type::list(inner),
+                Nesting::Set => Type::set(inner),
+                Nesting::Map => Type::map(inner),
+            };
+            attrs.insert(b.type_name.clone(), ty);
+        }
+        Type::Object(attrs)
+    }
+
+    pub fn find_attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_type_includes_nested_blocks_by_nesting_mode() {
+        let b = Block::new("")
+            .attribute(Attribute::optional("region", Type::String, ""))
+            .block(NestedBlock::at_most_one("endpoints", Block::new("").attribute(Attribute::optional("s3", Type::String, ""))));
+        assert_eq!(
+            b.value_type(),
+            Type::object([
+                ("region", Type::String),
+                ("endpoints", Type::list(Type::object([("s3", Type::String)]))),
+            ])
+        );
+    }
+}
