@@ -1,0 +1,1 @@
+vdOJxWw-cG_CJT6wyeX_j21vnjNeBKqE5mh9NuqYRD4

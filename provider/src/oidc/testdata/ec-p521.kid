@@ -1,0 +1,1 @@
+V6rJtnM4c4056oECjTAuzSOkbtlN0ne-xyZIPa1Op-A

@@ -1,0 +1,1 @@
+f-xJLDIcqh2fJvubOXc8PUhdP_JONHJkqd3PvhTrzTI

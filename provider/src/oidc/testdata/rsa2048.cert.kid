@@ -1,0 +1,1 @@
+5ENof0ZShBKw-1PhrJzhoUEeubp4WSSJnvue8DErrws

@@ -1,0 +1,1 @@
+mmfzbN452SlGXEickTzVKEgdFh1nOVtsN0ltI-UPvkI
