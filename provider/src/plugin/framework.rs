@@ -30,7 +30,10 @@ pub enum Interrupted {
 
 impl Ctx {
     pub fn new(cancel: CancellationToken) -> Ctx {
-        Ctx { cancel, deadline: None }
+        Ctx {
+            cancel,
+            deadline: None,
+        }
     }
 
     /// A context that cannot be cancelled: for tests and offline tools.
@@ -42,7 +45,10 @@ impl Ctx {
     /// deadline wins if one is already set).
     pub fn with_timeout(&self, timeout: Duration) -> Ctx {
         let d = Instant::now() + timeout;
-        Ctx { cancel: self.cancel.clone(), deadline: Some(self.deadline.map_or(d, |old| old.min(d))) }
+        Ctx {
+            cancel: self.cancel.clone(),
+            deadline: Some(self.deadline.map_or(d, |old| old.min(d))),
+        }
     }
 
     pub fn deadline(&self) -> Option<Instant> {

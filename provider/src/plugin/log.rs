@@ -45,16 +45,26 @@ pub fn parse_level(s: &str) -> u8 {
 
 fn level_from_env() -> u8 {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    var("TF_LOG_PROVIDER").or_else(|| var("TF_LOG")).map(|v| parse_level(&v)).unwrap_or(0)
+    var("TF_LOG_PROVIDER")
+        .or_else(|| var("TF_LOG"))
+        .map(|v| parse_level(&v))
+        .unwrap_or(0)
 }
 
 /// Installs the stderr logger and a panic hook that logs panics as errors.
 /// Safe to call more than once; only the first call installs anything.
 pub fn init() {
     LEVEL.store(level_from_env(), Ordering::Relaxed);
-    if tracing_subscriber::registry().with(JsonStderr).try_init().is_ok() {
+    if tracing_subscriber::registry()
+        .with(JsonStderr)
+        .try_init()
+        .is_ok()
+    {
         std::panic::set_hook(Box::new(|info| {
-            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_default();
             let msg = info
                 .payload()
                 .downcast_ref::<&str>()
@@ -70,7 +80,11 @@ struct JsonStderr;
 
 fn allowed(meta: &Metadata<'_>) -> bool {
     let configured = LEVEL.load(Ordering::Relaxed);
-    let cap = if meta.target().starts_with(OWN_TARGET) { configured } else { configured.min(3) };
+    let cap = if meta.target().starts_with(OWN_TARGET) {
+        configured
+    } else {
+        configured.min(3)
+    };
     rank(meta.level()) <= cap
 }
 
@@ -153,7 +167,9 @@ fn timestamp() -> String {
     let fmt = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&fmt)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -67,7 +67,10 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
     fn be(&mut self, n: usize) -> Result<u64, DecodeError> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, b| (acc << 8) | *b as u64))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | *b as u64))
     }
 
     fn head(&mut self) -> Result<Head, DecodeError> {
@@ -123,7 +126,8 @@ impl<'a> Reader<'a> {
     }
 
     fn text(&mut self, n: usize) -> Result<String, DecodeError> {
-        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| DecodeError("string is not UTF-8".into()))
+        String::from_utf8(self.take(n)?.to_vec())
+            .map_err(|_| DecodeError("string is not UTF-8".into()))
     }
 
     fn value(&mut self, ty: &Type) -> Result<Value, DecodeError> {
@@ -149,8 +153,8 @@ impl<'a> Reader<'a> {
                     Head::Str(n) | Head::Bin(n) => self.take(n)?,
                     _ => return err("dynamic value's type must be a JSON string"),
                 };
-                let json: serde_json::Value =
-                    serde_json::from_slice(ty_json).map_err(|e| DecodeError(format!("dynamic type: {e}")))?;
+                let json: serde_json::Value = serde_json::from_slice(ty_json)
+                    .map_err(|e| DecodeError(format!("dynamic type: {e}")))?;
                 let inner = Type::from_json(&json).map_err(DecodeError)?;
                 self.value(&inner)
             }
@@ -159,11 +163,15 @@ impl<'a> Reader<'a> {
                 _ => err("expected a bool"),
             },
             Type::Number => match head {
-                Head::Int(i) => Ok(Value::Number(Number::parse(&i.to_string()).expect("integer text"))),
+                Head::Int(i) => Ok(Value::Number(
+                    Number::parse(&i.to_string()).expect("integer text"),
+                )),
                 Head::Float(f) if f.is_finite() => Ok(Value::Number(Number::from(f))),
                 Head::Str(n) => {
                     let s = self.text(n)?;
-                    Number::parse(&s).map(Value::Number).ok_or_else(|| DecodeError(format!("bad number {s:?}")))
+                    Number::parse(&s)
+                        .map(Value::Number)
+                        .ok_or_else(|| DecodeError(format!("bad number {s:?}")))
                 }
                 _ => err("expected a number"),
             },
@@ -175,8 +183,14 @@ impl<'a> Reader<'a> {
                 let Head::Array(n) = head else {
                     return err("expected an array");
                 };
-                let items = (0..n).map(|_| self.value(elem)).collect::<Result<Vec<_>, _>>()?;
-                Ok(if matches!(ty, Type::Set(_)) { Value::Set(items) } else { Value::List(items) })
+                let items = (0..n)
+                    .map(|_| self.value(elem))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(if matches!(ty, Type::Set(_)) {
+                    Value::Set(items)
+                } else {
+                    Value::List(items)
+                })
             }
             Type::Tuple(elems) => {
                 let Head::Array(n) = head else {
@@ -185,7 +199,12 @@ impl<'a> Reader<'a> {
                 if n != elems.len() {
                     return err("tuple length does not match its type");
                 }
-                Ok(Value::Tuple(elems.iter().map(|t| self.value(t)).collect::<Result<_, _>>()?))
+                Ok(Value::Tuple(
+                    elems
+                        .iter()
+                        .map(|t| self.value(t))
+                        .collect::<Result<_, _>>()?,
+                ))
             }
             Type::Map(elem) => {
                 let Head::Map(n) = head else {
@@ -205,7 +224,9 @@ impl<'a> Reader<'a> {
                 let mut out = BTreeMap::new();
                 for _ in 0..n {
                     let k = self.key()?;
-                    let attr_ty = attrs.get(&k).ok_or_else(|| DecodeError(format!("unexpected attribute {k:?}")))?;
+                    let attr_ty = attrs
+                        .get(&k)
+                        .ok_or_else(|| DecodeError(format!("unexpected attribute {k:?}")))?;
                     out.insert(k, self.value(attr_ty)?);
                 }
                 for name in attrs.keys() {
@@ -226,11 +247,18 @@ impl<'a> Reader<'a> {
 
 /// Reads the refinements we understand; anything else is kept raw only.
 fn parse_refinements(raw: &[u8]) -> Unknown {
-    let mut unknown = Unknown { raw_refinements: Some(raw.to_vec()), ..Default::default() };
+    let mut unknown = Unknown {
+        raw_refinements: Some(raw.to_vec()),
+        ..Default::default()
+    };
     let mut rd = Reader { buf: raw, pos: 0 };
-    let Ok(Head::Map(n)) = rd.head() else { return unknown };
+    let Ok(Head::Map(n)) = rd.head() else {
+        return unknown;
+    };
     for _ in 0..n {
-        let Ok(Head::Int(key)) = rd.head() else { return unknown };
+        let Ok(Head::Int(key)) = rd.head() else {
+            return unknown;
+        };
         let Ok(head) = rd.head() else { return unknown };
         match (key as i64, head) {
             (REFINE_NULLNESS, Head::Bool(b)) => unknown.nullable = Some(b),
@@ -282,7 +310,8 @@ fn write_value(out: &mut Vec<u8>, ty: &Type, value: &Value) {
         Value::Unknown(u) => {
             match &u.raw_refinements {
                 Some(raw) => {
-                    w::write_ext_meta(out, raw.len() as u32, EXT_REFINED_UNKNOWN).expect("vec write");
+                    w::write_ext_meta(out, raw.len() as u32, EXT_REFINED_UNKNOWN)
+                        .expect("vec write");
                     out.extend_from_slice(raw);
                 }
                 None => {
@@ -368,8 +397,12 @@ pub fn infer_type(value: &Value) -> Type {
         Value::Bool(_) => Type::Bool,
         Value::Number(_) => Type::Number,
         Value::String(_) => Type::String,
-        Value::List(v) | Value::Set(v) | Value::Tuple(v) => Type::Tuple(v.iter().map(infer_type).collect()),
-        Value::Map(m) | Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect()),
+        Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+            Type::Tuple(v.iter().map(infer_type).collect())
+        }
+        Value::Map(m) | Value::Object(m) => {
+            Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect())
+        }
     }
 }
 
@@ -394,7 +427,10 @@ mod tests {
         let v = Value::object([
             ("name", Value::string("x")),
             ("count", Value::number(3i64)),
-            ("tags", Value::Map([("a".to_string(), Value::string("b"))].into())),
+            (
+                "tags",
+                Value::Map([("a".to_string(), Value::string("b"))].into()),
+            ),
             ("ids", Value::string_list(["1", "2"])),
             ("on", Value::Bool(true)),
             ("later", Value::unknown()),
@@ -423,19 +459,30 @@ mod tests {
         f.extend_from_slice(&1000f64.to_bits().to_be_bytes());
         assert_eq!(decode(&Type::Number, &f).unwrap(), Value::number(1000i64));
         let s = [&[0xa4u8][..], b"1.25"].concat();
-        assert_eq!(decode(&Type::Number, &s).unwrap().as_number().unwrap().as_str(), "1.25");
+        assert_eq!(
+            decode(&Type::Number, &s)
+                .unwrap()
+                .as_number()
+                .unwrap()
+                .as_str(),
+            "1.25"
+        );
     }
 
     #[test]
     fn unknown_and_refined_unknown_are_read_and_written_back_unchanged() {
         // fixext1, type 0: plain unknown.
-        assert!(decode(&Type::String, &[0xd4, 0x00, 0x00]).unwrap().is_unknown());
+        assert!(decode(&Type::String, &[0xd4, 0x00, 0x00])
+            .unwrap()
+            .is_unknown());
         // ext8 type 12 with map {1: false, 2: "arn:"}: not null, known prefix.
         let payload = [0x82, 0x01, 0xc2, 0x02, 0xa4, b'a', b'r', b'n', b':'];
         let mut bytes = vec![0xc7, payload.len() as u8, 12];
         bytes.extend_from_slice(&payload);
         let v = decode(&Type::String, &bytes).unwrap();
-        let Value::Unknown(u) = &v else { panic!("not unknown") };
+        let Value::Unknown(u) = &v else {
+            panic!("not unknown")
+        };
         assert_eq!(u.nullable, Some(false));
         assert_eq!(u.string_prefix.as_deref(), Some("arn:"));
         assert_eq!(encode(&Type::String, &v), bytes);

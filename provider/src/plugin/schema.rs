@@ -63,17 +63,30 @@ impl Attribute {
         }
     }
     pub fn required(name: &str, ty: Type, description: &str) -> Attribute {
-        Attribute { required: true, ..Attribute::new(name, ty, description) }
+        Attribute {
+            required: true,
+            ..Attribute::new(name, ty, description)
+        }
     }
     pub fn optional(name: &str, ty: Type, description: &str) -> Attribute {
-        Attribute { optional: true, ..Attribute::new(name, ty, description) }
+        Attribute {
+            optional: true,
+            ..Attribute::new(name, ty, description)
+        }
     }
     pub fn computed(name: &str, ty: Type, description: &str) -> Attribute {
-        Attribute { computed: true, ..Attribute::new(name, ty, description) }
+        Attribute {
+            computed: true,
+            ..Attribute::new(name, ty, description)
+        }
     }
     /// Optional, with a value the provider fills in when the user gives none.
     pub fn optional_computed(name: &str, ty: Type, description: &str) -> Attribute {
-        Attribute { optional: true, computed: true, ..Attribute::new(name, ty, description) }
+        Attribute {
+            optional: true,
+            computed: true,
+            ..Attribute::new(name, ty, description)
+        }
     }
     pub fn sensitive(mut self) -> Attribute {
         self.sensitive = true;
@@ -85,13 +98,22 @@ impl NestedBlock {
     /// A block that may appear at most once (`nesting = list`, max 1), the
     /// way hashicorp providers declare `assume_role {}` and `kubernetes {}`.
     pub fn at_most_one(type_name: &str, block: Block) -> NestedBlock {
-        NestedBlock { type_name: type_name.to_string(), block, nesting: Nesting::List, min_items: 0, max_items: 1 }
+        NestedBlock {
+            type_name: type_name.to_string(),
+            block,
+            nesting: Nesting::List,
+            min_items: 0,
+            max_items: 1,
+        }
     }
 }
 
 impl Block {
     pub fn new(description: &str) -> Block {
-        Block { description: description.to_string(), ..Block::default() }
+        Block {
+            description: description.to_string(),
+            ..Block::default()
+        }
     }
     pub fn attribute(mut self, a: Attribute) -> Block {
         self.attributes.push(a);
@@ -104,8 +126,11 @@ impl Block {
 
     /// The object type of this block's values, as Terraform encodes them.
     pub fn value_type(&self) -> Type {
-        let mut attrs: std::collections::BTreeMap<String, Type> =
-            self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())).collect();
+        let mut attrs: std::collections::BTreeMap<String, Type> = self
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.ty.clone()))
+            .collect();
         for b in &self.blocks {
             let inner = b.block.value_type();
             let ty = match b.nesting {
@@ -132,12 +157,18 @@ mod tests {
     fn value_type_includes_nested_blocks_by_nesting_mode() {
         let b = Block::new("")
             .attribute(Attribute::optional("region", Type::String, ""))
-            .block(NestedBlock::at_most_one("endpoints", Block::new("").attribute(Attribute::optional("s3", Type::String, ""))));
+            .block(NestedBlock::at_most_one(
+                "endpoints",
+                Block::new("").attribute(Attribute::optional("s3", Type::String, "")),
+            ));
         assert_eq!(
             b.value_type(),
             Type::object([
                 ("region", Type::String),
-                ("endpoints", Type::list(Type::object([("s3", Type::String)]))),
+                (
+                    "endpoints",
+                    Type::list(Type::object([("s3", Type::String)]))
+                ),
             ])
         );
     }

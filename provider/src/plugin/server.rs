@@ -19,14 +19,17 @@ use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status};
 
 use super::diag::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
-use super::framework::{self, ApplyRequest, ConfigureRequest, Ctx, PlanRequest, RawState, ReadRequest};
+use super::framework::{
+    self, ApplyRequest, ConfigureRequest, Ctx, PlanRequest, RawState, ReadRequest,
+};
 use super::schema::{self, Schema};
 use super::value::{Type, Value};
 use super::{go_plugin, json, msgpack, proto, tls};
 
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 const CORE_PROTOCOL_VERSION: u32 = 1;
 const PROTOCOL_VERSION: u32 = 6;
 
@@ -46,7 +49,11 @@ pub fn serve(provider: Arc<dyn framework::Provider>, opts: ServeOptions) -> std:
 
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--version" || a == "-v") {
-        println!("terraform-provider-{} {}", provider.type_name(), opts.version);
+        println!(
+            "terraform-provider-{} {}",
+            provider.type_name(),
+            opts.version
+        );
         return std::process::ExitCode::SUCCESS;
     }
     let debug = args.iter().any(|a| a == "--debug" || a == "-debug");
@@ -66,7 +73,10 @@ pub fn serve(provider: Arc<dyn framework::Provider>, opts: ServeOptions) -> std:
         }
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -85,8 +95,13 @@ pub fn serve(provider: Arc<dyn framework::Provider>, opts: ServeOptions) -> std:
 
 /// go-plugin's client lists the protocol versions it speaks; we speak 6 only.
 fn check_protocol_versions() -> Result<(), String> {
-    let Ok(list) = std::env::var("PLUGIN_PROTOCOL_VERSIONS") else { return Ok(()) };
-    if list.split(',').any(|v| v.trim() == PROTOCOL_VERSION.to_string()) {
+    let Ok(list) = std::env::var("PLUGIN_PROTOCOL_VERSIONS") else {
+        return Ok(());
+    };
+    if list
+        .split(',')
+        .any(|v| v.trim() == PROTOCOL_VERSION.to_string())
+    {
         Ok(())
     } else {
         Err(format!(
@@ -96,7 +111,11 @@ fn check_protocol_versions() -> Result<(), String> {
     }
 }
 
-async fn run(provider: Arc<dyn framework::Provider>, opts: ServeOptions, debug: bool) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    provider: Arc<dyn framework::Provider>,
+    opts: ServeOptions,
+    debug: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let socket_dir = make_socket_dir()?;
     let socket_path = socket_dir.join("plugin.sock");
     let listener = UnixListener::bind(&socket_path)?;
@@ -104,23 +123,37 @@ async fn run(provider: Arc<dyn framework::Provider>, opts: ServeOptions, debug: 
     let shutdown = Arc::new(Notify::new());
     let services = Services::new(provider, shutdown.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_service_status("plugin", tonic_health::ServingStatus::Serving).await;
+    health
+        .set_service_status("plugin", tonic_health::ServingStatus::Serving)
+        .await;
 
     let router = tonic::transport::Server::builder()
-        .add_service(proto::provider_server::ProviderServer::from_arc(services.provider.clone()))
-        .add_service(go_plugin::grpc_controller_server::GrpcControllerServer::from_arc(services.controller.clone()))
-        .add_service(go_plugin::grpc_stdio_server::GrpcStdioServer::from_arc(services.stdio.clone()))
-        .add_service(go_plugin::grpc_broker_server::GrpcBrokerServer::from_arc(services.broker.clone()))
+        .add_service(proto::provider_server::ProviderServer::from_arc(
+            services.provider.clone(),
+        ))
+        .add_service(
+            go_plugin::grpc_controller_server::GrpcControllerServer::from_arc(
+                services.controller.clone(),
+            ),
+        )
+        .add_service(go_plugin::grpc_stdio_server::GrpcStdioServer::from_arc(
+            services.stdio.clone(),
+        ))
+        .add_service(go_plugin::grpc_broker_server::GrpcBrokerServer::from_arc(
+            services.broker.clone(),
+        ))
         .add_service(health_service);
 
     let stop_signal = {
         let shutdown = shutdown.clone();
         async move {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             // Terraform forwards Ctrl-C to the whole process group and then
             // calls StopProvider; like go-plugin we ignore SIGINT unless we
             // were started by hand in debug mode.
-            let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+            let mut int =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
             tokio::select! {
                 _ = shutdown.notified() => {},
                 _ = async { match term.as_mut() { Some(s) => { s.recv().await; }, None => std::future::pending().await } } => {},
@@ -134,22 +167,30 @@ async fn run(provider: Arc<dyn framework::Provider>, opts: ServeOptions, debug: 
         }
     };
 
-    let client_cert = std::env::var("PLUGIN_CLIENT_CERT").ok().filter(|s| !s.trim().is_empty());
+    let client_cert = std::env::var("PLUGIN_CLIENT_CERT")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
     let result = if debug {
         print_reattach(&opts.address, &socket_path)?;
-        router.serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop_signal).await
+        router
+            .serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop_signal)
+            .await
     } else if let Some(pem) = client_cert {
         let identity = tls::ServerIdentity::generate()?;
         let pinned = tls::parse_client_cert(&pem)?;
         let config = Arc::new(identity.server_config(pinned)?);
         let incoming = tls_incoming(listener, tokio_rustls::TlsAcceptor::from(config));
         print_handshake(&socket_path, Some(&identity.handshake_cert()))?;
-        router.serve_with_incoming_shutdown(incoming, stop_signal).await
+        router
+            .serve_with_incoming_shutdown(incoming, stop_signal)
+            .await
     } else {
         // go-plugin without AutoMTLS: plain gRPC on a socket only we can open.
         tracing::warn!(target: "irsa::plugin", "PLUGIN_CLIENT_CERT not set: serving without TLS on a private socket");
         print_handshake(&socket_path, None)?;
-        router.serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop_signal).await
+        router
+            .serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop_signal)
+            .await
     };
     let _ = std::fs::remove_dir_all(&socket_dir);
     result.map_err(Into::into)
@@ -157,17 +198,27 @@ async fn run(provider: Arc<dyn framework::Provider>, opts: ServeOptions, debug: 
 
 fn make_socket_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
-    let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     for attempt in 0..16u32 {
-        let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let dir = base.join(format!("plugin-irsa-{}-{nonce:x}-{attempt}", std::process::id()));
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir = base.join(format!(
+            "plugin-irsa-{}-{nonce:x}-{attempt}",
+            std::process::id()
+        ));
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(std::io::Error::other("cannot create a private socket directory"))
+    Err(std::io::Error::other(
+        "cannot create a private socket directory",
+    ))
 }
 
 fn print_handshake(socket: &std::path::Path, cert: Option<&str>) -> std::io::Result<()> {
@@ -201,7 +252,10 @@ fn print_reattach(address: &str, socket: &std::path::Path) -> std::io::Result<()
 
 /// TLS-terminated connections; a peer that fails authentication never
 /// reaches gRPC.
-fn tls_incoming(listener: UnixListener, acceptor: tokio_rustls::TlsAcceptor) -> ReceiverStream<std::io::Result<TlsConn>> {
+fn tls_incoming(
+    listener: UnixListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+) -> ReceiverStream<std::io::Result<TlsConn>> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
@@ -220,8 +274,12 @@ fn tls_incoming(listener: UnixListener, acceptor: tokio_rustls::TlsAcceptor) -> 
                     Ok(Ok(stream)) => {
                         let _ = tx.send(Ok(TlsConn(stream))).await;
                     }
-                    Ok(Err(e)) => tracing::warn!(target: "irsa::plugin", "refused a connection: {e}"),
-                    Err(_) => tracing::warn!(target: "irsa::plugin", "refused a connection: TLS handshake timed out"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(target: "irsa::plugin", "refused a connection: {e}")
+                    }
+                    Err(_) => {
+                        tracing::warn!(target: "irsa::plugin", "refused a connection: TLS handshake timed out")
+                    }
                 }
             });
         }
@@ -237,13 +295,21 @@ impl Connected for TlsConn {
 }
 
 impl AsyncRead for TlsConn {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for TlsConn {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -303,7 +369,14 @@ impl ProviderService {
             .map(|r| {
                 let schema = r.schema();
                 let ty = schema.block.value_type();
-                (r.type_name().to_string(), Entry { handler: r, schema, ty })
+                (
+                    r.type_name().to_string(),
+                    Entry {
+                        handler: r,
+                        schema,
+                        ty,
+                    },
+                )
             })
             .collect();
         let data_sources = provider
@@ -312,10 +385,24 @@ impl ProviderService {
             .map(|d| {
                 let schema = d.schema();
                 let ty = schema.block.value_type();
-                (d.type_name().to_string(), Entry { handler: d, schema, ty })
+                (
+                    d.type_name().to_string(),
+                    Entry {
+                        handler: d,
+                        schema,
+                        ty,
+                    },
+                )
             })
             .collect();
-        ProviderService { provider, provider_schema, provider_ty, resources, data_sources, stop: Mutex::new(CancellationToken::new()) }
+        ProviderService {
+            provider,
+            provider_schema,
+            provider_ty,
+            resources,
+            data_sources,
+            stop: Mutex::new(CancellationToken::new()),
+        }
     }
 
     fn ctx(&self) -> Ctx {
@@ -323,21 +410,32 @@ impl ProviderService {
     }
 
     fn resource(&self, name: &str) -> Result<&Entry<dyn framework::Resource>, Diagnostics> {
-        self.resources.get(name).ok_or_else(|| unknown_type("resource", name))
+        self.resources
+            .get(name)
+            .ok_or_else(|| unknown_type("resource", name))
     }
 
     fn data_source(&self, name: &str) -> Result<&Entry<dyn framework::DataSource>, Diagnostics> {
-        self.data_sources.get(name).ok_or_else(|| unknown_type("data source", name))
+        self.data_sources
+            .get(name)
+            .ok_or_else(|| unknown_type("data source", name))
     }
 }
 
 fn unknown_type(kind: &str, name: &str) -> Diagnostics {
-    Diagnostic::error(format!("Unknown {kind} type"), format!("This provider has no {kind} named {name:?}.")).into()
+    Diagnostic::error(
+        format!("Unknown {kind} type"),
+        format!("This provider has no {kind} named {name:?}."),
+    )
+    .into()
 }
 
 /// Runs a handler; a panic becomes an error diagnostic instead of killing
 /// the plugin (which Terraform would report as a crash of the whole run).
-async fn guarded<T>(what: &str, fut: impl std::future::Future<Output = T>) -> Result<T, Diagnostics> {
+async fn guarded<T>(
+    what: &str,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, Diagnostics> {
     match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
         Ok(v) => Ok(v),
         Err(payload) => {
@@ -364,11 +462,20 @@ fn decode(ty: &Type, v: Option<&proto::DynamicValue>, what: &str) -> Result<Valu
     } else {
         Ok(Value::Null)
     };
-    result.map_err(|e| Diagnostic::error("Invalid value from Terraform", format!("Cannot decode the {what}: {e}")).into())
+    result.map_err(|e| {
+        Diagnostic::error(
+            "Invalid value from Terraform",
+            format!("Cannot decode the {what}: {e}"),
+        )
+        .into()
+    })
 }
 
 fn encode(ty: &Type, v: &Value) -> Option<proto::DynamicValue> {
-    Some(proto::DynamicValue { msgpack: msgpack::encode(ty, v), json: Vec::new() })
+    Some(proto::DynamicValue {
+        msgpack: msgpack::encode(ty, v),
+        json: Vec::new(),
+    })
 }
 
 pub fn diagnostics_to_proto(d: Diagnostics) -> Vec<proto::Diagnostic> {
@@ -403,7 +510,10 @@ pub fn path_to_proto(p: AttrPath) -> proto::AttributePath {
 }
 
 fn schema_to_proto(s: &Schema) -> proto::Schema {
-    proto::Schema { version: s.version, block: Some(block_to_proto(&s.block, s.version)) }
+    proto::Schema {
+        version: s.version,
+        block: Some(block_to_proto(&s.block, s.version)),
+    }
 }
 
 fn block_to_proto(b: &schema::Block, version: i64) -> proto::schema::Block {
@@ -468,13 +578,28 @@ type RpcResult<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl proto::provider_server::Provider for ProviderService {
-    async fn get_metadata(&self, _req: Request<proto::get_metadata::Request>) -> RpcResult<proto::get_metadata::Response> {
+    async fn get_metadata(
+        &self,
+        _req: Request<proto::get_metadata::Request>,
+    ) -> RpcResult<proto::get_metadata::Response> {
         use proto::get_metadata as m;
         Ok(Response::new(m::Response {
             server_capabilities: Some(capabilities()),
             diagnostics: vec![],
-            data_sources: self.data_sources.keys().map(|k| m::DataSourceMetadata { type_name: k.clone() }).collect(),
-            resources: self.resources.keys().map(|k| m::ResourceMetadata { type_name: k.clone() }).collect(),
+            data_sources: self
+                .data_sources
+                .keys()
+                .map(|k| m::DataSourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
+            resources: self
+                .resources
+                .keys()
+                .map(|k| m::ResourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
             functions: vec![],
             ephemeral_resources: vec![],
         }))
@@ -486,8 +611,16 @@ impl proto::provider_server::Provider for ProviderService {
     ) -> RpcResult<proto::get_provider_schema::Response> {
         Ok(Response::new(proto::get_provider_schema::Response {
             provider: Some(schema_to_proto(&self.provider_schema)),
-            resource_schemas: self.resources.iter().map(|(k, e)| (k.clone(), schema_to_proto(&e.schema))).collect(),
-            data_source_schemas: self.data_sources.iter().map(|(k, e)| (k.clone(), schema_to_proto(&e.schema))).collect(),
+            resource_schemas: self
+                .resources
+                .iter()
+                .map(|(k, e)| (k.clone(), schema_to_proto(&e.schema)))
+                .collect(),
+            data_source_schemas: self
+                .data_sources
+                .iter()
+                .map(|(k, e)| (k.clone(), schema_to_proto(&e.schema)))
+                .collect(),
             functions: Default::default(),
             ephemeral_resource_schemas: Default::default(),
             diagnostics: vec![],
@@ -502,9 +635,21 @@ impl proto::provider_server::Provider for ProviderService {
     ) -> RpcResult<proto::validate_provider_config::Response> {
         let req = req.into_inner();
         let empty = proto::validate_provider_config::Response::default();
-        let config = try_diags!(decode(&self.provider_ty, req.config.as_ref(), "provider configuration"), empty);
-        let diags = try_diags!(guarded("ValidateProviderConfig", self.provider.validate(&config)).await, empty);
-        Ok(Response::new(proto::validate_provider_config::Response { diagnostics: diagnostics_to_proto(diags) }))
+        let config = try_diags!(
+            decode(
+                &self.provider_ty,
+                req.config.as_ref(),
+                "provider configuration"
+            ),
+            empty
+        );
+        let diags = try_diags!(
+            guarded("ValidateProviderConfig", self.provider.validate(&config)).await,
+            empty
+        );
+        Ok(Response::new(proto::validate_provider_config::Response {
+            diagnostics: diagnostics_to_proto(diags),
+        }))
     }
 
     async fn validate_resource_config(
@@ -514,9 +659,17 @@ impl proto::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let empty = proto::validate_resource_config::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
-        let config = try_diags!(decode(&entry.ty, req.config.as_ref(), "configuration"), empty);
-        let diags = try_diags!(guarded("ValidateResourceConfig", entry.handler.validate(&config)).await, empty);
-        Ok(Response::new(proto::validate_resource_config::Response { diagnostics: diagnostics_to_proto(diags) }))
+        let config = try_diags!(
+            decode(&entry.ty, req.config.as_ref(), "configuration"),
+            empty
+        );
+        let diags = try_diags!(
+            guarded("ValidateResourceConfig", entry.handler.validate(&config)).await,
+            empty
+        );
+        Ok(Response::new(proto::validate_resource_config::Response {
+            diagnostics: diagnostics_to_proto(diags),
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -526,9 +679,23 @@ impl proto::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let empty = proto::validate_data_resource_config::Response::default();
         let entry = try_diags!(self.data_source(&req.type_name), empty);
-        let config = try_diags!(decode(&entry.ty, req.config.as_ref(), "configuration"), empty);
-        let diags = try_diags!(guarded("ValidateDataResourceConfig", entry.handler.validate(&config)).await, empty);
-        Ok(Response::new(proto::validate_data_resource_config::Response { diagnostics: diagnostics_to_proto(diags) }))
+        let config = try_diags!(
+            decode(&entry.ty, req.config.as_ref(), "configuration"),
+            empty
+        );
+        let diags = try_diags!(
+            guarded(
+                "ValidateDataResourceConfig",
+                entry.handler.validate(&config)
+            )
+            .await,
+            empty
+        );
+        Ok(Response::new(
+            proto::validate_data_resource_config::Response {
+                diagnostics: diagnostics_to_proto(diags),
+            },
+        ))
     }
 
     async fn upgrade_resource_state(
@@ -541,10 +708,12 @@ impl proto::provider_server::Provider for ProviderService {
         let raw = req.raw_state.unwrap_or_default();
         let upgraded = if req.version == entry.schema.version && !raw.json.is_empty() {
             try_diags!(
-                json::decode_bytes(&entry.ty, &raw.json).map_err(|e| Diagnostics::from(Diagnostic::error(
-                    "Stored state does not match the schema",
-                    format!("The state of this {} cannot be read: {e}", req.type_name)
-                ))),
+                json::decode_bytes(&entry.ty, &raw.json).map_err(|e| Diagnostics::from(
+                    Diagnostic::error(
+                        "Stored state does not match the schema",
+                        format!("The state of this {} cannot be read: {e}", req.type_name)
+                    )
+                )),
                 empty
             )
         } else if req.version > entry.schema.version {
@@ -564,7 +733,16 @@ impl proto::provider_server::Provider for ProviderService {
                 json: (!raw.json.is_empty()).then_some(raw.json),
                 flatmap: raw.flatmap,
             };
-            try_diags!(try_diags!(guarded("UpgradeResourceState", async { entry.handler.upgrade_state(raw) }).await, empty), empty)
+            try_diags!(
+                try_diags!(
+                    guarded("UpgradeResourceState", async {
+                        entry.handler.upgrade_state(raw)
+                    })
+                    .await,
+                    empty
+                ),
+                empty
+            )
         };
         Ok(Response::new(proto::upgrade_resource_state::Response {
             upgraded_state: encode(&entry.ty, &upgraded),
@@ -578,21 +756,52 @@ impl proto::provider_server::Provider for ProviderService {
     ) -> RpcResult<proto::configure_provider::Response> {
         let req = req.into_inner();
         let empty = proto::configure_provider::Response::default();
-        let config = try_diags!(decode(&self.provider_ty, req.config.as_ref(), "provider configuration"), empty);
+        let config = try_diags!(
+            decode(
+                &self.provider_ty,
+                req.config.as_ref(),
+                "provider configuration"
+            ),
+            empty
+        );
         let ctx = self.ctx();
-        let request = ConfigureRequest { terraform_version: req.terraform_version, config };
-        let diags = try_diags!(guarded("ConfigureProvider", self.provider.configure(&ctx, request)).await, empty);
-        Ok(Response::new(proto::configure_provider::Response { diagnostics: diagnostics_to_proto(diags) }))
+        let request = ConfigureRequest {
+            terraform_version: req.terraform_version,
+            config,
+        };
+        let diags = try_diags!(
+            guarded("ConfigureProvider", self.provider.configure(&ctx, request)).await,
+            empty
+        );
+        Ok(Response::new(proto::configure_provider::Response {
+            diagnostics: diagnostics_to_proto(diags),
+        }))
     }
 
-    async fn read_resource(&self, req: Request<proto::read_resource::Request>) -> RpcResult<proto::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        req: Request<proto::read_resource::Request>,
+    ) -> RpcResult<proto::read_resource::Response> {
         let req = req.into_inner();
         let empty = proto::read_resource::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
-        let state = try_diags!(decode(&entry.ty, req.current_state.as_ref(), "current state"), empty);
+        let state = try_diags!(
+            decode(&entry.ty, req.current_state.as_ref(), "current state"),
+            empty
+        );
         let ctx = self.ctx();
         let out = try_diags!(
-            guarded("ReadResource", entry.handler.read(&ctx, ReadRequest { state, private: req.private })).await,
+            guarded(
+                "ReadResource",
+                entry.handler.read(
+                    &ctx,
+                    ReadRequest {
+                        state,
+                        private: req.private
+                    }
+                )
+            )
+            .await,
             empty
         );
         Ok(Response::new(proto::read_resource::Response {
@@ -610,15 +819,36 @@ impl proto::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let empty = proto::plan_resource_change::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
-        let prior_state = try_diags!(decode(&entry.ty, req.prior_state.as_ref(), "prior state"), empty);
-        let proposed_new_state = try_diags!(decode(&entry.ty, req.proposed_new_state.as_ref(), "proposed state"), empty);
-        let config = try_diags!(decode(&entry.ty, req.config.as_ref(), "configuration"), empty);
+        let prior_state = try_diags!(
+            decode(&entry.ty, req.prior_state.as_ref(), "prior state"),
+            empty
+        );
+        let proposed_new_state = try_diags!(
+            decode(&entry.ty, req.proposed_new_state.as_ref(), "proposed state"),
+            empty
+        );
+        let config = try_diags!(
+            decode(&entry.ty, req.config.as_ref(), "configuration"),
+            empty
+        );
         let ctx = self.ctx();
-        let plan = PlanRequest { prior_state, proposed_new_state, config, prior_private: req.prior_private };
-        let out = try_diags!(guarded("PlanResourceChange", entry.handler.plan(&ctx, plan)).await, empty);
+        let plan = PlanRequest {
+            prior_state,
+            proposed_new_state,
+            config,
+            prior_private: req.prior_private,
+        };
+        let out = try_diags!(
+            guarded("PlanResourceChange", entry.handler.plan(&ctx, plan)).await,
+            empty
+        );
         Ok(Response::new(proto::plan_resource_change::Response {
             planned_state: encode(&entry.ty, &out.planned_state),
-            requires_replace: out.requires_replace.into_iter().map(path_to_proto).collect(),
+            requires_replace: out
+                .requires_replace
+                .into_iter()
+                .map(path_to_proto)
+                .collect(),
             planned_private: out.planned_private,
             diagnostics: diagnostics_to_proto(out.diagnostics),
             legacy_type_system: false,
@@ -633,16 +863,34 @@ impl proto::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let empty = proto::apply_resource_change::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
-        let prior_state = try_diags!(decode(&entry.ty, req.prior_state.as_ref(), "prior state"), empty);
-        let planned_state = try_diags!(decode(&entry.ty, req.planned_state.as_ref(), "planned state"), empty);
-        let config = try_diags!(decode(&entry.ty, req.config.as_ref(), "configuration"), empty);
+        let prior_state = try_diags!(
+            decode(&entry.ty, req.prior_state.as_ref(), "prior state"),
+            empty
+        );
+        let planned_state = try_diags!(
+            decode(&entry.ty, req.planned_state.as_ref(), "planned state"),
+            empty
+        );
+        let config = try_diags!(
+            decode(&entry.ty, req.config.as_ref(), "configuration"),
+            empty
+        );
         let ctx = self.ctx();
-        let apply = ApplyRequest { prior_state: prior_state.clone(), planned_state, config, planned_private: req.planned_private };
+        let apply = ApplyRequest {
+            prior_state: prior_state.clone(),
+            planned_state,
+            config,
+            planned_private: req.planned_private,
+        };
         // On a panic the remote objects are as they were before as far as we
         // know, so keep the prior state rather than forgetting the resource.
         let out = match guarded("ApplyResourceChange", entry.handler.apply(&ctx, apply)).await {
             Ok(out) => out,
-            Err(d) => framework::ApplyResponse { new_state: prior_state, private: Vec::new(), diagnostics: d },
+            Err(d) => framework::ApplyResponse {
+                new_state: prior_state,
+                private: Vec::new(),
+                diagnostics: d,
+            },
         };
         Ok(Response::new(proto::apply_resource_change::Response {
             new_state: encode(&entry.ty, &out.new_state),
@@ -660,7 +908,10 @@ impl proto::provider_server::Provider for ProviderService {
         let empty = proto::import_resource_state::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
         let ctx = self.ctx();
-        let out = try_diags!(guarded("ImportResourceState", entry.handler.import(&ctx, req.id)).await, empty);
+        let out = try_diags!(
+            guarded("ImportResourceState", entry.handler.import(&ctx, req.id)).await,
+            empty
+        );
         let imported = if out.state.is_null() {
             vec![]
         } else {
@@ -688,7 +939,10 @@ impl proto::provider_server::Provider for ProviderService {
             diagnostics: diagnostics_to_proto(
                 Diagnostic::error(
                     "Moving resource state is not supported",
-                    format!("{} cannot be the target of a `moved` block from {}.", req.target_type_name, req.source_type_name),
+                    format!(
+                        "{} cannot be the target of a `moved` block from {}.",
+                        req.target_type_name, req.source_type_name
+                    ),
                 )
                 .into(),
             ),
@@ -702,9 +956,18 @@ impl proto::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let empty = proto::read_data_source::Response::default();
         let entry = try_diags!(self.data_source(&req.type_name), empty);
-        let config = try_diags!(decode(&entry.ty, req.config.as_ref(), "configuration"), empty);
+        let config = try_diags!(
+            decode(&entry.ty, req.config.as_ref(), "configuration"),
+            empty
+        );
         let ctx = self.ctx();
-        let (state, diags) = try_diags!(try_diags!(guarded("ReadDataSource", entry.handler.read(&ctx, config)).await, empty), empty);
+        let (state, diags) = try_diags!(
+            try_diags!(
+                guarded("ReadDataSource", entry.handler.read(&ctx, config)).await,
+                empty
+            ),
+            empty
+        );
         Ok(Response::new(proto::read_data_source::Response {
             state: encode(&entry.ty, &state),
             diagnostics: diagnostics_to_proto(diags),
@@ -712,20 +975,32 @@ impl proto::provider_server::Provider for ProviderService {
         }))
     }
 
-    async fn get_functions(&self, _req: Request<proto::get_functions::Request>) -> RpcResult<proto::get_functions::Response> {
+    async fn get_functions(
+        &self,
+        _req: Request<proto::get_functions::Request>,
+    ) -> RpcResult<proto::get_functions::Response> {
         Ok(Response::new(proto::get_functions::Response::default()))
     }
 
-    async fn stop_provider(&self, _req: Request<proto::stop_provider::Request>) -> RpcResult<proto::stop_provider::Response> {
+    async fn stop_provider(
+        &self,
+        _req: Request<proto::stop_provider::Request>,
+    ) -> RpcResult<proto::stop_provider::Response> {
         let old = std::mem::take(&mut *self.stop.lock().expect("stop token lock"));
         old.cancel();
         tracing::info!(target: "irsa::plugin", "StopProvider: cancelled work in flight");
-        Ok(Response::new(proto::stop_provider::Response { error: String::new() }))
+        Ok(Response::new(proto::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 }
 
 fn capabilities() -> proto::ServerCapabilities {
-    proto::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false }
+    proto::ServerCapabilities {
+        plan_destroy: false,
+        get_provider_schema_optional: false,
+        move_resource_state: false,
+    }
 }
 
 pub struct Controller {
@@ -749,7 +1024,10 @@ type Pending<T> = Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>
 #[tonic::async_trait]
 impl go_plugin::grpc_stdio_server::GrpcStdio for Stdio {
     type StreamStdioStream = Pending<go_plugin::StdioData>;
-    async fn stream_stdio(&self, _req: Request<go_plugin::Empty>) -> RpcResult<Self::StreamStdioStream> {
+    async fn stream_stdio(
+        &self,
+        _req: Request<go_plugin::Empty>,
+    ) -> RpcResult<Self::StreamStdioStream> {
         Ok(Response::new(Box::pin(futures::stream::pending())))
     }
 }
@@ -759,7 +1037,10 @@ pub struct Broker;
 #[tonic::async_trait]
 impl go_plugin::grpc_broker_server::GrpcBroker for Broker {
     type StartStreamStream = Pending<go_plugin::ConnInfo>;
-    async fn start_stream(&self, req: Request<tonic::Streaming<go_plugin::ConnInfo>>) -> RpcResult<Self::StartStreamStream> {
+    async fn start_stream(
+        &self,
+        req: Request<tonic::Streaming<go_plugin::ConnInfo>>,
+    ) -> RpcResult<Self::StartStreamStream> {
         // We broker nothing; drain what the host sends until it hangs up.
         let mut incoming = req.into_inner();
         tokio::spawn(async move { while let Ok(Some(_)) = incoming.message().await {} });

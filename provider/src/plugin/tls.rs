@@ -10,10 +10,14 @@
 use std::sync::Arc;
 
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::{
+    verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{DigitallySignedStruct, DistinguishedName, Error as TlsError, ServerConfig, SignatureScheme};
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, Error as TlsError, ServerConfig, SignatureScheme,
+};
 
 /// Our per-process server identity: a fresh key and self-signed certificate.
 pub struct ServerIdentity {
@@ -26,15 +30,28 @@ impl ServerIdentity {
     /// go-plugin's client verifies), usable for server and client auth, a CA
     /// so Go accepts it as its own root.
     pub fn generate() -> Result<ServerIdentity, rcgen::Error> {
-        use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+            KeyUsagePurpose,
+        };
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-        params.distinguished_name.push(DnType::CommonName, "localhost");
-        params.distinguished_name.push(DnType::OrganizationName, "terraform-provider-irsa");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "terraform-provider-irsa");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages =
-            vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::KeyCertSign,
+        ];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::seconds(30);
         params.not_after = now + time::Duration::days(365);
@@ -53,13 +70,19 @@ impl ServerIdentity {
     }
 
     /// A TLS server configuration that accepts only `client_cert`.
-    pub fn server_config(&self, client_cert: CertificateDer<'static>) -> Result<ServerConfig, TlsError> {
+    pub fn server_config(
+        &self,
+        client_cert: CertificateDer<'static>,
+    ) -> Result<ServerConfig, TlsError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let verifier = Arc::new(PinnedClientCert::new(client_cert, &provider));
         let mut cfg = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_client_cert_verifier(verifier)
-            .with_single_cert(vec![self.cert_der.clone()], PrivateKeyDer::Pkcs8(self.key_der.clone_key()))?;
+            .with_single_cert(
+                vec![self.cert_der.clone()],
+                PrivateKeyDer::Pkcs8(self.key_der.clone_key()),
+            )?;
         // gRPC is HTTP/2; recent grpc-go clients insist on ALPN "h2".
         cfg.alpn_protocols = vec![b"h2".to_vec()];
         Ok(cfg)
@@ -75,7 +98,9 @@ pub fn parse_client_cert(pem_text: &str) -> Result<CertificateDer<'static>, Stri
     match certs.len() {
         1 => Ok(certs.remove(0)),
         0 => Err("PLUGIN_CLIENT_CERT holds no certificate".into()),
-        n => Err(format!("PLUGIN_CLIENT_CERT holds {n} certificates; expected exactly one")),
+        n => Err(format!(
+            "PLUGIN_CLIENT_CERT holds {n} certificates; expected exactly one"
+        )),
     }
 }
 
@@ -88,7 +113,10 @@ pub struct PinnedClientCert {
 
 impl PinnedClientCert {
     pub fn new(pinned: CertificateDer<'static>, provider: &CryptoProvider) -> PinnedClientCert {
-        PinnedClientCert { pinned, algorithms: provider.signature_verification_algorithms }
+        PinnedClientCert {
+            pinned,
+            algorithms: provider.signature_verification_algorithms,
+        }
     }
 }
 
@@ -106,7 +134,9 @@ impl ClientCertVerifier for PinnedClientCert {
         if end_entity.as_ref() == self.pinned.as_ref() && intermediates.is_empty() {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(TlsError::General("client certificate is not the one Terraform gave in PLUGIN_CLIENT_CERT".into()))
+            Err(TlsError::General(
+                "client certificate is not the one Terraform gave in PLUGIN_CLIENT_CERT".into(),
+            ))
         }
     }
 

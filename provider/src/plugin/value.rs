@@ -48,8 +48,10 @@ impl Type {
             Type::Set(t) => json!(["set", t.to_json()]),
             Type::Map(t) => json!(["map", t.to_json()]),
             Type::Object(attrs) => {
-                let m: serde_json::Map<String, serde_json::Value> =
-                    attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
+                let m: serde_json::Map<String, serde_json::Value> = attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.to_json()))
+                    .collect();
                 json!(["object", m])
             }
             Type::Tuple(ts) => json!(["tuple", ts.iter().map(Type::to_json).collect::<Vec<_>>()]),
@@ -67,7 +69,10 @@ impl Type {
                 other => Err(format!("unknown primitive type {other:?}")),
             },
             J::Array(items) => {
-                let kind = items.first().and_then(J::as_str).ok_or("type array without kind")?;
+                let kind = items
+                    .first()
+                    .and_then(J::as_str)
+                    .ok_or("type array without kind")?;
                 let arg = items.get(1).ok_or("type array without argument")?;
                 match kind {
                     "list" => Ok(Type::list(Type::from_json(arg)?)),
@@ -85,7 +90,12 @@ impl Type {
                     }
                     "tuple" => {
                         let elems = arg.as_array().ok_or("tuple type without element list")?;
-                        Ok(Type::Tuple(elems.iter().map(Type::from_json).collect::<Result<_, _>>()?))
+                        Ok(Type::Tuple(
+                            elems
+                                .iter()
+                                .map(Type::from_json)
+                                .collect::<Result<_, _>>()?,
+                        ))
                     }
                     other => Err(format!("unknown type kind {other:?}")),
                 }
@@ -167,7 +177,9 @@ fn normalize_decimal(t: &str) -> String {
     }
     match t.parse::<f64>() {
         // Below 2^53 an integral f64 is exact, so the integer text is too.
-        Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => (f as i64).to_string(),
+        Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
+            (f as i64).to_string()
+        }
         _ => t.to_string(),
     }
 }
@@ -257,7 +269,9 @@ impl Value {
     pub fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown(_) => false,
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => v.iter().all(Value::is_wholly_known),
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                v.iter().all(Value::is_wholly_known)
+            }
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
             _ => true,
         }

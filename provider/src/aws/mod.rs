@@ -1,0 +1,197 @@
+//! AWS clients built from the provider's settings, the way the hashicorp/aws
+//! provider reads them: the block first, then the SDK's own environment and
+//! shared-config chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL[_<SERVICE>],
+//! web identity, IMDS). One SdkConfig, one client per service; ACM is pinned
+//! to us-east-1 because CloudFront only takes certificates from there.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+
+/// ACM certificates for CloudFront must live in this region.
+pub const CLOUDFRONT_CERTIFICATE_REGION: &str = "us-east-1";
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub s3_use_path_style: bool,
+    pub assume_role: Option<AssumeRole>,
+    pub endpoints: Endpoints,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub session_name: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// Per-service endpoint overrides; unset ones fall back to
+/// AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL, then AWS's own.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Endpoints {
+    pub s3: Option<String>,
+    pub cloudfront: Option<String>,
+    pub acm: Option<String>,
+    pub route53: Option<String>,
+    pub iam: Option<String>,
+    pub sts: Option<String>,
+}
+
+pub struct AwsClients {
+    pub sdk: SdkConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
+    /// Always us-east-1.
+    pub acm: aws_sdk_acm::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error(
+        "no AWS region is configured: set `region` in the provider block, or AWS_REGION / AWS_DEFAULT_REGION, \
+         or a region in the AWS profile"
+    )]
+    NoRegion,
+}
+
+impl AwsClients {
+    /// Loads the shared configuration (no network unless the credential
+    /// chain needs it later, at the first call) and builds every client.
+    pub async fn build(settings: &AwsSettings) -> Result<AwsClients, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(5)
+                    .with_max_backoff(Duration::from_secs(20)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        let mut sdk = loader.load().await;
+        if sdk.region().is_none() {
+            return Err(AwsError::NoRegion);
+        }
+        if let Some(role) = &settings.assume_role {
+            // The role is assumed through the STS endpoint the user chose, if any.
+            let mut sts_config = sdk.clone().into_builder();
+            if let Some(url) = &settings.endpoints.sts {
+                sts_config = sts_config.endpoint_url(url);
+            }
+            let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
+                .session_name(
+                    role.session_name
+                        .clone()
+                        .unwrap_or_else(|| "terraform-provider-irsa".into()),
+                );
+            if let Some(id) = &role.external_id {
+                builder = builder.external_id(id);
+            }
+            let provider = builder.configure(&sts_config.build()).build().await;
+            sdk = sdk
+                .into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build();
+        }
+        let e = &settings.endpoints;
+
+        let mut s3 =
+            aws_sdk_s3::config::Builder::from(&sdk).force_path_style(settings.s3_use_path_style);
+        if let Some(url) = &e.s3 {
+            s3 = s3.endpoint_url(url);
+        }
+        let mut cloudfront = aws_sdk_cloudfront::config::Builder::from(&sdk);
+        if let Some(url) = &e.cloudfront {
+            cloudfront = cloudfront.endpoint_url(url);
+        }
+        let mut acm = aws_sdk_acm::config::Builder::from(&sdk)
+            .region(Region::from_static(CLOUDFRONT_CERTIFICATE_REGION));
+        if let Some(url) = &e.acm {
+            acm = acm.endpoint_url(url);
+        }
+        let mut route53 = aws_sdk_route53::config::Builder::from(&sdk);
+        if let Some(url) = &e.route53 {
+            route53 = route53.endpoint_url(url);
+        }
+        let mut iam = aws_sdk_iam::config::Builder::from(&sdk);
+        if let Some(url) = &e.iam {
+            iam = iam.endpoint_url(url);
+        }
+        let mut sts = aws_sdk_sts::config::Builder::from(&sdk);
+        if let Some(url) = &e.sts {
+            sts = sts.endpoint_url(url);
+        }
+        Ok(AwsClients {
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            cloudfront: aws_sdk_cloudfront::Client::from_conf(cloudfront.build()),
+            acm: aws_sdk_acm::Client::from_conf(acm.build()),
+            route53: aws_sdk_route53::Client::from_conf(route53.build()),
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            sdk,
+        })
+    }
+
+    /// Account and ARN of the caller: the cheapest check that credentials work.
+    pub async fn caller_identity(&self) -> Result<(String, String), String> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| error_text(&e))?;
+        Ok((
+            out.account().unwrap_or_default().to_string(),
+            out.arn().unwrap_or_default().to_string(),
+        ))
+    }
+}
+
+/// An SDK error as one line with its code and message, never the request.
+pub fn error_text<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sts::error::SdkError;
+    match e {
+        SdkError::ServiceError(se) => {
+            let err = se.err();
+            format!(
+                "{}: {}",
+                err.code().unwrap_or("error"),
+                err.message().unwrap_or("no message")
+            )
+        }
+        SdkError::TimeoutError(_) => "the request timed out".into(),
+        SdkError::DispatchFailure(d) => {
+            let mut msg = "cannot reach the AWS endpoint".to_string();
+            if let Some(c) = d.as_connector_error() {
+                msg.push_str(&format!(": {c}"));
+                let mut source = std::error::Error::source(c);
+                while let Some(s) = source {
+                    msg.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+            }
+            msg
+        }
+        other => other.to_string(),
+    }
+}

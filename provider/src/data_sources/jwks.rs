@@ -1,0 +1,355 @@
+//! Data source `irsa_jwks`: the cluster's service-account signing keys as a
+//! JWKS, read from the cluster through the Kubernetes API, or computed from
+//! the `sa.pub` PEM files before the cluster exists.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+
+use crate::oidc::{self, Finding, Jwks};
+use crate::plugin::{
+    AttrPath, Attribute, Block, Ctx, DataSource, Diagnostic, Diagnostics, Schema, Type, Value,
+};
+use crate::provider::ProviderState;
+
+const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+const JWKS_PATH: &str = "/openid/v1/jwks";
+/// Bound on the whole cluster read, on top of the client's own timeouts.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct JwksDataSource {
+    provider: Arc<ProviderState>,
+}
+
+impl JwksDataSource {
+    pub fn new(provider: Arc<ProviderState>) -> JwksDataSource {
+        JwksDataSource { provider }
+    }
+}
+
+fn key_type() -> Type {
+    Type::object([
+        ("kid", Type::String),
+        ("kty", Type::String),
+        ("alg", Type::String),
+        ("use", Type::String),
+    ])
+}
+
+pub fn schema() -> Schema {
+    Schema {
+        version: 0,
+        block: Block::new(
+            "The service-account signing keys of a cluster as a JSON Web Key Set, in the exact form \
+             kube-apiserver publishes (`kid` = base64url SHA-256 of the key's DER SubjectPublicKeyInfo). \
+             By default read from the cluster (`GET /openid/v1/jwks` and `/.well-known/openid-configuration`); \
+             with `public_keys_pem` computed offline, so an issuer can be published before the cluster exists.",
+        )
+        // Optional
+        .attribute(Attribute::optional(
+            "public_keys_pem",
+            Type::list(Type::String),
+            "PEM public keys (PKIX `PUBLIC KEY`, PKCS#1 `RSA PUBLIC KEY`, or a `CERTIFICATE`), e.g. \
+             `[file(\"sa.pub\")]`: the files given to kube-apiserver's `--service-account-key-file`. \
+             When set, the cluster is not contacted.",
+        ))
+        .attribute(Attribute::optional(
+            "expected_issuer",
+            Type::String,
+            "The issuer URL the cluster must report (`--service-account-issuer`). Reading fails when the \
+             cluster's issuer differs, a trailing slash included. Only with the cluster source.",
+        ))
+        // Computed
+        .attribute(Attribute::computed(
+            "id",
+            Type::String,
+            "SHA-256 (hex) of `json`: changes exactly when the key set does.",
+        ))
+        .attribute(Attribute::computed(
+            "json",
+            Type::String,
+            "The JWKS: compact JSON, keys sorted by `kid`, members in kube-apiserver's order.",
+        ))
+        .attribute(Attribute::computed("keys", Type::list(key_type()), "The keys' public labels: kid, kty, alg, use."))
+        .attribute(Attribute::computed(
+            "algorithms",
+            Type::list(Type::String),
+            "Sorted signing algorithms of the keys (RS256, ES256, ...).",
+        ))
+        .attribute(Attribute::computed(
+            "issuer",
+            Type::String,
+            "The issuer the cluster reports in its discovery document. Null with `public_keys_pem`.",
+        ))
+        .attribute(Attribute::computed(
+            "jwks_uri",
+            Type::String,
+            "The `jwks_uri` the cluster reports. Null with `public_keys_pem`.",
+        )),
+    }
+}
+
+/// Checks that need nothing but the configuration; unknown values wait.
+fn validate_config(config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let pems = config.attr("public_keys_pem");
+    if let Some(items) = pems.elements() {
+        if items.is_empty() {
+            d.error_at(
+                AttrPath::root("public_keys_pem"),
+                "No public keys",
+                "`public_keys_pem` is empty: give at least one PEM public key, or remove the argument to read the keys from the cluster.",
+            );
+        }
+        for (i, item) in items.iter().enumerate() {
+            let path = AttrPath::root("public_keys_pem").index(i);
+            match item {
+                Value::String(text) => {
+                    if let Err(e) = oidc::parse_public_keys_pem(text) {
+                        d.error_at(path, "Invalid public key", e.to_string());
+                    }
+                }
+                Value::Null => {
+                    d.error_at(path, "Invalid public key", "A public key must not be null.")
+                }
+                _ => {}
+            }
+        }
+        if !config.attr("expected_issuer").is_null() {
+            d.error_at(
+                AttrPath::root("expected_issuer"),
+                "Conflicting arguments",
+                "`expected_issuer` is compared with the issuer the cluster reports, so it applies only when the keys \
+                 are read from the cluster; remove it or remove `public_keys_pem`.",
+            );
+        }
+    }
+    if let Some(issuer) = config.attr("expected_issuer").as_str() {
+        if let Err(e) = oidc::validate_issuer_url(issuer) {
+            d.error_at(
+                AttrPath::root("expected_issuer"),
+                "Invalid issuer URL",
+                e.to_string(),
+            );
+        }
+    }
+    d
+}
+
+fn finding_diagnostic(f: Finding, path: Option<AttrPath>) -> Diagnostic {
+    let d = Diagnostic::warning(f.summary, f.detail);
+    match path {
+        Some(p) => d.at(p),
+        None => d,
+    }
+}
+
+fn state(config: &Value, jwks: &Jwks, issuer: Option<String>, jwks_uri: Option<String>) -> Value {
+    let json = jwks.canonical_json();
+    let id = Sha256::digest(json.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    let keys = jwks
+        .keys()
+        .iter()
+        .map(|k| {
+            Value::object([
+                ("kid", Value::string(&k.kid)),
+                ("kty", Value::string(&k.kty)),
+                ("alg", Value::string(&k.alg)),
+                ("use", Value::string(&k.use_)),
+            ])
+        })
+        .collect();
+    let mut out = config.clone();
+    out.set_attr("id", Value::string(id));
+    out.set_attr("json", Value::string(json));
+    out.set_attr("keys", Value::List(keys));
+    out.set_attr("algorithms", Value::string_list(jwks.algorithms()));
+    out.set_attr("issuer", Value::opt_string(issuer));
+    out.set_attr("jwks_uri", Value::opt_string(jwks_uri));
+    out
+}
+
+impl JwksDataSource {
+    fn read_pem(
+        &self,
+        config: &Value,
+        items: &[Value],
+    ) -> Result<(Value, Diagnostics), Diagnostics> {
+        let mut keys = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let text = item.as_str().unwrap_or_default();
+            let parsed = oidc::parse_public_keys_pem(text).map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error("Invalid public key", e.to_string())
+                        .at(AttrPath::root("public_keys_pem").index(i)),
+                )
+            })?;
+            keys.extend(parsed);
+        }
+        let jwks = Jwks::from_public_keys(keys).map_err(|e| {
+            Diagnostics::from(
+                Diagnostic::error("Unusable key set", e.to_string())
+                    .at(AttrPath::root("public_keys_pem")),
+            )
+        })?;
+        let mut warnings = Diagnostics::default();
+        for f in jwks.findings() {
+            warnings.push(finding_diagnostic(
+                f,
+                Some(AttrPath::root("public_keys_pem")),
+            ));
+        }
+        Ok((state(config, &jwks, None, None), warnings))
+    }
+
+    async fn read_cluster(
+        &self,
+        ctx: &Ctx,
+        config: &Value,
+    ) -> Result<(Value, Diagnostics), Diagnostics> {
+        let configured = self.provider.configured()?;
+        let fail =
+            |summary: &str, detail: String| Diagnostics::from(Diagnostic::error(summary, detail));
+        let ctx = ctx.with_timeout(READ_TIMEOUT);
+        let client = ctx
+            .run(configured.kube())
+            .await
+            .map_err(|i| Diagnostics::from(Diagnostic::from(i)))?
+            .map_err(|e| fail("Cannot connect to the Kubernetes cluster", e.to_string()))?;
+        tracing::debug!(target: "irsa::jwks", host = client.host(), "reading the service-account issuer documents");
+        let (discovery, jwks) = ctx
+            .run(async { tokio::join!(client.get_raw(DISCOVERY_PATH), client.get_raw(JWKS_PATH)) })
+            .await
+            .map_err(|i| Diagnostics::from(Diagnostic::from(i)))?;
+        let jwks_body =
+            jwks.map_err(|e| fail("Cannot read the cluster's signing keys", e.to_string()))?;
+        let discovery_body = discovery.map_err(|e| {
+            fail(
+                "Cannot read the cluster's OpenID discovery document",
+                e.to_string(),
+            )
+        })?;
+
+        let jwks = oidc::parse_jwks(&jwks_body).map_err(|e| {
+            fail(
+                "The cluster's JWKS is unusable",
+                format!(
+                    "GET {JWKS_PATH} on {} returned a key set that cannot be published: {e}",
+                    client.host()
+                ),
+            )
+        })?;
+        let discovery = oidc::parse_discovery(&discovery_body).map_err(|e| {
+            fail(
+                "The cluster's OpenID discovery document is unusable",
+                format!("GET {DISCOVERY_PATH} on {}: {e}", client.host()),
+            )
+        })?;
+        if let Some(expected) = config.attr("expected_issuer").as_str() {
+            if let Some(msg) = oidc::issuer_mismatch_message(expected, &discovery.issuer) {
+                return Err(Diagnostic::error(
+                    "Cluster issuer does not match expected_issuer",
+                    msg,
+                )
+                .at(AttrPath::root("expected_issuer"))
+                .into());
+            }
+        }
+        let mut warnings = Diagnostics::default();
+        for f in jwks.findings() {
+            warnings.push(finding_diagnostic(f, None));
+        }
+        tracing::debug!(target: "irsa::jwks", keys = jwks.len(), "read the cluster's key set");
+        Ok((
+            state(
+                config,
+                &jwks,
+                Some(discovery.issuer),
+                Some(discovery.jwks_uri),
+            ),
+            warnings,
+        ))
+    }
+}
+
+#[async_trait]
+impl DataSource for JwksDataSource {
+    fn type_name(&self) -> &'static str {
+        "irsa_jwks"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, config: &Value) -> Diagnostics {
+        validate_config(config)
+    }
+
+    async fn read(&self, ctx: &Ctx, config: Value) -> Result<(Value, Diagnostics), Diagnostics> {
+        let problems = validate_config(&config);
+        if problems.has_errors() {
+            return Err(problems);
+        }
+        match config.attr("public_keys_pem").elements() {
+            Some(items) => self.read_pem(&config, items),
+            None => self.read_cluster(ctx, &config).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pems: Option<Vec<&str>>, expected_issuer: Option<&str>) -> Value {
+        let Type::Object(attrs) = schema().block.value_type() else {
+            unreachable!()
+        };
+        let mut v = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        if let Some(p) = pems {
+            v.set_attr("public_keys_pem", Value::string_list(p));
+        }
+        if let Some(i) = expected_issuer {
+            v.set_attr("expected_issuer", Value::string(i));
+        }
+        v
+    }
+
+    #[test]
+    fn empty_pem_list_and_bad_issuer_are_plan_time_errors_with_paths() {
+        let d = validate_config(&config(Some(vec![]), None));
+        assert_eq!(d.0[0].path, Some(AttrPath::root("public_keys_pem")));
+        let d = validate_config(&config(None, Some("https://oidc.example.com/")));
+        assert_eq!(d.0[0].path, Some(AttrPath::root("expected_issuer")));
+        let d = validate_config(&config(None, Some("http://oidc.example.com")));
+        assert!(d.has_errors());
+    }
+
+    #[test]
+    fn a_private_key_is_refused_without_echoing_it() {
+        let body = "MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu";
+        let pem =
+            format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n");
+        let d = validate_config(&config(Some(vec![&pem]), None));
+        assert!(d.has_errors());
+        assert_eq!(
+            d.0[0].path,
+            Some(AttrPath::root("public_keys_pem").index(0))
+        );
+        assert!(!d.0[0].detail.contains(body));
+    }
+
+    #[test]
+    fn unknown_values_are_left_for_later() {
+        let mut c = config(None, None);
+        c.set_attr("public_keys_pem", Value::unknown());
+        c.set_attr("expected_issuer", Value::unknown());
+        assert!(validate_config(&c).is_empty());
+    }
+}
