@@ -60,7 +60,10 @@ pub fn init() {
         .try_init()
         .is_ok()
     {
-        std::panic::set_hook(Box::new(|info| {
+        // Keep Rust's own report too: Terraform shows a crashed plugin's raw
+        // stderr, which is all there is when TF_LOG is off.
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
             let location = info
                 .location()
                 .map(|l| format!("{}:{}", l.file(), l.line()))
@@ -72,6 +75,7 @@ pub fn init() {
                 .or_else(|| info.payload().downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic".into());
             tracing::error!(target: "irsa::panic", location = %location, "provider panicked: {msg}");
+            default_hook(info);
         }));
     }
 }

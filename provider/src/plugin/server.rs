@@ -1047,3 +1047,218 @@ impl go_plugin::grpc_broker_server::GrpcBroker for Broker {
         Ok(Response::new(Box::pin(futures::stream::pending())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::framework::{ApplyResponse, ImportResponse, PlanResponse, ReadResponse};
+    use crate::plugin::{Attribute, Block};
+    use proto::provider_server::Provider as _;
+
+    /// Version 1 of a toy resource: `size` became a number; version 0 had
+    /// `size_text` as a string.
+    struct Toy;
+
+    fn toy_schema() -> Schema {
+        Schema {
+            version: 1,
+            block: Block::new("toy")
+                .attribute(Attribute::required("name", Type::String, ""))
+                .attribute(Attribute::optional("size", Type::Number, "")),
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl framework::Resource for Toy {
+        fn type_name(&self) -> &'static str {
+            "toy_thing"
+        }
+        fn schema(&self) -> Schema {
+            toy_schema()
+        }
+        fn upgrade_state(&self, raw: RawState) -> Result<Value, Diagnostics> {
+            assert_eq!(raw.version, 0);
+            let old: serde_json::Value =
+                serde_json::from_slice(raw.json.as_deref().unwrap_or(b"{}")).unwrap();
+            let size = old["size_text"]
+                .as_str()
+                .and_then(|s| s.parse::<i64>().ok());
+            Ok(Value::object([
+                (
+                    "name",
+                    Value::string(old["name"].as_str().unwrap_or_default()),
+                ),
+                ("size", size.map(Value::number).unwrap_or(Value::Null)),
+            ]))
+        }
+        async fn read(&self, _ctx: &Ctx, _req: ReadRequest) -> ReadResponse {
+            panic!("read exploded")
+        }
+        async fn plan(&self, _ctx: &Ctx, req: PlanRequest) -> PlanResponse {
+            PlanResponse {
+                planned_state: req.proposed_new_state,
+                ..Default::default()
+            }
+        }
+        async fn apply(&self, _ctx: &Ctx, _req: ApplyRequest) -> ApplyResponse {
+            panic!("apply exploded")
+        }
+        async fn import(&self, _ctx: &Ctx, id: String) -> ImportResponse {
+            ImportResponse {
+                state: Value::object([("name", Value::string(id)), ("size", Value::Null)]),
+                private: vec![],
+                diagnostics: Diagnostics::default(),
+            }
+        }
+    }
+
+    struct ToyProvider;
+
+    #[async_trait::async_trait]
+    impl framework::Provider for ToyProvider {
+        fn type_name(&self) -> &'static str {
+            "toy"
+        }
+        fn schema(&self) -> Schema {
+            Schema::default()
+        }
+        fn resources(&self) -> Vec<Arc<dyn framework::Resource>> {
+            vec![Arc::new(Toy)]
+        }
+        fn data_sources(&self) -> Vec<Arc<dyn framework::DataSource>> {
+            vec![]
+        }
+        async fn configure(&self, _ctx: &Ctx, _req: ConfigureRequest) -> Diagnostics {
+            Diagnostics::default()
+        }
+    }
+
+    fn service() -> ProviderService {
+        ProviderService::new(Arc::new(ToyProvider))
+    }
+
+    async fn upgrade(version: i64, json: &str) -> proto::upgrade_resource_state::Response {
+        service()
+            .upgrade_resource_state(Request::new(proto::upgrade_resource_state::Request {
+                type_name: "toy_thing".into(),
+                version,
+                raw_state: Some(proto::RawState {
+                    json: json.as_bytes().to_vec(),
+                    flatmap: Default::default(),
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    fn decoded(v: &Option<proto::DynamicValue>) -> Value {
+        msgpack::decode(
+            &toy_schema().block.value_type(),
+            &v.as_ref().unwrap().msgpack,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn current_state_version_is_decoded_as_is() {
+        let r = upgrade(1, r#"{"name":"a","size":3}"#).await;
+        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+        assert_eq!(
+            decoded(&r.upgraded_state).attr("size"),
+            &Value::number(3i64)
+        );
+    }
+
+    #[tokio::test]
+    async fn older_state_goes_through_the_resource_upgrader() {
+        let r = upgrade(0, r#"{"name":"a","size_text":"42"}"#).await;
+        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+        let v = decoded(&r.upgraded_state);
+        assert_eq!(v.attr("name"), &Value::string("a"));
+        assert_eq!(v.attr("size"), &Value::number(42i64));
+    }
+
+    #[tokio::test]
+    async fn newer_state_is_refused_with_a_clear_error() {
+        let r = upgrade(7, r#"{"name":"a"}"#).await;
+        assert_eq!(r.diagnostics.len(), 1);
+        assert!(
+            r.diagnostics[0].detail.contains("version 7"),
+            "{:?}",
+            r.diagnostics
+        );
+        assert!(r.upgraded_state.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_an_error_diagnostic() {
+        let svc = service();
+        let state = proto::DynamicValue {
+            msgpack: msgpack::encode(
+                &toy_schema().block.value_type(),
+                &Value::object([("name", Value::string("a")), ("size", Value::Null)]),
+            ),
+            json: vec![],
+        };
+        let r = svc
+            .read_resource(Request::new(proto::read_resource::Request {
+                type_name: "toy_thing".into(),
+                current_state: Some(state.clone()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.diagnostics.len(), 1);
+        assert!(r.diagnostics[0].detail.contains("read exploded"));
+
+        // A panic during apply keeps the prior state, so Terraform does not forget the object.
+        let r = svc
+            .apply_resource_change(Request::new(proto::apply_resource_change::Request {
+                type_name: "toy_thing".into(),
+                prior_state: Some(state.clone()),
+                planned_state: Some(state.clone()),
+                config: Some(state.clone()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.diagnostics[0].detail.contains("apply exploded"));
+        assert_eq!(r.new_state.unwrap().msgpack, state.msgpack);
+    }
+
+    #[tokio::test]
+    async fn import_returns_the_resource_state() {
+        let r = service()
+            .import_resource_state(Request::new(proto::import_resource_state::Request {
+                type_name: "toy_thing".into(),
+                id: "x".into(),
+                client_capabilities: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.imported_resources.len(), 1);
+        assert_eq!(
+            decoded(&r.imported_resources[0].state).attr("name"),
+            &Value::string("x")
+        );
+    }
+
+    #[tokio::test]
+    async fn stop_cancels_contexts_handed_out_before_it_but_not_after() {
+        let svc = service();
+        let before = svc.ctx();
+        svc.stop_provider(Request::new(proto::stop_provider::Request {}))
+            .await
+            .unwrap();
+        assert!(before.is_stopped());
+        assert!(!svc.ctx().is_stopped());
+        assert_eq!(
+            before.run(std::future::pending::<()>()).await,
+            Err(framework::Interrupted::Stopped)
+        );
+    }
+}
