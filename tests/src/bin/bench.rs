@@ -1,0 +1,222 @@
+//! Prints the provider's performance figures (run through `bench/run`, which
+//! builds the release binary first). Figures, not pass/fail: the targets are
+//! printed beside them.
+//!
+//! - size of the release binary;
+//! - exec -> handshake line, median of 20 starts;
+//! - peak RSS (VmHWM) of the provider process during a real `terraform plan`
+//!   that reads `irsa_jwks` from the sandbox cluster (provider attached
+//!   with TF_REATTACH_PROVIDERS so its own /proc entry can be read);
+//! - reading the JWKS through the provider (a cold read: start, handshake,
+//!   configure, ReadDataSource; and a warm ReadDataSource) against
+//!   `kubectl get --raw /openid/v1/jwks | jq -c .`, medians of 20.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use irsa::plugin::Value;
+use irsa_acceptance::fake_apiserver::{FakeApiServer, FakeApiServerConfig};
+use irsa_acceptance::plugin_client::{dynamic_value, object_of, proto, PluginProcess, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
+use proto::provider_client::ProviderClient;
+use tokio::io::AsyncBufReadExt;
+
+const RUNS: usize = 20;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn release_binary() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::env::var_os("IRSA_PROVIDER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/release/terraform-provider-irsa"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let bin = release_binary();
+    if !bin.exists() {
+        bail!("{} is missing: run bench/run (it builds the release binary)", bin.display());
+    }
+    // The protocol client below starts this binary.
+    std::env::set_var("IRSA_PROVIDER_BIN", &bin);
+    println!("provider binary: {}", bin.display());
+    let size = std::fs::metadata(&bin)?.len();
+    println!("binary size:                     {:.1} MiB ({size} bytes)", size as f64 / 1048576.0);
+
+    let handshake = handshake_median(&bin).await?;
+    println!("exec -> handshake (median of {RUNS}): {}   target <= 20 ms", ms(handshake));
+
+    let dir = tempfile::tempdir()?;
+    let server = FakeApiServer::start(FakeApiServerConfig::default()).await?;
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig)?;
+
+    match plan_peak_rss(&bin, &kubeconfig, dir.path()).await {
+        Ok(kib) => println!("provider peak RSS in terraform plan: {:.1} MiB   target <= 30 MiB", kib as f64 / 1024.0),
+        Err(e) => println!("provider peak RSS in terraform plan: not measured ({e:#})"),
+    }
+
+    let (cold, warm) = provider_read(&kubeconfig).await?;
+    println!("irsa_jwks read, cold (median of {RUNS}): {}  (process start + handshake + configure + read)", ms(cold));
+    println!("irsa_jwks read, warm (median of {RUNS}): {}  (ReadDataSource on a running provider)", ms(warm));
+    match kubectl_jq(&kubeconfig).await {
+        Ok(old) => {
+            println!("kubectl get --raw | jq -c (median of {RUNS}): {}", ms(old));
+            println!(
+                "ratio kubectl+jq / provider: cold {:.1}x, warm {:.1}x   target > 1x",
+                old.as_secs_f64() / cold.as_secs_f64(),
+                old.as_secs_f64() / warm.as_secs_f64()
+            );
+        }
+        Err(e) => println!("kubectl get --raw | jq -c: not measured ({e:#})"),
+    }
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn handshake_median(bin: &Path) -> anyhow::Result<Duration> {
+    let cert = irsa_acceptance::plugin_client::ClientIdentity::terraform_like().cert_pem;
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let mut child = tokio::process::Command::new(bin)
+            .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+            .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+            .env("PLUGIN_CLIENT_CERT", &cert)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        lines.next_line().await?.context("no handshake line")?;
+        times.push(start.elapsed());
+        child.kill().await?;
+    }
+    Ok(median(times))
+}
+
+/// Runs `terraform plan` against the provider started in debug mode and
+/// returns its VmHWM in KiB.
+async fn plan_peak_rss(bin: &Path, kubeconfig: &Path, dir: &Path) -> anyhow::Result<u64> {
+    let mut child = tokio::process::Command::new(bin)
+        .arg("--debug")
+        .env("KUBE_CONFIG_PATH", kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().context("pid")?;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let reattach = loop {
+        let line = lines.next_line().await?.context("provider exited before printing TF_REATTACH_PROVIDERS")?;
+        if let Some(rest) = line.trim().strip_prefix("TF_REATTACH_PROVIDERS='") {
+            break rest.trim_end_matches('\'').to_string();
+        }
+    };
+    let work = dir.join("plan");
+    std::fs::create_dir_all(&work)?;
+    std::fs::write(
+        work.join("main.tf"),
+        "terraform {\n  required_providers {\n    irsa = { source = \"irsa/irsa\" }\n  }\n}\nprovider \"irsa\" {}\n\
+         data \"irsa_jwks\" \"cluster\" {}\noutput \"kids\" { value = data.irsa_jwks.cluster.keys[*].kid }\n",
+    )?;
+    std::fs::write(work.join("terraformrc"), "")?;
+    let terraform = std::env::var("TF_ACC_TERRAFORM_PATH").unwrap_or_else(|_| "terraform".into());
+    let out = tokio::process::Command::new(&terraform)
+        .args(["plan", "-input=false", "-no-color", "-refresh=true"])
+        .current_dir(&work)
+        .env("TF_REATTACH_PROVIDERS", &reattach)
+        .env("TF_CLI_CONFIG_FILE", work.join("terraformrc"))
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .output()
+        .await
+        .with_context(|| format!("running {terraform}"))?;
+    if !out.status.success() {
+        bail!("terraform plan failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .context("no VmHWM in /proc status")?;
+    child.kill().await?;
+    Ok(hwm)
+}
+
+fn provider_config(kubeconfig: &Path) -> (irsa::plugin::Block, Value) {
+    let block = irsa::provider::config::schema().block;
+    let kube_block = block.blocks.iter().find(|b| b.type_name == "kubernetes").unwrap().block.clone();
+    let kube = object_of(
+        &kube_block,
+        vec![("config_path", Value::string(kubeconfig.display().to_string())), ("exec", Value::List(vec![]))],
+    );
+    let cfg = object_of(&block, vec![("kubernetes", Value::List(vec![kube]))]);
+    (block, cfg)
+}
+
+async fn read_once(client: &mut ProviderClient<tonic::transport::Channel>) -> anyhow::Result<()> {
+    let block = irsa::data_sources::jwks::schema().block;
+    let r = client
+        .read_data_source(proto::read_data_source::Request {
+            type_name: "irsa_jwks".into(),
+            config: Some(dynamic_value(&block, &object_of(&block, vec![]))),
+            provider_meta: None,
+            client_capabilities: None,
+        })
+        .await?
+        .into_inner();
+    if !r.diagnostics.is_empty() {
+        bail!("read failed: {:?}", r.diagnostics);
+    }
+    Ok(())
+}
+
+async fn provider_read(kubeconfig: &Path) -> anyhow::Result<(Duration, Duration)> {
+    let (block, cfg) = provider_config(kubeconfig);
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let p = PluginProcess::start(&[]).await?;
+        let mut client = ProviderClient::new(p.connect().await?);
+        client
+            .configure_provider(proto::configure_provider::Request {
+                terraform_version: "bench".into(),
+                config: Some(dynamic_value(&block, &cfg)),
+                client_capabilities: None,
+            })
+            .await?;
+        read_once(&mut client).await?;
+        cold.push(start.elapsed());
+        let start = Instant::now();
+        read_once(&mut client).await?;
+        warm.push(start.elapsed());
+    }
+    Ok((median(cold), median(warm)))
+}
+
+async fn kubectl_jq(kubeconfig: &Path) -> anyhow::Result<Duration> {
+    let mut times = Vec::new();
+    let cmd = format!("kubectl --kubeconfig '{}' get --raw /openid/v1/jwks | jq -c . >/dev/null", kubeconfig.display());
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let status = tokio::process::Command::new("bash").args(["-o", "pipefail", "-c", &cmd]).status().await?;
+        if !status.success() {
+            bail!("the kubectl | jq pipeline failed ({status})");
+        }
+        times.push(start.elapsed());
+    }
+    Ok(median(times))
+}

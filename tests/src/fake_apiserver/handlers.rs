@@ -1,0 +1,914 @@
+//! HTTP: authentication, routing, request decoding and response encoding.
+//! The verb semantics live in `ops`, `tokens` and `watch`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, USER_AGENT};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use serde_json::{json, Value};
+
+use super::keys::{SigningKey, DISCOVERY_PATH, JWKS_PATH};
+use super::ops::{self, Ctx, DeleteOptions, PatchKind, Written};
+use super::resources::{self, ResourceType};
+use super::selectors::Selectors;
+use super::status::{ApiError, FieldError};
+use super::store::meta_str;
+use super::util::{b64url, constant_time_eq};
+use super::{tokens, watch, Shared};
+
+pub(crate) type Body = BoxBody<Bytes, Infallible>;
+
+/// kube-apiserver's default request body limit (3 MiB).
+const MAX_BODY: usize = 3 * 1024 * 1024;
+
+/// The user name the forbidden token authenticates as.
+pub const RESTRICTED_USER: &str = "system:serviceaccount:default:restricted";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum User {
+    Admin,
+    Restricted,
+}
+
+impl User {
+    fn name(self) -> &'static str {
+        match self {
+            User::Admin => "kubernetes-admin",
+            User::Restricted => RESTRICTED_USER,
+        }
+    }
+}
+
+fn body_of(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
+
+fn respond(code: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(body_of(body));
+    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = content_type.parse() {
+        r.headers_mut().insert(CONTENT_TYPE, v);
+    }
+    r
+}
+
+fn json_response(code: u16, v: &Value) -> Response<Body> {
+    respond(code, "application/json", v.to_string())
+}
+
+pub(crate) fn error_response(e: &ApiError) -> Response<Body> {
+    json_response(e.code, &e.to_status())
+}
+
+/// `%XX` and `+` decoding for query components and path segments. Bad
+/// escapes are kept literally rather than failing the request.
+fn percent_decode(s: &str, plus_is_space: bool) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_query(q: Option<&str>) -> HashMap<String, String> {
+    q.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+        .collect()
+}
+
+/// The media type without parameters, lower-cased.
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn accept(headers: &HeaderMap) -> String {
+    headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Can the client take a JSON answer? Only a client that lists nothing
+/// but other formats (protobuf, CBOR, YAML) gets 406.
+fn accepts_json(accept: &str) -> bool {
+    accept.trim().is_empty()
+        || accept.split(',').any(|r| {
+            let t = r.split(';').next().unwrap_or("").trim();
+            matches!(t, "application/json" | "*/*" | "application/*")
+        })
+}
+
+/// Does the client ask for server-side printing (`as=Table`)?
+fn wants_table(accept: &str) -> bool {
+    accept.split(',').any(|r| {
+        let params: Vec<&str> = r.split(';').map(str::trim).collect();
+        params.contains(&"as=table") && params.contains(&"g=meta.k8s.io")
+    })
+}
+
+fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<User> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim().as_bytes();
+    if constant_time_eq(token, shared.token.as_bytes()) {
+        return Some(User::Admin);
+    }
+    match &shared.forbidden_token {
+        Some(f) if constant_time_eq(token, f.as_bytes()) => Some(User::Restricted),
+        _ => None,
+    }
+}
+
+async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large()),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "error reading request body: {e}"
+        ))),
+    }
+}
+
+/// Entry point for every request on every connection.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let method = req.method().clone();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let (user, resp) = match authenticate(&shared, req.headers()) {
+        None => (None, error_response(&ApiError::unauthorized())),
+        Some(u) => (
+            Some(u),
+            route(&shared, u, req)
+                .await
+                .unwrap_or_else(|e| error_response(&e)),
+        ),
+    };
+    if shared.log_requests {
+        // Never the Authorization header: only method, path and outcome.
+        let who = user.map(User::name).unwrap_or("<unauthenticated>");
+        eprintln!(
+            "fake-apiserver: {method} {target} -> {} ({who})",
+            resp.status().as_u16()
+        );
+    }
+    Ok(resp)
+}
+
+/// What a resource URL names.
+#[derive(Debug)]
+enum Target {
+    ResourceList {
+        group: String,
+        version: String,
+    },
+    Group(String),
+    Collection {
+        rt: &'static ResourceType,
+        ns: Option<String>,
+    },
+    Object {
+        rt: &'static ResourceType,
+        ns: Option<String>,
+        name: String,
+    },
+    Sub {
+        rt: &'static ResourceType,
+        ns: Option<String>,
+        name: String,
+        sub: String,
+    },
+}
+
+fn parse_target(path: &str) -> Option<Target> {
+    let segs: Vec<String> = path
+        .trim_end_matches('/')
+        .split('/')
+        .skip(1)
+        .map(|s| percent_decode(s, false))
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", g] => return resources::api_group(g).map(|_| Target::Group((*g).to_string())),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return None,
+    };
+    if !resources::serves(group, version) {
+        return None;
+    }
+    let lookup = |plural: &str| resources::lookup(group, version, plural);
+    if rest.is_empty() {
+        return Some(Target::ResourceList {
+            group: group.into(),
+            version: version.into(),
+        });
+    }
+    // /namespaces/<ns>/<plural>[/<name>[/<sub>]] for namespaced resources.
+    if let ["namespaces", ns, plural, tail @ ..] = rest {
+        if let Some(rt) = lookup(plural).filter(|rt| rt.namespaced) {
+            let ns = Some((*ns).to_string());
+            return match tail {
+                [] => Some(Target::Collection { rt, ns }),
+                [name] => Some(Target::Object {
+                    rt,
+                    ns,
+                    name: (*name).into(),
+                }),
+                [name, sub] => Some(Target::Sub {
+                    rt,
+                    ns,
+                    name: (*name).into(),
+                    sub: (*sub).into(),
+                }),
+                _ => None,
+            };
+        }
+    }
+    let rt = lookup(rest[0])?;
+    match &rest[1..] {
+        // All namespaces, or a cluster-scoped collection.
+        [] => Some(Target::Collection { rt, ns: None }),
+        [name] if !rt.namespaced => Some(Target::Object {
+            rt,
+            ns: None,
+            name: (*name).into(),
+        }),
+        [name, sub] if !rt.namespaced => Some(Target::Sub {
+            rt,
+            ns: None,
+            name: (*name).into(),
+            sub: (*sub).into(),
+        }),
+        _ => None,
+    }
+}
+
+async fn route(
+    shared: &Arc<Shared>,
+    user: User,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let path = req.uri().path().to_string();
+    if let Some(rest) = path.strip_prefix("/_sandbox/") {
+        if user != User::Admin {
+            return Err(ApiError::forbidden_path(
+                user.name(),
+                &verb_of_method(req.method()),
+                &path,
+            ));
+        }
+        return control(shared, rest, req).await;
+    }
+    if let Some(resp) = non_resource(shared, &path, req.method())? {
+        return Ok(resp);
+    }
+    let target = parse_target(&path).ok_or_else(ApiError::not_found_path)?;
+    match target {
+        Target::ResourceList { group, version } => {
+            only_get(req.method())?;
+            let list =
+                resources::resource_list(&group, &version).ok_or_else(ApiError::not_found_path)?;
+            Ok(json_response(200, &list))
+        }
+        Target::Group(g) => {
+            only_get(req.method())?;
+            let group = resources::api_group(&g).ok_or_else(ApiError::not_found_path)?;
+            Ok(json_response(200, &group))
+        }
+        t => resource_request(shared, user, t, req).await,
+    }
+}
+
+fn only_get(m: &Method) -> Result<(), ApiError> {
+    if m == Method::GET || m == Method::HEAD {
+        Ok(())
+    } else {
+        Err(ApiError::method_not_allowed())
+    }
+}
+
+fn verb_of_method(m: &Method) -> String {
+    m.as_str().to_ascii_lowercase()
+}
+
+/// Discovery, OIDC and health endpoints. Every authenticated user may read
+/// them (the real system:discovery / service-account-issuer-discovery roles).
+fn non_resource(
+    shared: &Shared,
+    path: &str,
+    method: &Method,
+) -> Result<Option<Response<Body>>, ApiError> {
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let resp = match path {
+        "/version" => json_response(200, &resources::version_info()),
+        "/api" => json_response(200, &resources::api_versions(&shared.server_address)),
+        "/apis" => json_response(200, &resources::api_group_list()),
+        "/healthz" | "/livez" | "/readyz" => respond(200, "text/plain; charset=utf-8", "ok"),
+        DISCOVERY_PATH => {
+            let doc = shared.keys().discovery(&shared.issuer());
+            oidc_response("application/json", &doc)
+        }
+        JWKS_PATH => oidc_response("application/jwk-set+json", &shared.keys().jwks()),
+        _ => return Ok(None),
+    };
+    only_get(method)?;
+    Ok(Some(resp))
+}
+
+fn oidc_response(content_type: &str, v: &Value) -> Response<Body> {
+    let mut r = respond(200, content_type, v.to_string());
+    r.headers_mut().insert(
+        CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+/// `/_sandbox/*`: test control endpoints (see the module docs).
+async fn control(
+    shared: &Arc<Shared>,
+    rest: &str,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let method = req.method().clone();
+    match rest.trim_end_matches('/') {
+        "rotate-key" => {
+            if method != Method::POST {
+                return Err(ApiError::method_not_allowed());
+            }
+            // RSA key generation is CPU work: keep it off the async workers.
+            let key = tokio::task::spawn_blocking(SigningKey::generate)
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))?
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            let kid = shared.keys_mut().push(key);
+            Ok(json_response(
+                200,
+                &json!({"kid": kid, "kids": shared.keys().kids()}),
+            ))
+        }
+        "issuer" => match method {
+            Method::GET => Ok(json_response(200, &json!({"issuer": shared.issuer()}))),
+            Method::POST | Method::PUT => {
+                let body = read_body(req.into_body()).await?;
+                let text = std::str::from_utf8(&body)
+                    .map_err(|_| ApiError::bad_request("issuer must be UTF-8 text"))?
+                    .trim();
+                // Accept a bare string or a JSON string.
+                let issuer =
+                    serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string());
+                if issuer.is_empty() {
+                    return Err(ApiError::bad_request("issuer must not be empty"));
+                }
+                shared.set_issuer(issuer.clone());
+                Ok(json_response(200, &json!({"issuer": issuer})))
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        },
+        "objects" => {
+            only_get(&method)?;
+            Ok(json_response(200, &Value::Array(shared.store().all())))
+        }
+        _ => Err(ApiError::not_found_path()),
+    }
+}
+
+/// The request-wide options of a write: dryRun, fieldManager, force.
+struct WriteOptions {
+    dry_run: bool,
+    manager: String,
+    force: bool,
+}
+
+fn write_options(
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    options_kind: &str,
+    body_dry_run: &[String],
+) -> Result<WriteOptions, ApiError> {
+    let mut dry: Vec<String> = q
+        .get("dryRun")
+        .map(|v| {
+            v.split(',')
+                .map(str::to_string)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    dry.extend(body_dry_run.iter().cloned());
+    if let Some(bad) = dry.iter().find(|d| *d != "All") {
+        return Err(ApiError::invalid_kind(
+            "meta.k8s.io",
+            options_kind,
+            "",
+            &[FieldError::not_supported("dryRun", json!(bad), &["All"])],
+        ));
+    }
+    // Like the apiserver: an explicit fieldManager, else the User-Agent
+    // up to its first '/'.
+    let manager = match q.get("fieldManager").filter(|m| !m.is_empty()) {
+        Some(m) => m.clone(),
+        None => headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ua| ua.split('/').next())
+            .filter(|s| !s.is_empty())
+            .unwrap_or("unknown")
+            .to_string(),
+    };
+    if manager.len() > 128 {
+        return Err(ApiError::invalid_kind(
+            "meta.k8s.io",
+            options_kind,
+            "",
+            &[FieldError::invalid(
+                "fieldManager",
+                json!(manager),
+                "must be no more than 128 characters",
+            )],
+        ));
+    }
+    let force = match q.get("force").map(String::as_str) {
+        None => false,
+        Some("true" | "1") => true,
+        Some("false" | "0" | "") => false,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid force value {other:?}"
+            )))
+        }
+    };
+    Ok(WriteOptions {
+        dry_run: !dry.is_empty(),
+        manager,
+        force,
+    })
+}
+
+fn decode_object(content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
+    match content_type {
+        "" | "application/json" | "*/*" => serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+        }),
+        "application/yaml" => serde_yaml::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}"))),
+        // kubectl's typed clients (create token, create configmap, ...).
+        "application/vnd.kubernetes.protobuf" => super::proto::decode_body(body),
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+fn verb_for(method: &Method, target: &Target, q: &HashMap<String, String>) -> &'static str {
+    let watching = matches!(q.get("watch").map(String::as_str), Some("true" | "1"));
+    match (method.as_str(), target) {
+        ("GET" | "HEAD", Target::Collection { .. }) if watching => "watch",
+        ("GET" | "HEAD", Target::Collection { .. }) => "list",
+        ("GET" | "HEAD", _) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", Target::Collection { .. }) => "deletecollection",
+        ("DELETE", _) => "delete",
+        _ => "unknown",
+    }
+}
+
+async fn resource_request(
+    shared: &Arc<Shared>,
+    user: User,
+    target: Target,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let q = parse_query(req.uri().query());
+    let method = req.method().clone();
+    let headers = req.headers().clone();
+    let verb = verb_for(&method, &target, &q);
+    if user == User::Restricted {
+        let (rt, ns, name, sub) = match &target {
+            Target::Collection { rt, ns } => (*rt, ns.as_deref(), None, None),
+            Target::Object { rt, ns, name } => (*rt, ns.as_deref(), Some(name.as_str()), None),
+            Target::Sub { rt, ns, name, sub } => {
+                (*rt, ns.as_deref(), Some(name.as_str()), Some(sub.as_str()))
+            }
+            _ => return Err(ApiError::not_found_path()),
+        };
+        return Err(ApiError::forbidden_resource(
+            user.name(),
+            verb,
+            rt,
+            sub,
+            ns,
+            name,
+        ));
+    }
+    let acc = accept(&headers);
+    if !accepts_json(&acc) {
+        return Err(ApiError::not_acceptable());
+    }
+    let ct = media_type(&headers);
+    let body = read_body(req.into_body()).await?;
+    let table = wants_table(&acc);
+
+    match (verb, target) {
+        ("watch", Target::Collection { rt, ns }) => {
+            let selectors = Selectors::parse(
+                q.get("labelSelector").map(String::as_str),
+                q.get("fieldSelector").map(String::as_str),
+            )?;
+            let resource_version = match q.get("resourceVersion").map(String::as_str) {
+                None | Some("") => None,
+                Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request(format!("invalid resource version: {v}"))
+                })?),
+            };
+            let timeout = q
+                .get("timeoutSeconds")
+                .and_then(|t| t.parse::<u64>().ok())
+                .filter(|t| *t > 0)
+                .unwrap_or(1800);
+            let spec = watch::WatchSpec {
+                rt,
+                namespace: ns,
+                selectors,
+                resource_version,
+                send_initial_events: q.get("sendInitialEvents").is_some_and(|v| v == "true"),
+                timeout: Duration::from_secs(timeout),
+            };
+            let body = watch::start(&shared.store(), spec)?;
+            let mut r = Response::new(body);
+            r.headers_mut().insert(
+                CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            Ok(r)
+        }
+        ("list", Target::Collection { rt, ns }) => {
+            let list = list(shared, rt, ns.as_deref(), &q)?;
+            Ok(json_response(
+                200,
+                &if table { to_table(&list, &q) } else { list },
+            ))
+        }
+        ("get", Target::Object { rt, ns, name }) => {
+            let ctx = Ctx {
+                rt,
+                namespace: ns.as_deref(),
+                manager: "",
+                dry_run: false,
+            };
+            let obj = ops::get(&shared.store(), &ctx, &name)?;
+            Ok(json_response(
+                200,
+                &if table { to_table(&obj, &q) } else { obj },
+            ))
+        }
+        ("create", Target::Collection { rt, ns }) => {
+            let obj = decode_object(&ct, &body)?;
+            let o = write_options(&q, &headers, "CreateOptions", &[])?;
+            let ctx = Ctx {
+                rt,
+                namespace: ns.as_deref(),
+                manager: &o.manager,
+                dry_run: o.dry_run,
+            };
+            let created = ops::create(&mut shared.store(), &ctx, obj)?;
+            Ok(json_response(201, &created))
+        }
+        ("create", Target::Sub { rt, ns, name, sub })
+            if rt.plural == "serviceaccounts" && sub == "token" =>
+        {
+            let obj = decode_object(&ct, &body)?;
+            let ns = ns.unwrap_or_default();
+            let answer = tokens::create_token(
+                &shared.store(),
+                &shared.keys(),
+                &shared.issuer(),
+                &ns,
+                &name,
+                &obj,
+            )?;
+            Ok(json_response(201, &answer))
+        }
+        ("update", Target::Object { rt, ns, name }) => {
+            let obj = decode_object(&ct, &body)?;
+            let o = write_options(&q, &headers, "UpdateOptions", &[])?;
+            let ctx = Ctx {
+                rt,
+                namespace: ns.as_deref(),
+                manager: &o.manager,
+                dry_run: o.dry_run,
+            };
+            let (obj, _) = ops::replace(&mut shared.store(), &ctx, &name, obj)?;
+            Ok(json_response(200, &obj))
+        }
+        ("patch", Target::Object { rt, ns, name }) => {
+            let kind = PatchKind::from_content_type(&ct)
+                .ok_or_else(|| ApiError::unsupported_media_type(&ct))?;
+            let o = write_options(&q, &headers, "PatchOptions", &[])?;
+            if kind == PatchKind::Apply && q.get("fieldManager").is_none_or(|m| m.is_empty()) {
+                return Err(ApiError::invalid_kind(
+                    "meta.k8s.io",
+                    "PatchOptions",
+                    "",
+                    &[FieldError::required(
+                        "fieldManager",
+                        "is required for apply patch",
+                    )],
+                ));
+            }
+            if kind != PatchKind::Apply && q.contains_key("force") {
+                return Err(ApiError::invalid_kind(
+                    "meta.k8s.io",
+                    "PatchOptions",
+                    "",
+                    &[FieldError::forbidden(
+                        "force",
+                        "may not be specified for non-apply patch",
+                    )],
+                ));
+            }
+            let ctx = Ctx {
+                rt,
+                namespace: ns.as_deref(),
+                manager: &o.manager,
+                dry_run: o.dry_run,
+            };
+            let (obj, written) =
+                ops::patch(&mut shared.store(), &ctx, &name, kind, &body, o.force)?;
+            Ok(json_response(
+                if written == Written::Created {
+                    201
+                } else {
+                    200
+                },
+                &obj,
+            ))
+        }
+        ("delete", Target::Object { rt, ns, name }) => {
+            let opts_body: Value = if body.is_empty() {
+                Value::Null
+            } else {
+                decode_object(&ct, &body)?
+            };
+            let body_dry: Vec<String> = opts_body["dryRun"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let o = write_options(&q, &headers, "DeleteOptions", &body_dry)?;
+            let ctx = Ctx {
+                rt,
+                namespace: ns.as_deref(),
+                manager: &o.manager,
+                dry_run: o.dry_run,
+            };
+            let answer = ops::delete(
+                &mut shared.store(),
+                &ctx,
+                &name,
+                &DeleteOptions::from_body(&opts_body),
+            )?;
+            if rt.plural == "namespaces" && !o.dry_run {
+                // The namespace controller empties and removes it a moment later.
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(shared.namespace_termination_delay).await;
+                    ops::finalize_namespace(&mut shared.store(), &name);
+                });
+            }
+            Ok(json_response(200, &answer))
+        }
+        ("deletecollection", Target::Collection { rt, ns }) if rt.plural != "namespaces" => {
+            let selectors = Selectors::parse(
+                q.get("labelSelector").map(String::as_str),
+                q.get("fieldSelector").map(String::as_str),
+            )?;
+            let o = write_options(&q, &headers, "DeleteOptions", &[])?;
+            let ctx = Ctx {
+                rt,
+                namespace: ns.as_deref(),
+                manager: &o.manager,
+                dry_run: o.dry_run,
+            };
+            let answer = ops::delete_collection(&mut shared.store(), &ctx, &selectors)?;
+            Ok(json_response(200, &answer))
+        }
+        (_, Target::Sub { .. }) => Err(ApiError::not_found_path()),
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// A list answer, with selectors and `limit`/`continue` paging. Items carry
+/// no kind/apiVersion, as in the real server's lists of built-in types.
+fn list(
+    shared: &Shared,
+    rt: &'static ResourceType,
+    ns: Option<&str>,
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let selectors = Selectors::parse(
+        q.get("labelSelector").map(String::as_str),
+        q.get("fieldSelector").map(String::as_str),
+    )?;
+    let limit = match q.get("limit").map(String::as_str) {
+        None | Some("") => 0,
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
+    };
+    let start_after = match q.get("continue").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            use base64::Engine as _;
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+            Some(raw)
+        }
+    };
+    let store = shared.store();
+    let key = |o: &Value| format!("{}/{}", meta_str(o, "namespace"), meta_str(o, "name"));
+    let mut items: Vec<Value> = store
+        .list(rt, ns)
+        .into_iter()
+        .filter(|o| selectors.matches(o))
+        .filter(|o| start_after.as_ref().is_none_or(|s| key(o) > *s))
+        .cloned()
+        .collect();
+    let mut metadata = json!({"resourceVersion": store.current_rv().to_string()});
+    if limit > 0 && items.len() > limit {
+        let remaining = items.len() - limit;
+        items.truncate(limit);
+        if let Some(last) = items.last() {
+            metadata["continue"] = json!(b64url(key(last).as_bytes()));
+        }
+        metadata["remainingItemCount"] = json!(remaining);
+    }
+    for it in &mut items {
+        if let Some(m) = it.as_object_mut() {
+            m.shift_remove("kind");
+            m.shift_remove("apiVersion");
+        }
+    }
+    Ok(
+        json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": metadata, "items": items}),
+    )
+}
+
+/// Server-side printing with the default table convertor (Name, Created At),
+/// which is what the real server uses for kinds without custom columns.
+fn to_table(v: &Value, q: &HashMap<String, String>) -> Value {
+    let include = q
+        .get("includeObject")
+        .map(String::as_str)
+        .unwrap_or("Metadata");
+    let (objects, rv) = match v["items"].as_array() {
+        Some(items) => (items.clone(), v["metadata"]["resourceVersion"].clone()),
+        None => (vec![v.clone()], v["metadata"]["resourceVersion"].clone()),
+    };
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let mut row = json!({"cells": [o["metadata"]["name"], o["metadata"]["creationTimestamp"]]});
+            match include {
+                "None" => {}
+                "Object" => row["object"] = o.clone(),
+                _ => {
+                    row["object"] = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]})
+                }
+            }
+            row
+        })
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": rv},
+        "columnDefinitions": [
+            {"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names", "priority": 0},
+            {"name": "Created At", "type": "date", "format": "", "description": "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata", "priority": 0}
+        ],
+        "rows": rows
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert!(matches!(
+            parse_target("/api/v1"),
+            Some(Target::ResourceList { .. })
+        ));
+        assert!(matches!(parse_target("/apis/apps"), Some(Target::Group(_))));
+        assert!(matches!(
+            parse_target("/api/v1/namespaces"),
+            Some(Target::Collection { ns: None, .. })
+        ));
+        assert!(matches!(
+            parse_target("/api/v1/namespaces/x"),
+            Some(Target::Object { ns: None, .. })
+        ));
+        assert!(matches!(
+            parse_target("/api/v1/serviceaccounts"),
+            Some(Target::Collection { ns: None, .. })
+        ));
+        match parse_target("/apis/apps/v1/namespaces/ns/deployments/x") {
+            Some(Target::Object { rt, ns, name }) => {
+                assert_eq!(
+                    (rt.plural, ns.as_deref(), name.as_str()),
+                    ("deployments", Some("ns"), "x")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_target("/api/v1/namespaces/default/serviceaccounts/default/token"),
+            Some(Target::Sub { .. })
+        ));
+        assert!(
+            parse_target("/apis/apps/v1/deployments/x").is_none(),
+            "namespaced object needs a namespace"
+        );
+        assert!(parse_target("/apis/batch/v1/jobs").is_none());
+        assert!(parse_target("/apis/apps/v1/namespaces/a/deployments/x/y/z").is_none());
+        assert!(parse_target("/foo").is_none());
+    }
+
+    #[test]
+    fn query_decoding() {
+        let q = parse_query(Some("labelSelector=app%3Dweb%2Ctier+in+(a)&limit=5&x"));
+        assert_eq!(q["labelSelector"], "app=web,tier in (a)");
+        assert_eq!(q["limit"], "5");
+        assert_eq!(q["x"], "");
+        assert_eq!(percent_decode("%zz%4", false), "%zz%4");
+    }
+
+    #[test]
+    fn negotiation() {
+        assert!(accepts_json(""));
+        assert!(accepts_json(
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=apigroupdiscoverylist,application/json"
+        ));
+        assert!(!accepts_json("application/vnd.kubernetes.protobuf"));
+        assert!(wants_table(
+            "application/json;as=table;v=v1;g=meta.k8s.io,application/json"
+        ));
+        assert!(!wants_table("application/json"));
+    }
+}

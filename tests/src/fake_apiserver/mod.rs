@@ -1,0 +1,421 @@
+//! A fake Kubernetes API server for tests: real HTTPS (its own CA), real
+//! Kubernetes JSON, checked against the real `kubectl`.
+//!
+//! No kube-apiserver can run on the test machines, so this one stands in
+//! for it. It serves:
+//!
+//! - **Discovery**: `/version` (v1.33.0), `/api`, `/apis`, `/apis/<group>`,
+//!   `/api/v1`, `/apis/<group>/v1` (legacy, non-aggregated discovery; the
+//!   aggregated-discovery `Accept` is answered with plain JSON, which
+//!   client-go accepts). `/openapi/v2` and `/openapi/v3` are 404, so use
+//!   `kubectl apply --validate=false`. `/healthz`, `/livez`, `/readyz`.
+//! - **OIDC**: `/.well-known/openid-configuration` and `/openid/v1/jwks`,
+//!   shaped exactly as kube-apiserver serves them, with
+//!   `jwks_uri = <issuer>/openid/v1/jwks` (as with `--service-account-jwks-uri`).
+//! - **TokenRequest**: `POST /api/v1/namespaces/<ns>/serviceaccounts/<sa>/token`
+//!   mints RS256 tokens signed by the newest key.
+//! - **Objects** (in memory): core/v1 Namespace, ServiceAccount, Secret,
+//!   Service, ConfigMap; apps/v1 Deployment; rbac.authorization.k8s.io/v1
+//!   ClusterRole, ClusterRoleBinding, Role, RoleBinding;
+//!   admissionregistration.k8s.io/v1 MutatingWebhookConfiguration;
+//!   policy/v1 PodDisruptionBudget. Verbs: get, list (selectors,
+//!   `limit`/`continue`, `as=Table`), watch, create, update (PUT),
+//!   patch (JSON patch, merge patch, server-side apply, and strategic
+//!   merge patch *approximated*: a merge patch where the well-known
+//!   `patchStrategy: merge` lists merge by key, see `patch`), delete,
+//!   deletecollection, `dryRun=All`.
+//!
+//! At start the namespaces `default`, `kube-system`, `kube-public` exist,
+//! each with its `default` ServiceAccount; like the real service-account
+//! controller, every namespace created later gets a `default`
+//! ServiceAccount too. A deleted namespace is `Terminating` for
+//! `namespace_termination_delay` (default 500 ms; creating objects in it is
+//! 403 Forbidden, deleting it again 409), then it and everything in it are
+//! removed, as the namespace controller does (`kubectl delete ns` waits for
+//! that through a watch; `kubectl delete -f` of a manifest holding the
+//! namespace and its objects works as on a real cluster).
+//!
+//! # Authentication
+//!
+//! Every path needs `Authorization: Bearer <token>`; anything else is
+//! `401` with an `Unauthorized` Status. An optional second token
+//! (`forbidden_token`) authenticates as `system:serviceaccount:default:restricted`,
+//! which may read discovery and OIDC endpoints but gets `403 Forbidden`
+//! (real RBAC wording) on every resource and control request.
+//!
+//! # Control endpoints (admin token only)
+//!
+//! | Request | Effect | Answer |
+//! |---|---|---|
+//! | `POST /_sandbox/rotate-key` | add a new RSA key; new tokens use it; all keys stay in the JWKS | `{"kid": <new>, "kids": [all]}` |
+//! | `POST /_sandbox/issuer` (body: the issuer, plain text or a JSON string) | change the issuer in discovery and in new tokens | `{"issuer": ...}` |
+//! | `GET /_sandbox/issuer` | | `{"issuer": ...}` |
+//! | `GET /_sandbox/objects` | | JSON array of every stored object |
+//!
+//! With kubectl: `kubectl create --raw /_sandbox/rotate-key -f /dev/null`,
+//! `kubectl get --raw /_sandbox/objects`.
+//!
+//! # Differences from a real apiserver
+//!
+//! - Field management is simplified (lists are atomic; see `managed`).
+//! - Validation covers names, labels/annotations and the fields of the
+//!   kinds above that clients most often get wrong, not everything.
+//!   `fieldValidation=Strict` is not enforced (no schemas).
+//! - Request bodies may be JSON, YAML or protobuf (kubectl's typed clients
+//!   send protobuf; decoded with the schema kubectl itself embeds, see
+//!   `proto`); answers are always JSON, so a client that accepts only
+//!   protobuf or CBOR gets 406, and CBOR bodies get 415.
+//! - Status is set at once (Deployments are immediately fully available);
+//!   no pods, no ReplicaSets, no garbage collection by ownerReferences.
+//! - TokenRequest `boundObjectRef` is echoed but not checked or bound;
+//!   there is no `--service-account-max-token-expiration` cap.
+//! - Watches keep the last 10 000 events; older resourceVersions get an
+//!   `ERROR` event with a 410 `Expired` Status, as after a compaction.
+//!   Bookmarks are sent only for `sendInitialEvents=true`.
+//! - `/api/v1/namespaces/<ns>/status`, `/finalize`, `deployments/scale`
+//!   and other subresources are not served (404).
+//!
+//! Error codes follow the real server, including where one might expect
+//! 400: TokenRequest `expirationSeconds < 600`, apply without
+//! `fieldManager`, `force` on a non-apply patch and a bad `dryRun` value
+//! are `422 Invalid`; a JSON patch whose `test` fails is 422; a malformed
+//! body or patch document, or a kind/apiVersion/namespace/name that
+//! disagrees with the URL, is `400 BadRequest`.
+//!
+//! Note for tests: `/usr/bin/kubectl` on the test machines is Google Cloud
+//! SDK's dispatcher, which runs the kubectl matching the server's version
+//! (here 1.33); the versioned binaries sit next to it.
+
+mod client;
+mod handlers;
+#[cfg(test)]
+mod http_tests;
+mod keys;
+mod kinds;
+mod managed;
+mod ops;
+mod patch;
+mod proto;
+mod resources;
+mod selectors;
+mod status;
+mod store;
+mod tls;
+mod tokens;
+mod util;
+mod watch;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch as tokio_watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+pub use client::{ClientAuth, RawResponse};
+pub use handlers::RESTRICTED_USER;
+
+/// The issuer a kubeadm-style cluster reports by default.
+pub const DEFAULT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
+
+#[derive(Debug, Clone)]
+pub struct FakeApiServerConfig {
+    /// `iss` of minted tokens and `issuer` of the discovery document.
+    pub issuer: String,
+    /// The admin bearer token; a random one when empty.
+    pub token: String,
+    /// A second token that authenticates but is forbidden everything
+    /// except discovery (for RBAC error paths).
+    pub forbidden_token: Option<String>,
+    /// Must be a loopback address; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Log one line per request to stderr (never tokens or bodies).
+    pub log_requests: bool,
+    /// How long a deleted namespace stays `Terminating` (its contents
+    /// still readable and deletable, no new objects allowed) before it and
+    /// everything in it are removed, as the namespace controller would.
+    pub namespace_termination_delay: Duration,
+}
+
+impl Default for FakeApiServerConfig {
+    fn default() -> Self {
+        FakeApiServerConfig {
+            issuer: DEFAULT_ISSUER.to_string(),
+            token: String::new(),
+            forbidden_token: None,
+            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            log_requests: false,
+            namespace_termination_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// State shared by all connections. Locks are std locks, never held across
+/// an `.await`.
+pub(crate) struct Shared {
+    token: String,
+    forbidden_token: Option<String>,
+    issuer: RwLock<String>,
+    keys: RwLock<keys::KeySet>,
+    store: Mutex<store::Store>,
+    server_address: String,
+    log_requests: bool,
+    namespace_termination_delay: Duration,
+}
+
+impl Shared {
+    // A panic while holding a lock must not take the whole fake down for
+    // the other tests sharing it: recover the guard from poisoning.
+    fn store(&self) -> MutexGuard<'_, store::Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn keys(&self) -> RwLockReadGuard<'_, keys::KeySet> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner())
+    }
+    fn keys_mut(&self) -> RwLockWriteGuard<'_, keys::KeySet> {
+        self.keys.write().unwrap_or_else(|e| e.into_inner())
+    }
+    fn issuer(&self) -> String {
+        self.issuer
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    fn set_issuer(&self, issuer: String) {
+        *self.issuer.write().unwrap_or_else(|e| e.into_inner()) = issuer;
+    }
+}
+
+/// A running fake API server. Dropping it stops it too (without waiting).
+pub struct FakeApiServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    ca_pem: String,
+    ca_der: Vec<u8>,
+    shutdown_tx: tokio_watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl FakeApiServer {
+    /// Generate the CA, serving certificate and first signing key, bind,
+    /// and start serving in the background.
+    pub async fn start(cfg: FakeApiServerConfig) -> Result<FakeApiServer> {
+        if !cfg.bind.ip().is_loopback() {
+            bail!(
+                "refusing to bind {}: the fake API server only listens on loopback addresses",
+                cfg.bind
+            );
+        }
+        let tls = tls::generate().context("generating the fake apiserver TLS material")?;
+        let key_set = tokio::task::spawn_blocking(keys::KeySet::new)
+            .await
+            .context("key generation task")??;
+        let listener = TcpListener::bind(cfg.bind)
+            .await
+            .with_context(|| format!("binding {}", cfg.bind))?;
+        let addr = listener.local_addr()?;
+        let mut st = store::Store::new();
+        ops::bootstrap(&mut st);
+        let token = if cfg.token.is_empty() {
+            util::random_token()
+        } else {
+            cfg.token
+        };
+        let shared = Arc::new(Shared {
+            token,
+            forbidden_token: cfg.forbidden_token.filter(|t| !t.is_empty()),
+            issuer: RwLock::new(cfg.issuer),
+            keys: RwLock::new(key_set),
+            store: Mutex::new(st),
+            server_address: addr.to_string(),
+            log_requests: cfg.log_requests,
+            namespace_termination_delay: cfg.namespace_termination_delay,
+        });
+        let (shutdown_tx, shutdown_rx) = tokio_watch::channel(false);
+        let acceptor = TlsAcceptor::from(tls.server_config.clone());
+        let task = tokio::spawn(serve(listener, acceptor, shared.clone(), shutdown_rx));
+        Ok(FakeApiServer {
+            shared,
+            addr,
+            ca_pem: tls.ca_pem,
+            ca_der: tls.ca_der,
+            shutdown_tx,
+            task: Some(task),
+        })
+    }
+
+    /// `https://127.0.0.1:PORT` (or `https://[::1]:PORT`).
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The CA that signed the serving certificate, PEM.
+    pub fn ca_pem(&self) -> String {
+        self.ca_pem.clone()
+    }
+
+    /// The admin bearer token.
+    pub fn token(&self) -> String {
+        self.shared.token.clone()
+    }
+
+    /// The token that authenticates as [`RESTRICTED_USER`], if configured.
+    pub fn forbidden_token(&self) -> Option<String> {
+        self.shared.forbidden_token.clone()
+    }
+
+    pub fn issuer(&self) -> String {
+        self.shared.issuer()
+    }
+
+    /// A kubeconfig for this server: cluster, user and context all named
+    /// `fake`, current-context `fake`, default namespace `default`.
+    pub fn kubeconfig_yaml(&self) -> String {
+        use base64::Engine as _;
+        let config = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "fake", "cluster": {
+                "server": self.url(),
+                "certificate-authority-data": base64::engine::general_purpose::STANDARD.encode(self.ca_pem.as_bytes()),
+            }}],
+            "users": [{"name": "fake", "user": {"token": self.shared.token}}],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": "default"}}],
+            "current-context": "fake",
+            "preferences": {},
+        });
+        // Serialising a JSON value to YAML cannot fail.
+        serde_yaml::to_string(&config).unwrap_or_default()
+    }
+
+    /// Write [`kubeconfig_yaml`](Self::kubeconfig_yaml) to `path`, mode 0600
+    /// (it holds the token).
+    pub fn write_kubeconfig(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_private(path.as_ref(), self.kubeconfig_yaml().as_bytes())
+    }
+
+    /// Add a new RSA signing key; tokens minted from now on carry its kid,
+    /// and the JWKS publishes old and new keys. Returns the new kid.
+    pub fn rotate_key(&self) -> String {
+        // Key generation only fails if the OS RNG does: nothing a test can handle.
+        let key = keys::SigningKey::generate().expect("RSA key generation failed");
+        self.shared.keys_mut().push(key)
+    }
+
+    /// The kids in the JWKS, oldest first (the last one signs).
+    pub fn kids(&self) -> Vec<String> {
+        self.shared.keys().kids()
+    }
+
+    /// Change the issuer reported by discovery and put in new tokens.
+    pub fn set_issuer(&self, issuer: String) {
+        self.shared.set_issuer(issuer)
+    }
+
+    /// Every stored object (with kind and apiVersion), including the
+    /// bootstrap namespaces and service accounts.
+    pub fn objects(&self) -> Vec<Value> {
+        self.shared.store().all()
+    }
+
+    /// Stop accepting, close every connection (watches included), and wait
+    /// until the port is released.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown_tx.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for FakeApiServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Create `path` with mode 0600 and write `data` (atomically: temp + rename).
+pub(crate) fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temp file in {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    tmp.write_all(data)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+async fn serve(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+    mut shutdown: tokio_watch::Receiver<bool>,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _peer)) => {
+                    conns.spawn(serve_connection(tcp, acceptor.clone(), shared.clone()));
+                }
+                Err(e) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    if shared.log_requests {
+                        eprintln!("fake-apiserver: accept failed: {e}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    conns.shutdown().await;
+}
+
+async fn serve_connection(tcp: TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared>) {
+    let _ = tcp.set_nodelay(true);
+    // A client that never finishes the handshake must not hold a task forever.
+    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            if shared.log_requests {
+                eprintln!("fake-apiserver: TLS handshake failed: {e}");
+            }
+            return;
+        }
+        Err(_) => return,
+    };
+    let log = shared.log_requests;
+    let service = hyper::service::service_fn(move |req| handlers::handle(shared.clone(), req));
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
+        if log {
+            eprintln!("fake-apiserver: connection error: {e}");
+        }
+    }
+}

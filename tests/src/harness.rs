@@ -1,0 +1,924 @@
+//! Acceptance-test harness around the REAL `terraform` binary, in the spirit
+//! of `terraform-plugin-testing`.
+//!
+//! * [`terraform_binaries`] finds every Terraform to test against:
+//!   `TF_ACC_TERRAFORM_PATH` (or `terraform` on `PATH`) plus
+//!   `<tools>/terraform-1.0.3/terraform` installed by `scripts/setup`,
+//!   deduplicated by version. [`each_terraform`] runs a test body once per
+//!   version and reports which versions failed.
+//! * [`provider_binary_dir`] is the directory holding the provider binary
+//!   built by `cargo build -p terraform-provider-irsa`.
+//! * [`Workdir`] is a temporary working directory with a `main.tf`, its own
+//!   CLI configuration (`dev_overrides` for `irsa/irsa`, so no
+//!   `terraform init` and no registry access) and a scrubbed environment
+//!   (no inherited `TF_*`, `AWS_*`, `KUBE*`; `HOME` is an empty directory).
+//!   Its steps (`apply`, `plan_is_empty`, `import`, `destroy`, `output_json`,
+//!   `state_json`, `expect_error`, ...) run `terraform` with `-no-color` and
+//!   `-input=false`, and print the full output of any command that fails.
+//!
+//! All steps are `async` (tokio processes): the fake API server of the
+//! sandbox runs in the same process and must keep serving while Terraform
+//! runs.
+//!
+//! Environment knobs: `TF_ACC_TERRAFORM_PATH`, `IRSA_TOOLS_DIR`,
+//! `IRSA_PROVIDER_DIR`, `IRSA_TF_TIMEOUT_SECS` (per command, default 300),
+//! `IRSA_TEST_TF_LOG` (sets `TF_LOG` to this level and writes
+//! `terraform.log` in the work dir; its tail is printed on failure),
+//! `IRSA_KEEP_WORKDIR=1` (keep the temporary directories),
+//! `IRSA_TEST_VERBOSE=1` (print the output of every command, not only of
+//! failing ones).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use futures::FutureExt as _;
+use regex::Regex;
+use tokio::io::AsyncReadExt as _;
+
+/// Provider source address used by every configuration under test.
+pub const PROVIDER_SOURCE: &str = "irsa/irsa";
+/// File name of the provider executable.
+pub const PROVIDER_BINARY: &str = "terraform-provider-irsa";
+/// The oldest Terraform line supported (protocol 6.0), installed by `scripts/setup`.
+pub const OLDEST_TERRAFORM: &str = "1.0.3";
+
+/// The `terraform { required_providers { ... } }` block for `irsa/irsa`.
+pub const REQUIRED_PROVIDERS: &str = r#"terraform {
+  required_providers {
+    irsa = {
+      source = "irsa/irsa"
+    }
+  }
+}
+"#;
+
+// ---------------------------------------------------------------------------
+// Locations
+// ---------------------------------------------------------------------------
+
+/// Root of the Cargo workspace (the parent of the `tests/` crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests crate has a parent directory")
+        .to_path_buf()
+}
+
+/// `IRSA_TOOLS_DIR`, else `<workspace>/.tools` (filled by `scripts/setup`).
+pub fn tools_dir() -> PathBuf {
+    match std::env::var_os("IRSA_TOOLS_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join(".tools"),
+    }
+}
+
+/// Directory holding `terraform-provider-irsa`, used as the `dev_overrides`
+/// target: `IRSA_PROVIDER_DIR`, else the profile directory of the running
+/// test executable (`target/debug` when run by cargo or nextest), else
+/// `<workspace>/target/debug`.
+///
+/// Panics with instructions when the binary is not there: the tests crate
+/// cannot depend on another package's binary, so it must be built first
+/// (`scripts/test` does).
+pub fn provider_binary_dir() -> PathBuf {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match DIR.get_or_init(find_provider_dir) {
+        Ok(dir) => dir.clone(),
+        Err(msg) => panic!("{msg}"),
+    }
+}
+
+fn find_provider_dir() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("IRSA_PROVIDER_DIR").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return if dir.join(PROVIDER_BINARY).is_file() {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "IRSA_PROVIDER_DIR={} does not contain {PROVIDER_BINARY}",
+                dir.display()
+            ))
+        };
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        // target/<profile>/deps/<test-binary>
+        if let Some(profile_dir) = exe.parent().and_then(Path::parent) {
+            candidates.push(profile_dir.to_path_buf());
+        }
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        candidates.push(PathBuf::from(target).join("debug"));
+    }
+    candidates.push(workspace_root().join("target").join("debug"));
+    for dir in &candidates {
+        if dir.join(PROVIDER_BINARY).is_file() {
+            return Ok(dir.clone());
+        }
+    }
+    Err(format!(
+        "the provider binary `{PROVIDER_BINARY}` was not found (looked in: {}).\n\
+         Build it first: `cargo build -p terraform-provider-irsa` \
+         (scripts/test does this), or set IRSA_PROVIDER_DIR.",
+        candidates
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// Terraform binaries
+// ---------------------------------------------------------------------------
+
+/// One Terraform CLI to run acceptance tests with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TerraformBinary {
+    pub path: PathBuf,
+    /// As reported by `terraform version -json`, e.g. `1.11.4`.
+    pub version: String,
+}
+
+impl TerraformBinary {
+    /// `terraform v1.11.4`: used to label every failure.
+    pub fn label(&self) -> String {
+        format!("terraform v{}", self.version)
+    }
+
+    /// `(major, minor, patch)`; unparsable parts are 0.
+    pub fn version_tuple(&self) -> (u32, u32, u32) {
+        let mut it = self
+            .version
+            .split(['.', '-'])
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        (
+            it.next().unwrap_or(0),
+            it.next().unwrap_or(0),
+            it.next().unwrap_or(0),
+        )
+    }
+
+    /// Ask a binary for its version.
+    pub fn probe(path: &Path) -> anyhow::Result<TerraformBinary> {
+        let out = std::process::Command::new(path)
+            .args(["version", "-json"])
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_CLI_CONFIG_FILE", "/dev/null")
+            .env_remove("TF_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running `{} version -json`", path.display()))?;
+        if !out.status.success() {
+            bail!(
+                "`{} version -json` failed: {}{}",
+                path.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .with_context(|| format!("parsing `{} version -json`", path.display()))?;
+        let version = v["terraform_version"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no terraform_version in `{} version -json`", path.display()))?
+            .to_string();
+        Ok(TerraformBinary {
+            path: path.to_path_buf(),
+            version,
+        })
+    }
+}
+
+impl fmt::Display for TerraformBinary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.label(), self.path.display())
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Every Terraform to test against, deduplicated by version:
+/// `TF_ACC_TERRAFORM_PATH` (or else `terraform` on `PATH`), plus
+/// `<tools>/terraform-1.0.3/terraform` when `scripts/setup` installed it.
+///
+/// Panics when none is found (run `scripts/setup`) or when
+/// `TF_ACC_TERRAFORM_PATH` names something that is not a working Terraform.
+pub fn terraform_binaries() -> Vec<TerraformBinary> {
+    static FOUND: OnceLock<Result<Vec<TerraformBinary>, String>> = OnceLock::new();
+    match FOUND.get_or_init(discover_terraform) {
+        Ok(v) => v.clone(),
+        Err(msg) => panic!("{msg}"),
+    }
+}
+
+fn discover_terraform() -> Result<Vec<TerraformBinary>, String> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    match std::env::var_os("TF_ACC_TERRAFORM_PATH").filter(|p| !p.is_empty()) {
+        Some(p) => candidates.push(PathBuf::from(p)),
+        None => candidates.extend(which("terraform")),
+    }
+    let oldest = tools_dir()
+        .join(format!("terraform-{OLDEST_TERRAFORM}"))
+        .join("terraform");
+    if oldest.is_file() {
+        candidates.push(oldest);
+    }
+    let mut found: Vec<TerraformBinary> = Vec::new();
+    for path in candidates {
+        let tf = TerraformBinary::probe(&path).map_err(|e| format!("{e:#}"))?;
+        if !found.iter().any(|f| f.version == tf.version) {
+            found.push(tf);
+        }
+    }
+    if found.is_empty() {
+        return Err(format!(
+            "no Terraform found: set TF_ACC_TERRAFORM_PATH, put `terraform` on PATH, \
+             or run scripts/setup (installs Terraform {OLDEST_TERRAFORM} into {}).",
+            tools_dir().display()
+        ));
+    }
+    for tf in &found {
+        eprintln!("harness: testing with {tf}");
+    }
+    Ok(found)
+}
+
+/// Run `body` once per Terraform from [`terraform_binaries`], one after the
+/// other. A failing version does not stop the others; at the end this panics
+/// listing every version that failed (each failure's own message was printed
+/// as it happened).
+pub async fn each_terraform<F, Fut>(mut body: F)
+where
+    F: FnMut(TerraformBinary) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut failed = Vec::new();
+    for tf in terraform_binaries() {
+        let label = tf.label();
+        eprintln!("==> [{label}] start");
+        match std::panic::AssertUnwindSafe(body(tf)).catch_unwind().await {
+            Ok(()) => eprintln!("==> [{label}] ok"),
+            Err(panic) => {
+                let msg = panic_message(&panic);
+                eprintln!("==> [{label}] FAILED: {msg}");
+                failed.push(format!("[{label}] {msg}"));
+            }
+        }
+    }
+    if !failed.is_empty() {
+        panic!(
+            "failed on {} Terraform version(s):\n{}",
+            failed.len(),
+            failed.join("\n")
+        );
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else {
+        "(non-string panic)".to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Command output
+// ---------------------------------------------------------------------------
+
+/// What one `terraform` command did.
+#[derive(Clone, Debug)]
+pub struct TfOutput {
+    /// The Terraform that ran, e.g. `terraform v1.0.3`.
+    pub terraform: String,
+    /// The argument list after `terraform`.
+    pub args: Vec<String>,
+    /// Exit code (`None`: killed by a signal or timed out).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+    /// Tail of `terraform.log` when `IRSA_TEST_TF_LOG` is set.
+    pub log_tail: Option<String>,
+}
+
+impl TfOutput {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// stdout followed by stderr.
+    pub fn combined(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// [`combined`](Self::combined) with every run of whitespace (Terraform
+    /// wraps diagnostics at 78 columns) turned into one space.
+    pub fn normalized(&self) -> String {
+        normalize_ws(&self.combined())
+    }
+
+    /// Whether `pattern` matches the raw or the whitespace-normalized output.
+    pub fn matches(&self, pattern: &str) -> bool {
+        let re = Regex::new(pattern).unwrap_or_else(|e| panic!("bad regex {pattern:?}: {e}"));
+        re.is_match(&self.combined()) || re.is_match(&self.normalized())
+    }
+
+    /// Panics (printing everything) unless `pattern` matches the output.
+    pub fn assert_matches(&self, pattern: &str) -> &Self {
+        assert!(
+            self.matches(pattern),
+            "[{}] output of `terraform {}` does not match /{pattern}/:\n{self}",
+            self.terraform,
+            self.args.join(" ")
+        );
+        self
+    }
+
+    /// Panics (printing everything) if `pattern` matches the output.
+    pub fn assert_not_matches(&self, pattern: &str) -> &Self {
+        assert!(
+            !self.matches(pattern),
+            "[{}] output of `terraform {}` unexpectedly matches /{pattern}/:\n{self}",
+            self.terraform,
+            self.args.join(" ")
+        );
+        self
+    }
+
+    /// The diagnostics of the given severity (`"Error"` or `"Warning"`),
+    /// each as its whitespace-normalized text from its `Error:`/`Warning:`
+    /// line up to the next diagnostic. Terraform's own "Provider development
+    /// overrides are in effect" warning is left out.
+    pub fn diagnostics(&self, severity: &str) -> Vec<String> {
+        let text = self.combined();
+        let marker = format!("{severity}: ");
+        let starts = Regex::new(r"(?m)^[\s│╷╵]*(Error|Warning): ").unwrap();
+        let idx: Vec<(usize, usize)> = starts
+            .find_iter(&text)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        let mut out = Vec::new();
+        for (i, &(start, _)) in idx.iter().enumerate() {
+            let end = idx.get(i + 1).map(|n| n.0).unwrap_or(text.len());
+            let block = normalize_ws(&text[start..end]);
+            let block = block.trim_start_matches(['│', '╷', '╵', ' ']).to_string();
+            if block.starts_with(&marker) && !block.contains("development overrides are in effect")
+            {
+                out.push(block);
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for TfOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "----- [{}] terraform {} -> {}{} -----",
+            self.terraform,
+            self.args.join(" "),
+            match self.code {
+                Some(c) => format!("exit {c}"),
+                None => "killed".to_string(),
+            },
+            if self.timed_out { " (TIMED OUT)" } else { "" }
+        )?;
+        writeln!(f, "--- stdout ---\n{}", self.stdout.trim_end())?;
+        writeln!(f, "--- stderr ---\n{}", self.stderr.trim_end())?;
+        if let Some(log) = &self.log_tail {
+            writeln!(f, "--- terraform.log (tail) ---\n{}", log.trim_end())?;
+        }
+        write!(f, "----- end -----")
+    }
+}
+
+/// Collapse every run of whitespace into one space.
+pub fn normalize_ws(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+// ---------------------------------------------------------------------------
+// Workdir
+// ---------------------------------------------------------------------------
+
+/// Subcommands that accept `-no-color`.
+const NO_COLOR_CMDS: &[&str] = &[
+    "apply",
+    "plan",
+    "destroy",
+    "import",
+    "refresh",
+    "init",
+    "output",
+    "show",
+    "validate",
+    "console",
+    "taint",
+    "untaint",
+    "get",
+    "graph",
+    "providers",
+];
+/// Subcommands that accept `-input=false`.
+const NO_INPUT_CMDS: &[&str] = &[
+    "apply", "plan", "destroy", "import", "refresh", "init", "console",
+];
+
+/// Environment variables never passed through from the caller.
+fn scrubbed(name: &str) -> bool {
+    name.starts_with("TF_")
+        || name.starts_with("AWS_")
+        || name.starts_with("KUBE")
+        || name.starts_with("IRSA_SANDBOX_")
+        || name == "CHECKPOINT_DISABLE"
+}
+
+/// A temporary Terraform working directory bound to one Terraform binary.
+///
+/// Layout: `<tmp>/config` (the working directory: `main.tf` and any files
+/// written with [`write_file`](Self::write_file)), `<tmp>/cli.tfrc` (the CLI
+/// configuration named by `TF_CLI_CONFIG_FILE`), `<tmp>/home` (`HOME`).
+pub struct Workdir {
+    tf: TerraformBinary,
+    tmp: Option<tempfile::TempDir>,
+    root: PathBuf,
+    config_dir: PathBuf,
+    cli_config: PathBuf,
+    env: BTreeMap<String, Option<String>>,
+    timeout: Duration,
+}
+
+impl Workdir {
+    /// A fresh work dir whose `main.tf` is `config`, using the provider from
+    /// [`provider_binary_dir`].
+    pub fn new(tf: &TerraformBinary, config: &str) -> Workdir {
+        Self::with_provider_dir(tf, config, &provider_binary_dir())
+    }
+
+    /// Like [`new`](Self::new) with an explicit `dev_overrides` directory.
+    pub fn with_provider_dir(tf: &TerraformBinary, config: &str, provider_dir: &Path) -> Workdir {
+        let tmp = tempfile::Builder::new()
+            .prefix("irsa-acc-")
+            .tempdir()
+            .expect("create temp dir");
+        let root = tmp.path().to_path_buf();
+        let config_dir = root.join("config");
+        let home = root.join("home");
+        std::fs::create_dir_all(&config_dir).expect("create config dir");
+        std::fs::create_dir_all(&home).expect("create home dir");
+        let cli_config = root.join("cli.tfrc");
+        std::fs::write(&cli_config, dev_overrides_cli_config(provider_dir))
+            .expect("write CLI config");
+        let timeout = std::env::var("IRSA_TF_TIMEOUT_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(Duration::from_secs(300));
+        let mut env = BTreeMap::new();
+        env.insert(
+            "TF_CLI_CONFIG_FILE".to_string(),
+            Some(cli_config.display().to_string()),
+        );
+        env.insert("TF_IN_AUTOMATION".to_string(), Some("1".to_string()));
+        env.insert("TF_INPUT".to_string(), Some("0".to_string()));
+        env.insert("CHECKPOINT_DISABLE".to_string(), Some("1".to_string()));
+        env.insert("HOME".to_string(), Some(home.display().to_string()));
+        env.insert("KUBECONFIG".to_string(), None);
+        if let Ok(level) = std::env::var("IRSA_TEST_TF_LOG") {
+            if !level.is_empty() {
+                env.insert("TF_LOG".to_string(), Some(level));
+                env.insert(
+                    "TF_LOG_PATH".to_string(),
+                    Some(root.join("terraform.log").display().to_string()),
+                );
+            }
+        }
+        let wd = Workdir {
+            tf: tf.clone(),
+            tmp: Some(tmp),
+            root,
+            config_dir,
+            cli_config,
+            env,
+            timeout,
+        };
+        wd.set_config(config);
+        wd
+    }
+
+    pub fn terraform(&self) -> &TerraformBinary {
+        &self.tf
+    }
+
+    /// `terraform vX.Y.Z`.
+    pub fn label(&self) -> String {
+        self.tf.label()
+    }
+
+    /// The working directory (holds `main.tf`).
+    pub fn path(&self) -> &Path {
+        &self.config_dir
+    }
+
+    /// The CLI configuration file (`TF_CLI_CONFIG_FILE`).
+    pub fn cli_config_path(&self) -> &Path {
+        &self.cli_config
+    }
+
+    /// Replace `main.tf`.
+    pub fn set_config(&self, config: &str) {
+        std::fs::write(self.config_dir.join("main.tf"), config).expect("write main.tf");
+    }
+
+    /// Write a file into the working directory; returns its absolute path.
+    pub fn write_file(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.config_dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent dir");
+        }
+        std::fs::write(&path, contents).expect("write file");
+        path
+    }
+
+    /// Set an environment variable for every later command.
+    pub fn env(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.env.insert(key.into(), Some(value.into()));
+        self
+    }
+
+    /// Set several environment variables (e.g. `sandbox.env()`).
+    pub fn envs<K, V>(&mut self, vars: impl IntoIterator<Item = (K, V)>) -> &mut Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        for (k, v) in vars {
+            self.env(k, v);
+        }
+        self
+    }
+
+    /// Make sure a variable is NOT set for later commands.
+    pub fn env_remove(&mut self, key: impl Into<String>) -> &mut Self {
+        self.env.insert(key.into(), None);
+        self
+    }
+
+    /// Per-command timeout (default 300 s or `IRSA_TF_TIMEOUT_SECS`).
+    pub fn set_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Run `terraform <args>` in the working directory. `-no-color` and
+    /// `-input=false` are added after the subcommand where it takes them.
+    /// Never fails: inspect the returned [`TfOutput`].
+    pub async fn run(&self, args: &[&str]) -> TfOutput {
+        let mut full: Vec<String> = Vec::new();
+        if let Some((cmd, rest)) = args.split_first() {
+            full.push(cmd.to_string());
+            if NO_COLOR_CMDS.contains(cmd) && !rest.contains(&"-no-color") {
+                full.push("-no-color".to_string());
+            }
+            if NO_INPUT_CMDS.contains(cmd) && !rest.iter().any(|a| a.starts_with("-input")) {
+                full.push("-input=false".to_string());
+            }
+            full.extend(rest.iter().map(|s| s.to_string()));
+        }
+        let mut cmd = tokio::process::Command::new(&self.tf.path);
+        cmd.args(&full)
+            .current_dir(&self.config_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, _) in std::env::vars_os() {
+            if let Some(k) = k.to_str() {
+                if scrubbed(k) {
+                    cmd.env_remove(k);
+                }
+            }
+        }
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let label = self.tf.label();
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                return TfOutput {
+                    terraform: label,
+                    args: full,
+                    code: None,
+                    stdout: String::new(),
+                    stderr: format!("failed to start {}: {e}", self.tf.path.display()),
+                    timed_out: false,
+                    log_tail: None,
+                }
+            }
+        };
+        let mut out_pipe = child.stdout.take().expect("stdout piped");
+        let mut err_pipe = child.stderr.take().expect("stderr piped");
+        let out_task = tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let _ = out_pipe.read_to_end(&mut buf).await;
+            buf
+        });
+        let err_task = tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let _ = err_pipe.read_to_end(&mut buf).await;
+            buf
+        });
+        let (code, timed_out) = match tokio::time::timeout(self.timeout, child.wait()).await {
+            Ok(Ok(status)) => (status.code(), false),
+            Ok(Err(_)) => (None, false),
+            Err(_) => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                (None, true)
+            }
+        };
+        // The provider may still hold the pipes for a moment after Terraform exits.
+        let grace = Duration::from_secs(10);
+        let stdout = tokio::time::timeout(grace, out_task)
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
+        let mut stderr = tokio::time::timeout(grace, err_task)
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
+        if timed_out {
+            stderr.extend_from_slice(
+                format!("\n[harness] killed after {:?}\n", self.timeout).as_bytes(),
+            );
+        }
+        let log_tail = std::fs::read_to_string(self.root.join("terraform.log"))
+            .ok()
+            .map(|log| {
+                let lines: Vec<&str> = log.lines().collect();
+                lines[lines.len().saturating_sub(200)..].join("\n")
+            });
+        let out = TfOutput {
+            terraform: label,
+            args: full,
+            code,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            timed_out,
+            log_tail,
+        };
+        if std::env::var_os("IRSA_TEST_VERBOSE").is_some_and(|v| !v.is_empty() && v != "0") {
+            eprintln!("{out}");
+        }
+        out
+    }
+
+    /// Run and turn a non-zero exit into an error carrying the full output
+    /// (also printed to stderr).
+    pub async fn run_ok(&self, args: &[&str]) -> anyhow::Result<TfOutput> {
+        let out = self.run(args).await;
+        if out.success() {
+            Ok(out)
+        } else {
+            eprintln!("{out}");
+            Err(anyhow!(
+                "[{}] `terraform {}` failed:\n{out}",
+                out.terraform,
+                out.args.join(" ")
+            ))
+        }
+    }
+
+    /// `terraform apply -auto-approve`.
+    pub async fn apply(&self) -> anyhow::Result<TfOutput> {
+        self.run_ok(&["apply", "-auto-approve"]).await
+    }
+
+    /// `terraform plan`.
+    pub async fn plan(&self) -> anyhow::Result<TfOutput> {
+        self.run_ok(&["plan"]).await
+    }
+
+    /// `terraform plan -detailed-exitcode`; panics, printing the plan, unless
+    /// it exits 0 (no changes).
+    pub async fn plan_is_empty(&self) -> TfOutput {
+        let out = self.run(&["plan", "-detailed-exitcode"]).await;
+        if out.code != Some(0) {
+            eprintln!("{out}");
+            panic!(
+                "[{}] expected an empty plan (exit 0), got {}:\n{out}",
+                out.terraform,
+                match out.code {
+                    Some(2) => "changes (exit 2)".to_string(),
+                    Some(c) => format!("an error (exit {c})"),
+                    None => "no exit code".to_string(),
+                }
+            );
+        }
+        out
+    }
+
+    /// `terraform import <addr> <id>`.
+    pub async fn import(&self, addr: &str, id: &str) -> anyhow::Result<TfOutput> {
+        self.run_ok(&["import", addr, id]).await
+    }
+
+    /// `terraform destroy -auto-approve`.
+    pub async fn destroy(&self) -> anyhow::Result<TfOutput> {
+        self.run_ok(&["destroy", "-auto-approve"]).await
+    }
+
+    /// `terraform validate`.
+    pub async fn validate(&self) -> anyhow::Result<TfOutput> {
+        self.run_ok(&["validate"]).await
+    }
+
+    /// `terraform output -json` (all outputs: `{"name": {"value": .., "type": .., "sensitive": ..}}`).
+    /// Panics on failure.
+    pub async fn output_json(&self) -> serde_json::Value {
+        self.json_of(&["output", "-json"]).await
+    }
+
+    /// The value of one output (`terraform output -json` then `[name]["value"]`).
+    /// Panics when it is missing.
+    pub async fn output_value(&self, name: &str) -> serde_json::Value {
+        let all = self.output_json().await;
+        match all.get(name) {
+            Some(o) => o["value"].clone(),
+            None => panic!(
+                "[{}] no output {name:?} in `terraform output -json`: {all:#}",
+                self.label()
+            ),
+        }
+    }
+
+    /// `terraform show -json` (the state). Panics on failure.
+    pub async fn state_json(&self) -> serde_json::Value {
+        self.json_of(&["show", "-json"]).await
+    }
+
+    async fn json_of(&self, args: &[&str]) -> serde_json::Value {
+        let out = match self.run_ok(args).await {
+            Ok(out) => out,
+            Err(e) => panic!("{e:#}"),
+        };
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "[{}] `terraform {}` did not print JSON ({e}):\n{out}",
+                out.terraform,
+                args.join(" ")
+            )
+        })
+    }
+
+    /// Run `terraform <args>` and assert that it fails and that its output
+    /// (stdout + stderr, raw or whitespace-normalized) matches `pattern`.
+    /// Prints the full output when either assertion fails; returns it.
+    pub async fn expect_error(&self, args: &[&str], pattern: &str) -> TfOutput {
+        let re = Regex::new(pattern).unwrap_or_else(|e| panic!("bad regex {pattern:?}: {e}"));
+        let out = self.run(args).await;
+        if out.success() || out.timed_out {
+            eprintln!("{out}");
+            panic!(
+                "[{}] expected `terraform {}` to fail matching /{pattern}/, but it {}:\n{out}",
+                out.terraform,
+                out.args.join(" "),
+                if out.timed_out {
+                    "timed out"
+                } else {
+                    "succeeded"
+                }
+            );
+        }
+        if !(re.is_match(&out.combined()) || re.is_match(&out.normalized())) {
+            eprintln!("{out}");
+            panic!(
+                "[{}] `terraform {}` failed as expected, but its output does not match /{pattern}/:\n{out}",
+                out.terraform,
+                out.args.join(" ")
+            );
+        }
+        out
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let keep = std::env::var_os("IRSA_KEEP_WORKDIR").is_some_and(|v| !v.is_empty() && v != "0");
+        if let Some(tmp) = self.tmp.take() {
+            if keep {
+                let path = tmp.keep();
+                eprintln!("harness: kept work dir {}", path.display());
+            }
+        }
+    }
+}
+
+/// A Terraform CLI configuration that points `irsa/irsa` at `provider_dir`
+/// (`dev_overrides`) and installs every other provider the normal way.
+pub fn dev_overrides_cli_config(provider_dir: &Path) -> String {
+    format!(
+        "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = {}\n  }}\n  direct {{}}\n}}\n",
+        hcl_string(&provider_dir.display().to_string())
+    )
+}
+
+/// Quote a string as an HCL string literal (escapes `\`, `"`, `${`, `%{`
+/// and control characters).
+pub fn hcl_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' | '%' if chars.peek() == Some(&'{') => {
+                out.push(c);
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hcl_quoting() {
+        assert_eq!(hcl_string(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(hcl_string("${x} %{y} $z"), r#""$${x} %%{y} $z""#);
+        assert_eq!(hcl_string("l1\nl2"), r#""l1\nl2""#);
+    }
+
+    #[test]
+    fn cli_config_has_dev_overrides() {
+        let cfg = dev_overrides_cli_config(Path::new("/x/target/debug"));
+        assert!(cfg.contains(r#""irsa/irsa" = "/x/target/debug""#), "{cfg}");
+        assert!(cfg.contains("direct {}"), "{cfg}");
+    }
+
+    #[test]
+    fn diagnostics_split_and_skip_dev_override_warning() {
+        let out = TfOutput {
+            terraform: "terraform v0".into(),
+            args: vec![],
+            code: Some(1),
+            stdout: String::new(),
+            stderr: "\nWarning: Provider development overrides are in effect\n\nblah\n\n\
+                     Warning: Non-RSA key\n\nkey abc is ES256;\nSTS needs RS256\n\n\
+                     Error: Boom\n\n  on main.tf line 1\n"
+                .into(),
+            timed_out: false,
+            log_tail: None,
+        };
+        let w = out.diagnostics("Warning");
+        assert_eq!(
+            w,
+            vec!["Warning: Non-RSA key key abc is ES256; STS needs RS256"]
+        );
+        let e = out.diagnostics("Error");
+        assert_eq!(e, vec!["Error: Boom on main.tf line 1"]);
+        assert!(out.matches("is ES256; STS needs"));
+    }
+
+    #[test]
+    fn version_tuple() {
+        let tf = TerraformBinary {
+            path: "/x".into(),
+            version: "1.0.3".into(),
+        };
+        assert_eq!(tf.version_tuple(), (1, 0, 3));
+        assert_eq!(tf.label(), "terraform v1.0.3");
+    }
+}

@@ -1,0 +1,1129 @@
+//! The fake API server checked with the real kubectl, so that it is the
+//! Kubernetes protocol as kubectl speaks it (discovery, REST mapping,
+//! server-side apply, TokenRequest, Status errors) that is exercised, not
+//! our own reading of it. Every test skips (with a message) when
+//! /usr/bin/kubectl is absent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use irsa_acceptance::fake_apiserver::{FakeApiServer, FakeApiServerConfig, RESTRICTED_USER};
+use serde_json::Value;
+use tokio::io::AsyncWriteExt as _;
+use tokio::process::Command;
+
+const KUBECTL: &str = "/usr/bin/kubectl";
+
+macro_rules! require_kubectl {
+    () => {
+        if !Path::new(KUBECTL).exists() {
+            eprintln!(
+                "SKIP {}: {KUBECTL} not found; this test needs the real kubectl",
+                module_path!()
+            );
+            return;
+        }
+    };
+}
+
+const MANIFEST: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: irsa-test
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: pod-identity-webhook
+  namespace: irsa-test
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/webhook
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: pod-identity-webhook
+  namespace: irsa-test
+  labels:
+    app: pod-identity-webhook
+spec:
+  replicas: REPLICAS
+  selector:
+    matchLabels:
+      app: pod-identity-webhook
+  template:
+    metadata:
+      labels:
+        app: pod-identity-webhook
+    spec:
+      serviceAccountName: pod-identity-webhook
+      containers:
+      - name: webhook
+        image: public.ecr.aws/eks/amazon-eks-pod-identity-webhook:v0.6.17
+        args: ["--port=8443", "--token-audience=sts.amazonaws.com"]
+"#;
+
+struct Env {
+    server: FakeApiServer,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    kubectl: PathBuf,
+}
+
+impl Env {
+    async fn start(cfg: FakeApiServerConfig) -> Env {
+        let server = FakeApiServer::start(cfg)
+            .await
+            .expect("start fake apiserver");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        server
+            .write_kubeconfig(&kubeconfig)
+            .expect("write kubeconfig");
+        Env {
+            server,
+            dir,
+            kubeconfig,
+            kubectl: PathBuf::from(KUBECTL),
+        }
+    }
+
+    async fn new() -> Env {
+        Env::start(FakeApiServerConfig::default()).await
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.kubectl);
+        c.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            // Keep kubectl's discovery cache (and anything else it writes)
+            // out of the real home directory.
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"))
+            .arg("--request-timeout=30s")
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        for v in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "NO_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "no_proxy",
+            "all_proxy",
+        ] {
+            c.env_remove(v);
+        }
+        c
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.expect("run kubectl")
+    }
+
+    async fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut c = self.command(args);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("spawn kubectl");
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(stdin.as_bytes()).await.expect("write stdin");
+        drop(pipe);
+        child.wait_with_output().await.expect("kubectl output")
+    }
+
+    /// Run and insist on success; returns stdout.
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    async fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run_stdin(args, stdin).await;
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    /// Run and insist on failure; returns stderr.
+    async fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} should have failed; stdout: {}",
+            text(&out.stdout)
+        );
+        text(&out.stderr)
+    }
+
+    async fn json(&self, args: &[&str]) -> Value {
+        let out = self.ok(args).await;
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("kubectl {args:?}: not JSON ({e}): {out}"))
+    }
+
+    fn write(&self, name: &str, content: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, content).expect("write file");
+        p.display().to_string()
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn rv(obj: &Value) -> u64 {
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no resourceVersion in {obj}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_endpoints_through_kubectl_get_raw() {
+    require_kubectl!();
+    let env = Env::new().await;
+    let jwks = env.json(&["get", "--raw", "/openid/v1/jwks"]).await;
+    let keys = jwks["keys"].as_array().expect("keys array");
+    assert_eq!(keys.len(), 1);
+    let k = &keys[0];
+    assert_eq!(k["use"], "sig");
+    assert_eq!(k["kty"], "RSA");
+    assert_eq!(k["alg"], "RS256");
+    assert_eq!(k["e"], "AQAB");
+    assert_eq!(
+        k["kid"].as_str(),
+        env.server.kids().first().map(String::as_str)
+    );
+    // base64url of SHA-256: 43 characters, no padding.
+    assert_eq!(k["kid"].as_str().expect("kid").len(), 43);
+
+    let disc = env
+        .json(&["get", "--raw", "/.well-known/openid-configuration"])
+        .await;
+    assert_eq!(
+        disc,
+        serde_json::json!({
+            "issuer": "https://kubernetes.default.svc.cluster.local",
+            "jwks_uri": "https://kubernetes.default.svc.cluster.local/openid/v1/jwks",
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"]
+        })
+    );
+    let version = env.ok(&["version", "-o", "json"]).await;
+    assert!(version.contains("v1.33.0"), "{version}");
+    let resources = env.ok(&["api-resources"]).await;
+    for needle in [
+        "deployments",
+        "deploy",
+        "serviceaccounts",
+        "mutatingwebhookconfigurations",
+        "poddisruptionbudgets",
+        "pdb",
+    ] {
+        assert!(
+            resources.contains(needle),
+            "api-resources lacks {needle}:\n{resources}"
+        );
+    }
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_get_reapply_delete() {
+    require_kubectl!();
+    let env = Env::new().await;
+    let v1 = env.write("v1.yaml", &MANIFEST.replace("REPLICAS", "2"));
+    let out = env
+        .ok(&[
+            "apply",
+            "--server-side",
+            "--field-manager=test",
+            "--validate=false",
+            "-f",
+            &v1,
+        ])
+        .await;
+    assert!(
+        out.contains("namespace/irsa-test serverside-applied"),
+        "{out}"
+    );
+    assert!(
+        out.contains("deployment.apps/pod-identity-webhook serverside-applied"),
+        "{out}"
+    );
+
+    let d1 = env
+        .json(&[
+            "get",
+            "deploy",
+            "-n",
+            "irsa-test",
+            "pod-identity-webhook",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .await;
+    assert_eq!(d1["kind"], "Deployment");
+    assert_eq!(d1["apiVersion"], "apps/v1");
+    assert_eq!(d1["metadata"]["namespace"], "irsa-test");
+    assert_eq!(d1["metadata"]["generation"], 1);
+    assert_eq!(d1["metadata"]["uid"].as_str().expect("uid").len(), 36);
+    assert!(d1["metadata"]["creationTimestamp"]
+        .as_str()
+        .expect("ts")
+        .ends_with('Z'));
+    assert_eq!(d1["spec"]["replicas"], 2);
+    assert_eq!(d1["status"]["readyReplicas"], 2);
+    assert_eq!(d1["status"]["observedGeneration"], 1);
+    let mf = &d1["metadata"]["managedFields"][0];
+    assert_eq!(
+        (mf["manager"].as_str(), mf["operation"].as_str()),
+        (Some("test"), Some("Apply"))
+    );
+    assert!(mf["fieldsV1"]["f:spec"]["f:replicas"].is_object(), "{mf}");
+
+    // Human output (server-side Table) and short names work too.
+    let table = env.ok(&["get", "deploy", "-n", "irsa-test"]).await;
+    assert!(table.contains("pod-identity-webhook"), "{table}");
+    let sas = env.ok(&["get", "sa", "-A", "-o", "name"]).await;
+    assert!(sas.contains("serviceaccount/pod-identity-webhook"), "{sas}");
+    let annotated = env
+        .json(&[
+            "get",
+            "sa",
+            "pod-identity-webhook",
+            "-n",
+            "irsa-test",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(
+        annotated["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        "arn:aws:iam::111122223333:role/webhook"
+    );
+
+    // Re-applying the same manifest is a no-op: same resourceVersion.
+    env.ok(&[
+        "apply",
+        "--server-side",
+        "--field-manager=test",
+        "--validate=false",
+        "-f",
+        &v1,
+    ])
+    .await;
+    let same = env
+        .json(&[
+            "get",
+            "deploy",
+            "-n",
+            "irsa-test",
+            "pod-identity-webhook",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(rv(&same), rv(&d1));
+
+    // A change: new resourceVersion, new generation, visible.
+    let v2 = env.write("v2.yaml", &MANIFEST.replace("REPLICAS", "3"));
+    env.ok(&[
+        "apply",
+        "--server-side",
+        "--field-manager=test",
+        "--validate=false",
+        "-f",
+        &v2,
+    ])
+    .await;
+    let d2 = env
+        .json(&[
+            "get",
+            "deploy",
+            "-n",
+            "irsa-test",
+            "pod-identity-webhook",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert!(rv(&d2) > rv(&d1), "{} !> {}", rv(&d2), rv(&d1));
+    assert_eq!(d2["spec"]["replicas"], 3);
+    assert_eq!(d2["metadata"]["generation"], 2);
+    assert_eq!(d2["status"]["availableReplicas"], 3);
+    assert_eq!(d2["metadata"]["uid"], d1["metadata"]["uid"]);
+
+    // Strategic merge patch merges containers by name (kubectl set image).
+    env.ok(&[
+        "set",
+        "image",
+        "deploy/pod-identity-webhook",
+        "-n",
+        "irsa-test",
+        "webhook=public.ecr.aws/eks/amazon-eks-pod-identity-webhook:v0.6.18",
+    ])
+    .await;
+    let d3 = env
+        .json(&[
+            "get",
+            "deploy",
+            "-n",
+            "irsa-test",
+            "pod-identity-webhook",
+            "-o",
+            "json",
+        ])
+        .await;
+    let c = &d3["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["image"],
+        "public.ecr.aws/eks/amazon-eks-pod-identity-webhook:v0.6.18"
+    );
+    assert_eq!(
+        c["args"][0], "--port=8443",
+        "the rest of the container survives: {c}"
+    );
+    assert_eq!(
+        d3["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "2"
+    );
+    env.ok(&[
+        "apply",
+        "--server-side",
+        "--field-manager=test",
+        "--force-conflicts",
+        "--validate=false",
+        "-f",
+        &v2,
+    ])
+    .await;
+
+    // A client waiting for the rollout sees it done (kubectl lists, then watches).
+    let rollout = env
+        .ok(&[
+            "rollout",
+            "status",
+            "deploy/pod-identity-webhook",
+            "-n",
+            "irsa-test",
+            "--timeout=20s",
+        ])
+        .await;
+    assert!(rollout.contains("successfully rolled out"), "{rollout}");
+
+    // Another manager changing an owned field conflicts, unless forced.
+    let err = env
+        .fails(&[
+            "apply",
+            "--server-side",
+            "--field-manager=intruder",
+            "--validate=false",
+            "-f",
+            &v1,
+        ])
+        .await;
+    assert!(
+        err.contains("conflict") && err.contains(".spec.replicas"),
+        "{err}"
+    );
+    env.ok(&[
+        "apply",
+        "--server-side",
+        "--field-manager=intruder",
+        "--force-conflicts",
+        "--validate=false",
+        "-f",
+        &v1,
+    ])
+    .await;
+
+    let out = env
+        .ok(&[
+            "delete",
+            "deploy",
+            "-n",
+            "irsa-test",
+            "pod-identity-webhook",
+        ])
+        .await;
+    assert!(out.contains("deleted"), "{out}");
+    let err = env
+        .fails(&[
+            "get",
+            "deploy",
+            "-n",
+            "irsa-test",
+            "pod-identity-webhook",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert!(err.contains("NotFound"), "{err}");
+    assert!(
+        err.contains(r#"deployments.apps "pod-identity-webhook" not found"#),
+        "{err}"
+    );
+
+    // Deleting the namespace takes its contents with it.
+    env.ok(&["delete", "namespace", "irsa-test"]).await;
+    let err = env
+        .fails(&["get", "sa", "-n", "irsa-test", "pod-identity-webhook"])
+        .await;
+    assert!(err.contains("NotFound"), "{err}");
+    let left: Vec<Value> = env
+        .server
+        .objects()
+        .into_iter()
+        .filter(|o| {
+            o["metadata"]["namespace"] == "irsa-test" || o["metadata"]["name"] == "irsa-test"
+        })
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_token_is_unauthorized() {
+    require_kubectl!();
+    let env = Env::new().await;
+    // kubectl words a 401 during discovery as "the server has asked for the
+    // client to provide credentials" and one on a request as
+    // "Unauthorized", both under "You must be logged in to the server",
+    // exactly as with a real apiserver.
+    let err = env
+        .fails(&["--token=wrong", "get", "sa", "-n", "default"])
+        .await;
+    assert!(err.contains("You must be logged in to the server"), "{err}");
+    let err = env
+        .fails(&["--token=wrong", "get", "--raw", "/openid/v1/jwks"])
+        .await;
+    assert!(err.contains("Unauthorized"), "{err}");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_token_gets_rbac_errors() {
+    require_kubectl!();
+    let env = Env::start(FakeApiServerConfig {
+        forbidden_token: Some("limited-token".into()),
+        ..Default::default()
+    })
+    .await;
+    let err = env
+        .fails(&[
+            "--token=limited-token",
+            "get",
+            "deploy",
+            "-n",
+            "default",
+            "x",
+        ])
+        .await;
+    let want = format!(
+        r#"deployments.apps "x" is forbidden: User "{RESTRICTED_USER}" cannot get resource "deployments" in API group "apps" in the namespace "default""#
+    );
+    assert!(err.contains(&want), "{err}");
+    let err = env
+        .fails(&[
+            "--token=limited-token",
+            "create",
+            "token",
+            "default",
+            "-n",
+            "default",
+        ])
+        .await;
+    assert!(
+        err.contains(r#"cannot create resource "serviceaccounts/token" in API group """#),
+        "{err}"
+    );
+    // Discovery and OIDC stay readable, as for any authenticated user.
+    env.ok(&["--token=limited-token", "get", "--raw", "/openid/v1/jwks"])
+        .await;
+    env.server.shutdown().await;
+}
+
+fn verify(token: &str, jwks: &Value, issuer: &str, audience: &str) -> (String, Value) {
+    let header = jsonwebtoken::decode_header(token).expect("JWT header");
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let kid = header.kid.expect("kid in header");
+    let jwk = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .unwrap_or_else(|| panic!("kid {kid} not in JWKS {jwks}"));
+    let key = jsonwebtoken::DecodingKey::from_rsa_components(
+        jwk["n"].as_str().expect("n"),
+        jwk["e"].as_str().expect("e"),
+    )
+    .expect("RSA key from JWK");
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&[audience]);
+    v.set_issuer(&[issuer]);
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
+    let data = jsonwebtoken::decode::<Value>(token, &key, &v)
+        .expect("token verifies against the served JWKS");
+    (kid, data.claims)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_token_verifies_against_served_jwks_and_rotation() {
+    require_kubectl!();
+    let env = Env::new().await;
+    let issuer = env.server.issuer();
+    let token = env
+        .ok(&[
+            "create",
+            "token",
+            "default",
+            "-n",
+            "default",
+            "--audience",
+            "sts.amazonaws.com",
+        ])
+        .await;
+    let token = token.trim().to_string();
+    assert_eq!(token.split('.').count(), 3, "not a JWT: {token}");
+    let jwks = env.json(&["get", "--raw", "/openid/v1/jwks"]).await;
+    let (kid1, claims) = verify(&token, &jwks, &issuer, "sts.amazonaws.com");
+    assert_eq!(claims["sub"], "system:serviceaccount:default:default");
+    assert_eq!(claims["aud"], serde_json::json!(["sts.amazonaws.com"]));
+    assert_eq!(claims["kubernetes.io"]["namespace"], "default");
+    assert_eq!(claims["kubernetes.io"]["serviceaccount"]["name"], "default");
+    let sa = env
+        .json(&["get", "sa", "default", "-n", "default", "-o", "json"])
+        .await;
+    assert_eq!(
+        claims["kubernetes.io"]["serviceaccount"]["uid"],
+        sa["metadata"]["uid"]
+    );
+    let (iat, exp) = (
+        claims["iat"].as_i64().expect("iat"),
+        claims["exp"].as_i64().expect("exp"),
+    );
+    assert_eq!(exp - iat, 3600, "default expiration");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!((iat - now).abs() < 60);
+
+    // --duration maps to spec.expirationSeconds.
+    let t2 = env
+        .ok(&[
+            "create",
+            "token",
+            "default",
+            "-n",
+            "default",
+            "--audience",
+            "sts.amazonaws.com",
+            "--duration",
+            "2h",
+        ])
+        .await;
+    let (_, c2) = verify(t2.trim(), &jwks, &issuer, "sts.amazonaws.com");
+    assert_eq!(
+        c2["exp"].as_i64().expect("exp") - c2["iat"].as_i64().expect("iat"),
+        7200
+    );
+
+    // Rotation: both keys published, new tokens carry the new kid, old
+    // tokens still verify.
+    let kid2 = env.server.rotate_key();
+    assert_ne!(kid1, kid2);
+    let jwks2 = env.json(&["get", "--raw", "/openid/v1/jwks"]).await;
+    let kids: Vec<&str> = jwks2["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert_eq!(kids, vec![kid1.as_str(), kid2.as_str()]);
+    let t3 = env
+        .ok(&[
+            "create",
+            "token",
+            "default",
+            "-n",
+            "kube-system",
+            "--audience",
+            "sts.amazonaws.com",
+        ])
+        .await;
+    let (kid3, c3) = verify(t3.trim(), &jwks2, &issuer, "sts.amazonaws.com");
+    assert_eq!(kid3, kid2);
+    assert_eq!(c3["sub"], "system:serviceaccount:kube-system:default");
+    verify(&token, &jwks2, &issuer, "sts.amazonaws.com");
+
+    // Rotation through the HTTP control endpoint, driven by kubectl.
+    let empty = env.write("empty", "");
+    let rotated: Value = serde_json::from_str(
+        &env.ok(&["create", "--raw", "/_sandbox/rotate-key", "-f", &empty])
+            .await,
+    )
+    .expect("json");
+    let kid4 = rotated["kid"].as_str().expect("kid").to_string();
+    assert_eq!(env.server.kids().last(), Some(&kid4));
+    let t4 = env
+        .ok(&[
+            "create",
+            "token",
+            "default",
+            "-n",
+            "default",
+            "--audience",
+            "sts.amazonaws.com",
+        ])
+        .await;
+    let jwks3 = env.json(&["get", "--raw", "/openid/v1/jwks"]).await;
+    assert_eq!(jwks3["keys"].as_array().expect("keys").len(), 3);
+    assert_eq!(
+        verify(t4.trim(), &jwks3, &issuer, "sts.amazonaws.com").0,
+        kid4
+    );
+
+    // Issuer change: discovery and new tokens follow.
+    env.server
+        .set_issuer("https://oidc.example.com/cluster-a".into());
+    let disc = env
+        .json(&["get", "--raw", "/.well-known/openid-configuration"])
+        .await;
+    assert_eq!(disc["issuer"], "https://oidc.example.com/cluster-a");
+    assert_eq!(
+        disc["jwks_uri"],
+        "https://oidc.example.com/cluster-a/openid/v1/jwks"
+    );
+    let t5 = env
+        .ok(&[
+            "create",
+            "token",
+            "default",
+            "-n",
+            "default",
+            "--audience",
+            "sts.amazonaws.com",
+        ])
+        .await;
+    verify(
+        t5.trim(),
+        &jwks3,
+        "https://oidc.example.com/cluster-a",
+        "sts.amazonaws.com",
+    );
+    // ...and through the control endpoint.
+    let iss = env.write("issuer", "https://oidc.example.com/cluster-b");
+    env.ok(&["create", "--raw", "/_sandbox/issuer", "-f", &iss])
+        .await;
+    assert_eq!(env.server.issuer(), "https://oidc.example.com/cluster-b");
+    // No audience: the issuer is the audience (API audiences default).
+    let t6 = env
+        .ok(&["create", "token", "default", "-n", "default"])
+        .await;
+    verify(
+        t6.trim(),
+        &jwks3,
+        "https://oidc.example.com/cluster-b",
+        "https://oidc.example.com/cluster-b",
+    );
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_request_errors() {
+    require_kubectl!();
+    let env = Env::new().await;
+    let err = env
+        .fails(&[
+            "create",
+            "token",
+            "default",
+            "-n",
+            "default",
+            "--duration",
+            "5m",
+        ])
+        .await;
+    assert!(
+        err.contains("may not specify a duration less than 10 minutes"),
+        "{err}"
+    );
+    let err = env
+        .fails(&["create", "token", "nobody", "-n", "default"])
+        .await;
+    assert!(
+        err.contains(r#"serviceaccounts "nobody" not found"#),
+        "{err}"
+    );
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_replace_patch_and_errors() {
+    require_kubectl!();
+    let env = Env::new().await;
+    env.ok(&["create", "configmap", "settings", "--from-literal=a=1"])
+        .await;
+    let err = env
+        .fails(&["create", "configmap", "settings", "--from-literal=a=1"])
+        .await;
+    assert!(
+        err.contains(r#"configmaps "settings" already exists"#),
+        "{err}"
+    );
+
+    env.ok(&[
+        "patch",
+        "configmap",
+        "settings",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"b":"2"}}"#,
+    ])
+    .await;
+    env.ok(&[
+        "patch",
+        "configmap",
+        "settings",
+        "--type=json",
+        "-p",
+        r#"[{"op":"add","path":"/data/c","value":"3"},{"op":"remove","path":"/data/a"}]"#,
+    ])
+    .await;
+    env.ok(&[
+        "patch",
+        "configmap",
+        "settings",
+        "--type=strategic",
+        "-p",
+        r#"{"metadata":{"labels":{"team":"irsa"}}}"#,
+    ])
+    .await;
+    let cm = env.json(&["get", "cm", "settings", "-o", "json"]).await;
+    assert_eq!(cm["data"], serde_json::json!({"b": "2", "c": "3"}));
+    assert_eq!(cm["metadata"]["labels"]["team"], "irsa");
+    let err = env
+        .fails(&[
+            "patch",
+            "configmap",
+            "settings",
+            "--type=json",
+            "-p",
+            r#"[{"op":"test","path":"/data/b","value":"9"}]"#,
+        ])
+        .await;
+    assert!(err.contains("testing value /data/b failed"), "{err}");
+
+    // PUT with a stale resourceVersion: 409 Conflict.
+    let mut stale = cm.clone();
+    stale["metadata"]["resourceVersion"] = Value::String("1".into());
+    stale["data"]["d"] = Value::String("4".into());
+    let err = env
+        .fails_stdin(
+            &["replace", "--validate=false", "-f", "-"],
+            &stale.to_string(),
+        )
+        .await;
+    assert!(err.contains("the object has been modified"), "{err}");
+    let mut fresh = cm.clone();
+    fresh["data"]["d"] = Value::String("4".into());
+    env.ok_stdin(
+        &["replace", "--validate=false", "-f", "-"],
+        &fresh.to_string(),
+    )
+    .await;
+    let cm2 = env.json(&["get", "cm", "settings", "-o", "json"]).await;
+    assert_eq!(cm2["data"]["d"], "4");
+    assert!(rv(&cm2) > rv(&cm));
+
+    // Label selectors.
+    let names = env
+        .ok(&["get", "cm", "-l", "team=irsa", "-o", "name"])
+        .await;
+    assert_eq!(names.trim(), "configmap/settings");
+    let none = env
+        .ok(&["get", "cm", "-l", "team!=irsa", "-o", "name"])
+        .await;
+    assert_eq!(none.trim(), "");
+
+    // Name validation: 422 Invalid.
+    let err = env.fails(&["create", "configmap", "Bad_Name"]).await;
+    assert!(
+        err.contains("is invalid") && err.contains("RFC 1123 subdomain"),
+        "{err}"
+    );
+
+    // Client-side apply (GET, then create or a strategic merge patch).
+    let csa = env.write(
+        "csa.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  a: \"1\"\n",
+    );
+    env.ok(&["apply", "--validate=false", "-f", &csa]).await;
+    // Applying the same file again is a no-op patch.
+    env.ok(&["apply", "--validate=false", "-f", &csa]).await;
+    let csa2 = env.write(
+        "csa.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  b: \"2\"\n",
+    );
+    env.ok(&["apply", "--validate=false", "-f", &csa2]).await;
+    let got = env.json(&["get", "cm", "csa", "-o", "json"]).await;
+    assert_eq!(got["data"], serde_json::json!({"b": "2"}), "{got}");
+
+    // Server-side dry run stores nothing.
+    let v1 = env.write(
+        "ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: dry\n",
+    );
+    let out = env
+        .ok(&[
+            "apply",
+            "--server-side",
+            "--field-manager=test",
+            "--validate=false",
+            "--dry-run=server",
+            "-f",
+            &v1,
+        ])
+        .await;
+    assert!(
+        out.contains("namespace/dry serverside-applied (server dry run)"),
+        "{out}"
+    );
+    let err = env.fails(&["get", "ns", "dry"]).await;
+    assert!(err.contains("NotFound"), "{err}");
+
+    // Protected namespace.
+    let err = env.fails(&["delete", "ns", "kube-system"]).await;
+    assert!(err.contains("this namespace may not be deleted"), "{err}");
+
+    // Everything a test created is visible through the control endpoint.
+    let objects: Value =
+        serde_json::from_str(&env.ok(&["get", "--raw", "/_sandbox/objects"]).await).expect("json");
+    assert!(objects
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|o| o["metadata"]["name"] == "settings"));
+    env.server.shutdown().await;
+}
+
+impl Env {
+    async fn fails_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run_stdin(args, stdin).await;
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} should have failed; stdout: {}",
+            text(&out.stdout)
+        );
+        text(&out.stderr)
+    }
+}
+
+/// /usr/bin/kubectl on this machine is Google Cloud SDK's dispatcher, which
+/// picks the kubectl matching the server's version (the fake says v1.33,
+/// so the tests above run kubectl 1.33). Run the core flow with every
+/// versioned kubectl next to it too, so kubectl 1.32 is covered as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn core_flow_with_each_installed_kubectl_version() {
+    require_kubectl!();
+    let real = std::fs::canonicalize(KUBECTL).unwrap_or_else(|_| PathBuf::from(KUBECTL));
+    let dir = real.parent().map(Path::to_path_buf).unwrap_or_default();
+    let versions: Vec<PathBuf> = ["kubectl.1.32", "kubectl.1.33"]
+        .iter()
+        .map(|n| dir.join(n))
+        .filter(|p| p.exists())
+        .collect();
+    if versions.is_empty() {
+        eprintln!("SKIP core_flow_with_each_installed_kubectl_version: no versioned kubectl binaries next to {}", real.display());
+        return;
+    }
+    for bin in versions {
+        let mut env = Env::new().await;
+        env.kubectl = bin.clone();
+        let version = env.ok(&["version", "--client", "-o", "json"]).await;
+        eprintln!(
+            "core flow with {}: {}",
+            bin.display(),
+            version.replace('\n', " ")
+        );
+        let m = env.write("m.yaml", &MANIFEST.replace("REPLICAS", "1"));
+        env.ok(&[
+            "apply",
+            "--server-side",
+            "--field-manager=test",
+            "--validate=false",
+            "-f",
+            &m,
+        ])
+        .await;
+        let d = env
+            .json(&[
+                "get",
+                "deploy",
+                "-n",
+                "irsa-test",
+                "pod-identity-webhook",
+                "-o",
+                "json",
+            ])
+            .await;
+        assert_eq!(d["status"]["readyReplicas"], 1, "{}", bin.display());
+        let token = env
+            .ok(&[
+                "create",
+                "token",
+                "pod-identity-webhook",
+                "-n",
+                "irsa-test",
+                "--audience",
+                "sts.amazonaws.com",
+            ])
+            .await;
+        let jwks = env.json(&["get", "--raw", "/openid/v1/jwks"]).await;
+        let (_, claims) = verify(
+            token.trim(),
+            &jwks,
+            &env.server.issuer(),
+            "sts.amazonaws.com",
+        );
+        assert_eq!(
+            claims["sub"],
+            "system:serviceaccount:irsa-test:pod-identity-webhook"
+        );
+        env.ok(&["create", "namespace", "typed-client"]).await;
+        env.ok(&[
+            "create",
+            "secret",
+            "generic",
+            "s",
+            "-n",
+            "typed-client",
+            "--from-literal=k=v",
+        ])
+        .await;
+        let sec = env
+            .json(&["get", "secret", "s", "-n", "typed-client", "-o", "json"])
+            .await;
+        assert_eq!(sec["data"]["k"], "dg==");
+        env.ok(&["delete", "-f", &m, "--wait=true"]).await;
+        let err = env
+            .fails(&["get", "deploy", "-n", "irsa-test", "pod-identity-webhook"])
+            .await;
+        assert!(err.contains("NotFound"), "{err}");
+        env.server.shutdown().await;
+    }
+}
+
+/// The provider talks to Kubernetes through kube-rs (JSON, HTTP/2 or 1.1):
+/// the same flows through that client. Needs no kubectl.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_client_against_the_fake() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+
+    // The test binary links more than one rustls crypto provider; pick one.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let server = FakeApiServer::start(FakeApiServerConfig::default())
+        .await
+        .expect("start");
+    let kubeconfig =
+        kube::config::Kubeconfig::from_yaml(&server.kubeconfig_yaml()).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("config");
+    let client = kube::Client::try_from(config).expect("client");
+
+    let version = client.apiserver_version().await.expect("version");
+    assert_eq!(version.git_version, "v1.33.0");
+    let jwks: Value = serde_json::from_str(
+        &client
+            .request_text(
+                http::Request::get("/openid/v1/jwks")
+                    .body(Vec::new())
+                    .expect("req"),
+            )
+            .await
+            .expect("jwks"),
+    )
+    .expect("json");
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+
+    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    let sa = sas.get("default").await.expect("default SA");
+    assert!(sa.metadata.uid.is_some());
+
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let manifest: Value = serde_yaml::from_str(
+        &MANIFEST
+            .split("---")
+            .nth(2)
+            .expect("deployment doc")
+            .replace("REPLICAS", "2")
+            .replace("namespace: irsa-test", "namespace: default"),
+    )
+    .expect("yaml");
+    let pp = PatchParams::apply("irsa-provider").force();
+    let d = deploys
+        .patch("pod-identity-webhook", &pp, &Patch::Apply(&manifest))
+        .await
+        .expect("server-side apply");
+    assert_eq!(d.status.as_ref().and_then(|s| s.ready_replicas), Some(2));
+    let again = deploys
+        .patch("pod-identity-webhook", &pp, &Patch::Apply(&manifest))
+        .await
+        .expect("re-apply");
+    assert_eq!(again.metadata.resource_version, d.metadata.resource_version);
+
+    let tr = sas
+        .create_token_request(
+            "default",
+            &PostParams::default(),
+            &TokenRequest {
+                spec: TokenRequestSpec {
+                    audiences: vec!["sts.amazonaws.com".into()],
+                    expiration_seconds: Some(3600),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("token request");
+    let token = tr.status.expect("status").token;
+    let (_, claims) = verify(&token, &jwks, &server.issuer(), "sts.amazonaws.com");
+    assert_eq!(claims["sub"], "system:serviceaccount:default:default");
+
+    deploys
+        .delete("pod-identity-webhook", &DeleteParams::default())
+        .await
+        .expect("delete");
+    match deploys.get("pod-identity-webhook").await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 404);
+            assert_eq!(status.reason, "NotFound");
+        }
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    server.shutdown().await;
+}
