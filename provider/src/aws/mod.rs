@@ -11,6 +11,15 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 
+pub mod acm;
+pub mod cloudfront;
+pub mod error;
+pub mod iam;
+pub mod route53;
+pub mod s3;
+
+pub use error::{classify, AwsCallError, ErrorKind};
+
 /// ACM certificates for CloudFront must live in this region.
 pub const CLOUDFRONT_CERTIFICATE_REGION: &str = "us-east-1";
 
@@ -149,13 +158,13 @@ impl AwsClients {
     }
 
     /// Account and ARN of the caller: the cheapest check that credentials work.
-    pub async fn caller_identity(&self) -> Result<(String, String), String> {
+    pub async fn caller_identity(&self) -> Result<(String, String), AwsCallError> {
         let out = self
             .sts
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| error_text(&e))?;
+            .map_err(|e| classify("sts:GetCallerIdentity", e))?;
         Ok((
             out.account().unwrap_or_default().to_string(),
             out.arn().unwrap_or_default().to_string(),
@@ -163,35 +172,3 @@ impl AwsClients {
     }
 }
 
-/// An SDK error as one line with its code and message, never the request.
-pub fn error_text<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_sdk_sts::error::SdkError;
-    match e {
-        SdkError::ServiceError(se) => {
-            let err = se.err();
-            format!(
-                "{}: {}",
-                err.code().unwrap_or("error"),
-                err.message().unwrap_or("no message")
-            )
-        }
-        SdkError::TimeoutError(_) => "the request timed out".into(),
-        SdkError::DispatchFailure(d) => {
-            let mut msg = "cannot reach the AWS endpoint".to_string();
-            if let Some(c) = d.as_connector_error() {
-                msg.push_str(&format!(": {c}"));
-                let mut source = std::error::Error::source(c);
-                while let Some(s) = source {
-                    msg.push_str(&format!(": {s}"));
-                    source = s.source();
-                }
-            }
-            msg
-        }
-        other => other.to_string(),
-    }
-}

@@ -1,0 +1,501 @@
+//! Thin ACM calls for the issuer's certificate (always in us-east-1, where
+//! CloudFront takes certificates from): request with DNS validation, read
+//! back with tags and validation records, wait for records / issuance,
+//! find by tag, delete. No IRSA decisions here; every error is an
+//! [`AwsCallError`] classified from the SDK's error code.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use aws_sdk_acm::types::{
+    CertificateDetail, CertificateStatus, CertificateType, Filters, KeyAlgorithm, Tag,
+    ValidationMethod,
+};
+use aws_sdk_acm::Client;
+use sha2::{Digest, Sha256};
+
+use super::error::{classify, AwsCallError, ErrorKind};
+use crate::plugin::Ctx;
+
+/// ACM's limit on `IdempotencyToken` (pattern `\w+`).
+pub const MAX_IDEMPOTENCY_TOKEN_LEN: usize = 32;
+
+/// How long [`wait_for_validation_records`] waits for ACM to publish the
+/// records (real ACM takes a few seconds) before giving up on its own.
+const VALIDATION_RECORDS_PATIENCE: Duration = Duration::from_secs(300);
+
+/// How long [`delete_certificate`] keeps retrying `ResourceInUseException`
+/// (ACM keeps a certificate "in use" for a while after its distribution is
+/// deleted).
+const IN_USE_PATIENCE: Duration = Duration::from_secs(300);
+
+/// A certificate as the resource logic needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    pub arn: String,
+    pub domain: String,
+    /// PENDING_VALIDATION, ISSUED, INACTIVE, EXPIRED, VALIDATION_TIMED_OUT,
+    /// REVOKED, FAILED.
+    pub status: String,
+    /// Deduplicated and sorted; empty until ACM has generated them.
+    pub validation_records: Vec<ValidationRecord>,
+    /// ARNs of the resources using the certificate (e.g. distributions), sorted.
+    pub in_use_by: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A DNS record ACM wants to see to validate a domain.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ValidationRecord {
+    /// Fully qualified, without the trailing dot.
+    pub name: String,
+    /// `CNAME`.
+    pub rtype: String,
+    /// Without the trailing dot.
+    pub value: String,
+}
+
+/// A valid idempotency token derived from any string (hex of its SHA-256,
+/// 32 characters): the same seed gives the same token, so a retried request
+/// returns the same certificate (ACM honours a token for one hour).
+pub fn idempotency_token(seed: &str) -> String {
+    let digest = Sha256::digest(seed.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    hex[..MAX_IDEMPOTENCY_TOKEN_LEN].to_string()
+}
+
+fn valid_token(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= MAX_IDEMPOTENCY_TOKEN_LEN
+        && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn build_error(
+    operation: &'static str,
+) -> impl FnOnce(aws_sdk_acm::error::BuildError) -> AwsCallError {
+    move |e| {
+        AwsCallError::new(
+            operation,
+            ErrorKind::Other,
+            format!("the request could not be built: {e}"),
+        )
+    }
+}
+
+fn missing(operation: &'static str, what: &str) -> AwsCallError {
+    AwsCallError::new(
+        operation,
+        ErrorKind::Other,
+        format!("the response lacks {what}"),
+    )
+}
+
+/// Exponential backoff between polls: `start`, doubling, at most `max`.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new(start: Duration, max: Duration) -> Backoff {
+        Backoff { next: start, max }
+    }
+
+    fn next(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.max);
+        d
+    }
+}
+
+/// Requests a DNS-validated certificate for `domain` with `tags`. The same
+/// `idempotency_token` (at most 32 characters of `[A-Za-z0-9_]`; see
+/// [`idempotency_token`]) within an hour returns the same ARN.
+pub async fn request_certificate(
+    client: &Client,
+    domain: &str,
+    idempotency_token: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<String, AwsCallError> {
+    const OP: &str = "acm:RequestCertificate";
+    if !valid_token(idempotency_token) {
+        return Err(AwsCallError::new(
+            OP,
+            ErrorKind::Other,
+            format!(
+                "invalid idempotency token {idempotency_token:?}: 1 to {MAX_IDEMPOTENCY_TOKEN_LEN} \
+                 characters of [A-Za-z0-9_]"
+            ),
+        ));
+    }
+    let mut req = client
+        .request_certificate()
+        .domain_name(domain)
+        .validation_method(ValidationMethod::Dns)
+        .idempotency_token(idempotency_token);
+    for (k, v) in tags {
+        req = req.tags(
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(build_error(OP))?,
+        );
+    }
+    let out = req.send().await.map_err(|e| classify(OP, e))?;
+    out.certificate_arn()
+        .map(str::to_string)
+        .ok_or_else(|| missing(OP, "CertificateArn"))
+}
+
+/// DescribeCertificate; a missing certificate is `None`.
+async fn describe_raw(
+    client: &Client,
+    arn: &str,
+) -> Result<Option<CertificateDetail>, AwsCallError> {
+    const OP: &str = "acm:DescribeCertificate";
+    match client
+        .describe_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .certificate
+            .map(Some)
+            .ok_or_else(|| missing(OP, "Certificate")),
+        Err(e) => {
+            let e = classify(OP, e);
+            if e.is_not_found() {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The certificate's tags (a missing certificate is a NotFound error).
+pub async fn list_certificate_tags(
+    client: &Client,
+    arn: &str,
+) -> Result<BTreeMap<String, String>, AwsCallError> {
+    const OP: &str = "acm:ListTagsForCertificate";
+    let out = client
+        .list_tags_for_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .map_err(|e| classify(OP, e))?;
+    Ok(out
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect())
+}
+
+/// The DNS validation records published so far, deduplicated and sorted
+/// (domains that share a record, e.g. `x` and `*.x`, give one).
+fn records_of(detail: &CertificateDetail) -> Vec<ValidationRecord> {
+    let set: BTreeSet<ValidationRecord> = detail
+        .domain_validation_options()
+        .iter()
+        .filter_map(|o| o.resource_record())
+        .map(|r| ValidationRecord {
+            name: r.name().trim_end_matches('.').to_string(),
+            rtype: r.r#type().as_str().to_string(),
+            value: r.value().trim_end_matches('.').to_string(),
+        })
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Every domain of the certificate has its record.
+fn records_complete(detail: &CertificateDetail) -> bool {
+    let options = detail.domain_validation_options();
+    !options.is_empty() && options.iter().all(|o| o.resource_record().is_some())
+}
+
+fn status_of(detail: &CertificateDetail) -> String {
+    detail
+        .status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default()
+}
+
+/// Statuses from which a certificate never becomes ISSUED.
+fn is_terminal_failure(status: &str) -> bool {
+    matches!(
+        status,
+        "FAILED" | "VALIDATION_TIMED_OUT" | "REVOKED" | "EXPIRED" | "INACTIVE"
+    )
+}
+
+fn failure(operation: &'static str, arn: &str, detail: &CertificateDetail) -> AwsCallError {
+    let status = status_of(detail);
+    let reason = detail
+        .failure_reason()
+        .map(|r| format!(" (FailureReason: {})", r.as_str()))
+        .unwrap_or_default();
+    AwsCallError::new(
+        operation,
+        ErrorKind::Other,
+        format!("certificate {arn} is {status}{reason}; it will not be issued"),
+    )
+}
+
+fn gone(operation: &'static str, arn: &str) -> AwsCallError {
+    AwsCallError::new(
+        operation,
+        ErrorKind::NotFound,
+        format!("certificate {arn} does not exist"),
+    )
+}
+
+/// The certificate with its tags and validation records; `None` when it
+/// does not exist (ResourceNotFoundException).
+pub async fn describe_certificate(
+    client: &Client,
+    arn: &str,
+) -> Result<Option<Certificate>, AwsCallError> {
+    let Some(detail) = describe_raw(client, arn).await? else {
+        return Ok(None);
+    };
+    let tags = match list_certificate_tags(client, arn).await {
+        Ok(t) => t,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut in_use_by = detail.in_use_by().to_vec();
+    in_use_by.sort();
+    in_use_by.dedup();
+    Ok(Some(Certificate {
+        arn: detail.certificate_arn().unwrap_or(arn).to_string(),
+        domain: detail.domain_name().unwrap_or_default().to_string(),
+        status: status_of(&detail),
+        validation_records: records_of(&detail),
+        in_use_by,
+        tags,
+    }))
+}
+
+/// Polls until ACM has published the DNS validation record of every domain
+/// (real ACM fills them in a few seconds after the request) and returns
+/// them, deduplicated and sorted. Backoff 1 s -> 10 s, at most 5 minutes,
+/// interrupted by StopProvider or the context's deadline.
+pub async fn wait_for_validation_records(
+    client: &Client,
+    arn: &str,
+    ctx: &Ctx,
+) -> Result<Vec<ValidationRecord>, AwsCallError> {
+    const OP: &str = "acm:DescribeCertificate";
+    let started = Instant::now();
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(10));
+    loop {
+        let detail = describe_raw(client, arn)
+            .await?
+            .ok_or_else(|| gone(OP, arn))?;
+        if detail.r#type() == Some(&CertificateType::Imported) {
+            return Err(AwsCallError::new(
+                OP,
+                ErrorKind::Other,
+                format!("certificate {arn} is imported; it has no DNS validation records"),
+            ));
+        }
+        if records_complete(&detail) {
+            return Ok(records_of(&detail));
+        }
+        if is_terminal_failure(&status_of(&detail)) {
+            return Err(failure(OP, arn, &detail));
+        }
+        if started.elapsed() >= VALIDATION_RECORDS_PATIENCE {
+            return Err(AwsCallError::new(
+                OP,
+                ErrorKind::Other,
+                format!(
+                    "ACM published no DNS validation record for certificate {arn} within {} s",
+                    VALIDATION_RECORDS_PATIENCE.as_secs()
+                ),
+            ));
+        }
+        ctx.sleep(backoff.next())
+            .await
+            .map_err(|i| AwsCallError::interrupted(OP, i))?;
+    }
+}
+
+/// Polls until the certificate is ISSUED (backoff 2 s -> 30 s). FAILED,
+/// VALIDATION_TIMED_OUT, REVOKED, EXPIRED or INACTIVE end the wait with an
+/// error naming the status and FailureReason; a missing certificate is a
+/// NotFound error. Only StopProvider or the context's deadline end it
+/// otherwise (ACM itself gives up after 72 hours: VALIDATION_TIMED_OUT).
+pub async fn wait_issued(client: &Client, arn: &str, ctx: &Ctx) -> Result<(), AwsCallError> {
+    const OP: &str = "acm:DescribeCertificate";
+    let mut backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(30));
+    loop {
+        let detail = describe_raw(client, arn)
+            .await?
+            .ok_or_else(|| gone(OP, arn))?;
+        let status = status_of(&detail);
+        if status == CertificateStatus::Issued.as_str() {
+            return Ok(());
+        }
+        if is_terminal_failure(&status) {
+            return Err(failure(OP, arn, &detail));
+        }
+        ctx.sleep(backoff.next()).await.map_err(|i| {
+            AwsCallError::interrupted(OP, i)
+                .with_context(&format!("certificate {arn} still {status}"))
+        })?;
+    }
+}
+
+/// Ranks candidates of [`find_certificate_by_tag`]: usable ones first.
+fn status_rank(status: &str) -> u8 {
+    match status {
+        "ISSUED" => 0,
+        "PENDING_VALIDATION" => 1,
+        _ => 2,
+    }
+}
+
+/// The ARN of a certificate for `domain` (case-insensitive) tagged
+/// `tag_key = tag_value`, in any status and key type; an ISSUED one is
+/// preferred over a pending one over the rest. For import and for finding a
+/// certificate whose RequestCertificate response was lost.
+pub async fn find_certificate_by_tag(
+    client: &Client,
+    domain: &str,
+    tag_key: &str,
+    tag_value: &str,
+) -> Result<Option<String>, AwsCallError> {
+    const OP: &str = "acm:ListCertificates";
+    let statuses: Vec<CertificateStatus> = CertificateStatus::values()
+        .iter()
+        .map(|s| CertificateStatus::from(*s))
+        .collect();
+    // Without a key-type filter ACM lists only RSA certificates.
+    let includes = Filters::builder()
+        .set_key_types(Some(
+            KeyAlgorithm::values()
+                .iter()
+                .map(|k| KeyAlgorithm::from(*k))
+                .collect(),
+        ))
+        .build();
+    let mut candidates: Vec<(String, String)> = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = client
+            .list_certificates()
+            .set_certificate_statuses(Some(statuses.clone()))
+            .includes(includes.clone())
+            .max_items(1000)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        for s in out.certificate_summary_list() {
+            let (Some(arn), Some(name)) = (s.certificate_arn(), s.domain_name()) else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case(domain) {
+                let status = s
+                    .status()
+                    .map(|x| x.as_str().to_string())
+                    .unwrap_or_default();
+                candidates.push((arn.to_string(), status));
+            }
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    let mut found: Vec<(u8, String)> = Vec::new();
+    for (arn, status) in candidates {
+        let tags = match list_certificate_tags(client, &arn).await {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e),
+        };
+        if tags.get(tag_key).map(String::as_str) == Some(tag_value) {
+            found.push((status_rank(&status), arn));
+        }
+    }
+    found.sort();
+    Ok(found.into_iter().next().map(|(_, arn)| arn))
+}
+
+/// Deletes the certificate; a missing one is success. ACM refuses with
+/// ResourceInUseException while a distribution uses it, and for a while
+/// after the distribution is deleted: that is retried (backoff 5 s -> 30 s,
+/// up to 5 minutes, interrupted by StopProvider or the deadline), then
+/// returned as [`ErrorKind::Conflict`].
+pub async fn delete_certificate(client: &Client, arn: &str, ctx: &Ctx) -> Result<(), AwsCallError> {
+    const OP: &str = "acm:DeleteCertificate";
+    let started = Instant::now();
+    let mut backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(30));
+    loop {
+        let e = match client
+            .delete_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) => classify(OP, e),
+        };
+        if e.is_not_found() {
+            return Ok(());
+        }
+        if e.kind != ErrorKind::Conflict || started.elapsed() >= IN_USE_PATIENCE {
+            return Err(e);
+        }
+        if let Err(i) = ctx.sleep(backoff.next()).await {
+            return Err(e.with_context(&format!("gave up waiting: {i}")));
+        }
+    }
+}
+
+trait WithContext {
+    fn with_context(self, context: &str) -> Self;
+}
+
+impl WithContext for AwsCallError {
+    /// Appends `context` to the message, keeping operation, code and kind.
+    fn with_context(mut self, context: &str) -> AwsCallError {
+        self.message = format!("{} ({context})", self.message);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_tokens_are_valid_and_stable() {
+        let t = idempotency_token("irsa/oidc.example.com/1");
+        assert_eq!(t.len(), 32);
+        assert!(valid_token(&t));
+        assert_eq!(t, idempotency_token("irsa/oidc.example.com/1"));
+        assert_ne!(t, idempotency_token("irsa/oidc.example.com/2"));
+        assert!(!valid_token(""));
+        assert!(!valid_token("has-dash"));
+        assert!(!valid_token(&"a".repeat(33)));
+        assert!(valid_token("abc_DEF_123"));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_max() {
+        let mut b = Backoff::new(Duration::from_secs(2), Duration::from_secs(30));
+        let got: Vec<u64> = (0..6).map(|_| b.next().as_secs()).collect();
+        assert_eq!(got, vec![2, 4, 8, 16, 30, 30]);
+    }
+}
