@@ -3,7 +3,7 @@
 //!
 //! Rooms, with arrows pointing one way: `plugin` (Terraform's protocol,
 //! knows nothing of IRSA) <- `provider` (configuration, lazily built
-//! clients) <- `data_sources` (one file each) -> `oidc` (pure logic, no
+//! clients) <- `data_sources` / `resources` (one file or folder each) -> `oidc` (pure logic, no
 //! I/O) and `kube` / `aws` (thin I/O).
 
 pub mod aws;
@@ -12,6 +12,7 @@ pub mod kube;
 pub mod oidc;
 pub mod plugin;
 pub mod provider;
+pub mod resources;
 
 /// The provider's source address in the public registry.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/irsa/irsa";

@@ -199,6 +199,55 @@ pub async fn list_certificate_tags(
         .collect())
 }
 
+/// Makes the certificate's tags equal `desired`: removes the others, then
+/// adds or changes the rest.
+pub async fn set_certificate_tags(
+    client: &Client,
+    arn: &str,
+    desired: &BTreeMap<String, String>,
+) -> Result<(), AwsCallError> {
+    let current = list_certificate_tags(client, arn).await?;
+    let stale: Vec<Tag> = current
+        .iter()
+        .filter(|(k, v)| desired.get(*k) != Some(*v))
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            AwsCallError::new(
+                "acm:RemoveTagsFromCertificate",
+                ErrorKind::Other,
+                e.to_string(),
+            )
+        })?;
+    if !stale.is_empty() {
+        client
+            .remove_tags_from_certificate()
+            .certificate_arn(arn)
+            .set_tags(Some(stale))
+            .send()
+            .await
+            .map_err(|e| classify("acm:RemoveTagsFromCertificate", e))?;
+    }
+    let missing: Vec<Tag> = desired
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(*v))
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            AwsCallError::new("acm:AddTagsToCertificate", ErrorKind::Other, e.to_string())
+        })?;
+    if !missing.is_empty() {
+        client
+            .add_tags_to_certificate()
+            .certificate_arn(arn)
+            .set_tags(Some(missing))
+            .send()
+            .await
+            .map_err(|e| classify("acm:AddTagsToCertificate", e))?;
+    }
+    Ok(())
+}
+
 /// The DNS validation records published so far, deduplicated and sorted
 /// (domains that share a record, e.g. `x` and `*.x`, give one).
 fn records_of(detail: &CertificateDetail) -> Vec<ValidationRecord> {

@@ -45,12 +45,24 @@ impl AwsCallError {
     pub fn is_not_found(&self) -> bool {
         self.kind == ErrorKind::NotFound
     }
-    pub fn new(operation: &'static str, kind: ErrorKind, message: impl Into<String>) -> AwsCallError {
-        AwsCallError { operation, code: None, message: message.into(), kind }
+    pub fn new(
+        operation: &'static str,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> AwsCallError {
+        AwsCallError {
+            operation,
+            code: None,
+            message: message.into(),
+            kind,
+        }
     }
     /// A wait between calls cut short by StopProvider or the deadline
     /// (`Ctx::sleep`): kind Other, no AWS code, the interruption's message.
-    pub fn interrupted(operation: &'static str, i: crate::plugin::framework::Interrupted) -> AwsCallError {
+    pub fn interrupted(
+        operation: &'static str,
+        i: crate::plugin::framework::Interrupted,
+    ) -> AwsCallError {
         AwsCallError::new(operation, ErrorKind::Other, i.to_string())
     }
 }
@@ -126,9 +138,16 @@ where
                 _ => ErrorKind::Other,
             };
             let message = err.message().unwrap_or("no message").to_string();
-            AwsCallError { operation, code, message, kind }
+            AwsCallError {
+                operation,
+                code,
+                message,
+                kind,
+            }
         }
-        SdkError::TimeoutError(_) => AwsCallError::new(operation, ErrorKind::Unreachable, "the request timed out"),
+        SdkError::TimeoutError(_) => {
+            AwsCallError::new(operation, ErrorKind::Unreachable, "the request timed out")
+        }
         SdkError::DispatchFailure(d) => {
             let mut msg = "cannot reach the AWS endpoint".to_string();
             if let Some(c) = d.as_connector_error() {
@@ -141,12 +160,16 @@ where
             }
             AwsCallError::new(operation, ErrorKind::Unreachable, msg)
         }
-        SdkError::ResponseError(_) => {
-            AwsCallError::new(operation, ErrorKind::Other, "the response could not be read")
-        }
-        SdkError::ConstructionFailure(_) => {
-            AwsCallError::new(operation, ErrorKind::Other, "the request could not be built")
-        }
+        SdkError::ResponseError(_) => AwsCallError::new(
+            operation,
+            ErrorKind::Other,
+            "the response could not be read",
+        ),
+        SdkError::ConstructionFailure(_) => AwsCallError::new(
+            operation,
+            ErrorKind::Other,
+            "the request could not be built",
+        ),
         _ => AwsCallError::new(operation, ErrorKind::Other, e.to_string()),
     }
 }

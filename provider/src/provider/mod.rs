@@ -112,7 +112,9 @@ impl crate::plugin::Provider for IrsaProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![]
+        vec![Arc::new(crate::resources::oidc_issuer::OidcIssuer::new(
+            self.state.clone(),
+        ))]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

@@ -1,0 +1,3 @@
+//! Managed resources, one folder each.
+
+pub mod oidc_issuer;

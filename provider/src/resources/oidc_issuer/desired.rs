@@ -1,0 +1,549 @@
+//! What an issuer should look like in AWS, computed from its configuration:
+//! names, URLs, documents, policies, the distribution, DNS records, and the
+//! key-retention bookkeeping. Pure: no I/O, unit-tested.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::model::{Config, Hosting, Ttl};
+use crate::aws::cloudfront::DistributionSpec;
+use crate::aws::s3::PublicAccess;
+use crate::oidc::{self, Jwks};
+
+pub const DISCOVERY_KEY: &str = ".well-known/openid-configuration";
+pub const JWKS_KEY: &str = "openid/v1/jwks";
+pub const DISCOVERY_CONTENT_TYPE: &str = "application/json";
+pub const JWKS_CONTENT_TYPE: &str = "application/jwk-set+json";
+pub const NAME_TAG: &str = "irsa:name";
+
+/// Who and where we are in AWS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub account_id: String,
+    /// `aws`, `aws-cn`, `aws-us-gov`: from the caller's ARN.
+    pub partition: String,
+    pub region: String,
+}
+
+impl Identity {
+    pub fn from_caller_arn(account_id: &str, arn: &str, region: &str) -> Identity {
+        let partition = arn
+            .split(':')
+            .nth(1)
+            .filter(|p| !p.is_empty())
+            .unwrap_or("aws");
+        Identity {
+            account_id: account_id.to_string(),
+            partition: partition.to_string(),
+            region: region.to_string(),
+        }
+    }
+
+    fn dns_suffix(&self) -> &'static str {
+        if self.partition == "aws-cn" {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        }
+    }
+}
+
+pub fn bucket_name(name: &str, account_id: &str) -> String {
+    format!("{name}-oidc-{account_id}")
+}
+
+pub fn oac_name(name: &str) -> String {
+    format!("{name}-irsa")
+}
+
+/// Distributions have no name; this comment finds ours.
+pub fn distribution_comment(name: &str) -> String {
+    format!("irsa:{name}")
+}
+
+/// The bucket's regional endpoint host: the S3 issuer's host and CloudFront's origin.
+pub fn bucket_host(bucket: &str, id: &Identity) -> String {
+    format!("{bucket}.s3.{}.{}", id.region, id.dns_suffix())
+}
+
+pub fn issuer_url(config: &Config, bucket: &str, id: &Identity) -> String {
+    match config.hosting {
+        Hosting::CloudFront => format!("https://{}", config.domain.as_deref().unwrap_or_default()),
+        Hosting::S3 => format!("https://{}", bucket_host(bucket, id)),
+    }
+}
+
+/// The CloudFront issuer URL is known from the configuration alone.
+pub fn issuer_url_from_config(config: &Config) -> Option<String> {
+    match config.hosting {
+        Hosting::CloudFront => config.domain.as_ref().map(|d| format!("https://{d}")),
+        Hosting::S3 => None,
+    }
+}
+
+pub fn tags(config: &Config) -> BTreeMap<String, String> {
+    let mut t = config.tags.clone();
+    t.insert(NAME_TAG.to_string(), config.name.clone());
+    t
+}
+
+/// Tags as the user sees them: without the ones we add.
+pub fn user_tags(all: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    all.iter()
+        .filter(|(k, _)| !k.starts_with("irsa:"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+pub fn cache_control(ttl: Ttl) -> String {
+    format!("public, max-age={}", ttl.default)
+}
+
+/// The two documents as (key, body, content type).
+pub fn documents(issuer: &str, published: &Jwks) -> [(&'static str, String, &'static str); 2] {
+    [
+        (
+            DISCOVERY_KEY,
+            oidc::discovery_document(issuer, published),
+            DISCOVERY_CONTENT_TYPE,
+        ),
+        (JWKS_KEY, published.canonical_json(), JWKS_CONTENT_TYPE),
+    ]
+}
+
+/// What the `documents` attribute shows for one object: a digest of its
+/// body and the headers STS and CloudFront see.
+pub fn document_fingerprint(body: &[u8], content_type: &str, cache_control: &str) -> String {
+    format!(
+        "sha256:{} {content_type} {cache_control}",
+        short_digest(body)
+    )
+}
+
+fn short_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A policy digest that ignores formatting and key order (S3 may return a
+/// policy reformatted).
+pub fn policy_digest(policy_json: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(policy_json) {
+        Ok(v) => format!("sha256:{}", short_digest(canonical(&v).as_bytes())),
+        Err(_) => "unparsable".into(),
+    }
+}
+
+fn canonical(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(m) => {
+            let sorted: BTreeMap<&String, String> =
+                m.iter().map(|(k, v)| (k, canonical(v))).collect();
+            let inner: Vec<String> = sorted
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", serde_json::Value::String((*k).clone())))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        serde_json::Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// CloudFront hosting: only this distribution may read, only over TLS.
+pub fn cloudfront_bucket_policy(bucket: &str, id: &Identity, distribution_arn: &str) -> String {
+    let p = &id.partition;
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowCloudFrontOAC",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": format!("arn:{p}:s3:::{bucket}/*"),
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}}
+            },
+            deny_insecure(bucket, p),
+        ]
+    })
+    .to_string()
+}
+
+/// S3 hosting: exactly the two documents are public, only over TLS.
+pub fn public_bucket_policy(bucket: &str, id: &Identity) -> String {
+    let p = &id.partition;
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicReadOidcDocuments",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": [
+                    format!("arn:{p}:s3:::{bucket}/{DISCOVERY_KEY}"),
+                    format!("arn:{p}:s3:::{bucket}/{JWKS_KEY}"),
+                ]
+            },
+            deny_insecure(bucket, p),
+        ]
+    })
+    .to_string()
+}
+
+fn deny_insecure(bucket: &str, partition: &str) -> serde_json::Value {
+    json!({
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [format!("arn:{partition}:s3:::{bucket}"), format!("arn:{partition}:s3:::{bucket}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+    })
+}
+
+pub fn public_access(hosting: Hosting) -> PublicAccess {
+    match hosting {
+        Hosting::CloudFront => PublicAccess::BlockAll,
+        Hosting::S3 => PublicAccess::AllowPolicyOnly,
+    }
+}
+
+pub fn public_access_label(p: Option<PublicAccess>) -> String {
+    match p {
+        Some(PublicAccess::BlockAll) => "block-all".into(),
+        Some(PublicAccess::AllowPolicyOnly) => "allow-policy-only".into(),
+        None => "other".into(),
+    }
+}
+
+/// The governed bucket settings as the `bucket_settings` attribute shows them.
+pub fn bucket_settings(hosting: Hosting, policy_json: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "public_access_block".to_string(),
+            public_access_label(Some(public_access(hosting))),
+        ),
+        ("encryption".to_string(), "AES256".to_string()),
+        ("versioning".to_string(), "Enabled".to_string()),
+        ("policy".to_string(), policy_digest(policy_json)),
+    ])
+}
+
+pub fn distribution_spec(
+    config: &Config,
+    bucket: &str,
+    id: &Identity,
+    oac_id: &str,
+    certificate_arn: &str,
+    caller_reference: &str,
+) -> DistributionSpec {
+    DistributionSpec {
+        caller_reference: caller_reference.to_string(),
+        comment: distribution_comment(&config.name),
+        aliases: config.domain.iter().cloned().collect(),
+        certificate_arn: Some(certificate_arn.to_string()),
+        origin_domain: bucket_host(bucket, id),
+        origin_id: format!("s3-{bucket}"),
+        origin_access_control_id: oac_id.to_string(),
+        price_class: config.price_class.clone().unwrap_or_default(),
+        min_ttl: config.cache_ttl.min,
+        default_ttl: config.cache_ttl.default,
+        max_ttl: config.cache_ttl.max,
+        enabled: true,
+    }
+}
+
+/// The governed distribution settings other than price class and TTLs
+/// (which have attributes of their own), as `distribution_settings` shows them.
+pub fn distribution_settings(
+    spec: &DistributionSpec,
+    fixed_drift: &[String],
+) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("aliases".to_string(), spec.aliases.join(",")),
+        (
+            "certificate_arn".to_string(),
+            spec.certificate_arn.clone().unwrap_or_default(),
+        ),
+        ("origin_domain".to_string(), spec.origin_domain.clone()),
+        (
+            "origin_access_control_id".to_string(),
+            spec.origin_access_control_id.clone(),
+        ),
+        ("enabled".to_string(), spec.enabled.to_string()),
+        // https-only viewers, GET/HEAD, TLSv1.2_2021 + SNI, HTTP/2 and 3, IPv6.
+        (
+            "fixed_settings".to_string(),
+            if fixed_drift.is_empty() {
+                "as managed".to_string()
+            } else {
+                fixed_drift.join("; ")
+            },
+        ),
+    ])
+}
+
+/// `"<type> <name>" => value` for every record the issuer owns.
+pub fn dns_records(
+    domain: &str,
+    distribution_domain: &str,
+    validation: &[crate::aws::acm::ValidationRecord],
+) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    m.insert(
+        format!("A {domain}"),
+        format!("alias {distribution_domain}"),
+    );
+    m.insert(
+        format!("AAAA {domain}"),
+        format!("alias {distribution_domain}"),
+    );
+    for v in validation {
+        m.insert(format!("{} {}", v.rtype, v.name), v.value.clone());
+    }
+    m
+}
+
+/// A key that left `jwks` and stays published until `expires_at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retained {
+    pub kid: String,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+}
+
+/// The keys to publish: the configured ones plus those removed less than
+/// `retention` ago. `previous` is what was published before; `retained`
+/// the expiry times already recorded. Keys whose time has come are dropped.
+pub fn retain_keys(
+    current: &Jwks,
+    previous: Option<&Jwks>,
+    retained: &[Retained],
+    retention: Duration,
+    now: time::OffsetDateTime,
+) -> (Jwks, Vec<Retained>) {
+    let Some(previous) = previous else {
+        return (current.clone(), Vec::new());
+    };
+    let mut keep = Vec::new();
+    let mut out = Vec::new();
+    for key in previous.keys() {
+        if current.get(&key.kid).is_some() {
+            continue;
+        }
+        let expires_at = retained
+            .iter()
+            .find(|r| r.kid == key.kid)
+            .and_then(|r| {
+                time::OffsetDateTime::parse(
+                    &r.expires_at,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok()
+            })
+            .unwrap_or_else(|| now + retention);
+        if expires_at > now {
+            keep.push(key.clone());
+            out.push(Retained {
+                kid: key.kid.clone(),
+                expires_at: rfc3339(expires_at),
+            });
+        }
+    }
+    if keep.is_empty() {
+        return (current.clone(), out);
+    }
+    // The union is bounded: refusing to publish beyond 100 keys keeps the
+    // configured ones and drops the oldest retained first.
+    let retained_set = match Jwks::from_public_keys(keep.clone()) {
+        Ok(j) => j,
+        Err(_) => return (current.clone(), Vec::new()),
+    };
+    match current.union_with_retained(&retained_set) {
+        Ok(all) => (all, out),
+        Err(_) => (current.clone(), Vec::new()),
+    }
+}
+
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn key(kid_seed: u8) -> crate::oidc::PublicJwk {
+        // A distinct valid RSA modulus per seed is not needed: kid is what
+        // the union keys on, so build JWKs from the PEM fixture and rename.
+        let pem = include_str!("../../oidc/testdata/rsa2048.pub.pem");
+        let mut k = crate::oidc::parse_public_keys_pem(pem).unwrap().remove(0);
+        k.kid = format!("kid-{kid_seed}");
+        k
+    }
+
+    fn jwks(seeds: &[u8]) -> Jwks {
+        Jwks::from_public_keys(seeds.iter().map(|s| key(*s)).collect()).unwrap()
+    }
+
+    #[test]
+    fn removed_keys_stay_until_retention_ends_then_go() {
+        let t0 = datetime!(2026-01-01 00:00 UTC);
+        let before = jwks(&[1, 2]);
+        let after = jwks(&[2]);
+        let (published, retained) =
+            retain_keys(&after, Some(&before), &[], Duration::from_secs(3600), t0);
+        assert_eq!(published.kids(), vec!["kid-1", "kid-2"]);
+        assert_eq!(
+            retained,
+            vec![Retained {
+                kid: "kid-1".into(),
+                expires_at: "2026-01-01T01:00:00Z".into()
+            }]
+        );
+
+        // Later plans keep the recorded expiry rather than extending it.
+        let t1 = datetime!(2026-01-01 00:30 UTC);
+        let (published, again) = retain_keys(
+            &after,
+            Some(&published),
+            &retained,
+            Duration::from_secs(3600),
+            t1,
+        );
+        assert_eq!(published.kids(), vec!["kid-1", "kid-2"]);
+        assert_eq!(again, retained);
+
+        // Past the expiry the key goes.
+        let t2 = datetime!(2026-01-01 01:00:01 UTC);
+        let (published, gone) = retain_keys(
+            &after,
+            Some(&published),
+            &retained,
+            Duration::from_secs(3600),
+            t2,
+        );
+        assert_eq!(published.kids(), vec!["kid-2"]);
+        assert!(gone.is_empty());
+    }
+
+    #[test]
+    fn zero_retention_removes_at_once_and_a_key_that_returns_is_current_again() {
+        let t0 = datetime!(2026-01-01 00:00 UTC);
+        let (published, retained) =
+            retain_keys(&jwks(&[2]), Some(&jwks(&[1, 2])), &[], Duration::ZERO, t0);
+        assert_eq!(published.kids(), vec!["kid-2"]);
+        assert!(retained.is_empty());
+        let (published, retained) = retain_keys(
+            &jwks(&[1, 2]),
+            Some(&jwks(&[2])),
+            &[],
+            Duration::from_secs(60),
+            t0,
+        );
+        assert_eq!(published.kids(), vec!["kid-1", "kid-2"]);
+        assert!(retained.is_empty());
+    }
+
+    fn identity() -> Identity {
+        Identity::from_caller_arn(
+            "123456789012",
+            "arn:aws:iam::123456789012:user/x",
+            "eu-west-1",
+        )
+    }
+
+    #[test]
+    fn names_and_urls() {
+        let id = identity();
+        assert_eq!(
+            bucket_name("prod", "123456789012"),
+            "prod-oidc-123456789012"
+        );
+        assert_eq!(
+            bucket_host("prod-oidc-123456789012", &id),
+            "prod-oidc-123456789012.s3.eu-west-1.amazonaws.com"
+        );
+        let cn = Identity::from_caller_arn("1", "arn:aws-cn:iam::1:user/x", "cn-north-1");
+        assert_eq!(cn.partition, "aws-cn");
+        assert_eq!(bucket_host("b", &cn), "b.s3.cn-north-1.amazonaws.com.cn");
+    }
+
+    #[test]
+    fn policies_grant_exactly_what_each_hosting_needs() {
+        let id = identity();
+        let cf: serde_json::Value = serde_json::from_str(&cloudfront_bucket_policy(
+            "b",
+            &id,
+            "arn:aws:cloudfront::1:distribution/E1",
+        ))
+        .unwrap();
+        assert_eq!(
+            cf["Statement"][0]["Principal"]["Service"],
+            "cloudfront.amazonaws.com"
+        );
+        assert_eq!(
+            cf["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"],
+            "arn:aws:cloudfront::1:distribution/E1"
+        );
+        assert_eq!(cf["Statement"][1]["Effect"], "Deny");
+        let s3: serde_json::Value = serde_json::from_str(&public_bucket_policy("b", &id)).unwrap();
+        assert_eq!(
+            s3["Statement"][0]["Resource"],
+            json!([
+                "arn:aws:s3:::b/.well-known/openid-configuration",
+                "arn:aws:s3:::b/openid/v1/jwks"
+            ])
+        );
+    }
+
+    #[test]
+    fn policy_digest_ignores_formatting_and_key_order() {
+        assert_eq!(
+            policy_digest(r#"{"a":1,"b":[1,2]}"#),
+            policy_digest("{ \"b\": [1, 2],\n \"a\": 1 }")
+        );
+        assert_ne!(policy_digest(r#"{"a":1}"#), policy_digest(r#"{"a":2}"#));
+    }
+
+    #[test]
+    fn documents_follow_kube_apiserver() {
+        let j = jwks(&[1]);
+        let [(dk, disc, dct), (jk, body, jct)] = documents("https://oidc.example.com", &j);
+        assert_eq!(
+            (dk, dct, jk, jct),
+            (
+                DISCOVERY_KEY,
+                "application/json",
+                JWKS_KEY,
+                "application/jwk-set+json"
+            )
+        );
+        let d: serde_json::Value = serde_json::from_str(&disc).unwrap();
+        assert_eq!(d["jwks_uri"], "https://oidc.example.com/openid/v1/jwks");
+        assert_eq!(body, j.canonical_json());
+        assert_eq!(
+            cache_control(Ttl {
+                min: 0,
+                default: 3600,
+                max: 86400
+            }),
+            "public, max-age=3600"
+        );
+    }
+}
