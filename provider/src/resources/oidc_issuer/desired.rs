@@ -315,17 +315,21 @@ pub fn dns_records(
     m
 }
 
-/// A key that left `jwks` and stays published until `expires_at`.
+/// A key that left `jwks` at `removed_at` and stays published until
+/// `expires_at` = `removed_at` + the current `key_retention`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Retained {
     pub kid: String,
+    /// RFC 3339, UTC.
+    pub removed_at: String,
     /// RFC 3339, UTC.
     pub expires_at: String,
 }
 
 /// The keys to publish: the configured ones plus those removed less than
 /// `retention` ago. `previous` is what was published before; `retained`
-/// the expiry times already recorded. Keys whose time has come are dropped.
+/// records when keys left. A changed retention applies to keys already
+/// retained too. Keys whose time has come are dropped.
 pub fn retain_keys(
     current: &Jwks,
     previous: Option<&Jwks>,
@@ -342,21 +346,23 @@ pub fn retain_keys(
         if current.get(&key.kid).is_some() {
             continue;
         }
-        let expires_at = retained
+        let removed_at = retained
             .iter()
             .find(|r| r.kid == key.kid)
             .and_then(|r| {
                 time::OffsetDateTime::parse(
-                    &r.expires_at,
+                    &r.removed_at,
                     &time::format_description::well_known::Rfc3339,
                 )
                 .ok()
             })
-            .unwrap_or_else(|| now + retention);
+            .unwrap_or(now);
+        let expires_at = removed_at + retention;
         if expires_at > now {
             keep.push(key.clone());
             out.push(Retained {
                 kid: key.kid.clone(),
+                removed_at: rfc3339(removed_at),
                 expires_at: rfc3339(expires_at),
             });
         }
@@ -364,8 +370,8 @@ pub fn retain_keys(
     if keep.is_empty() {
         return (current.clone(), out);
     }
-    // The union is bounded: refusing to publish beyond 100 keys keeps the
-    // configured ones and drops the oldest retained first.
+    // Past 100 keys verifiers break: then only the configured keys are
+    // published (the configured set alone is already checked to fit).
     let retained_set = match Jwks::from_public_keys(keep.clone()) {
         Ok(j) => j,
         Err(_) => return (current.clone(), Vec::new()),
@@ -413,11 +419,12 @@ mod tests {
             retained,
             vec![Retained {
                 kid: "kid-1".into(),
+                removed_at: "2026-01-01T00:00:00Z".into(),
                 expires_at: "2026-01-01T01:00:00Z".into()
             }]
         );
 
-        // Later plans keep the recorded expiry rather than extending it.
+        // Later plans keep the recorded removal time.
         let t1 = datetime!(2026-01-01 00:30 UTC);
         let (published, again) = retain_keys(
             &after,
@@ -428,6 +435,26 @@ mod tests {
         );
         assert_eq!(published.kids(), vec!["kid-1", "kid-2"]);
         assert_eq!(again, retained);
+
+        // A longer retention counts from the removal, not from now.
+        let (_, longer) = retain_keys(
+            &after,
+            Some(&published),
+            &retained,
+            Duration::from_secs(7200),
+            t1,
+        );
+        assert_eq!(longer[0].expires_at, "2026-01-01T02:00:00Z");
+        // A shorter one applies at once.
+        let (shorter, none) = retain_keys(
+            &after,
+            Some(&published),
+            &retained,
+            Duration::from_secs(600),
+            t1,
+        );
+        assert_eq!(shorter.kids(), vec!["kid-2"]);
+        assert!(none.is_empty());
 
         // Past the expiry the key goes.
         let t2 = datetime!(2026-01-01 01:00:01 UTC);

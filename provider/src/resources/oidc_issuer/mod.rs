@@ -146,6 +146,7 @@ fn retained_value(r: &[Retained]) -> Value {
             .map(|r| {
                 Value::object([
                     ("kid", Value::string(&r.kid)),
+                    ("removed_at", Value::string(&r.removed_at)),
                     ("expires_at", Value::string(&r.expires_at)),
                 ])
             })
@@ -161,6 +162,7 @@ fn retained_from(v: &Value) -> Vec<Retained> {
                 .filter_map(|i| {
                     Some(Retained {
                         kid: i.attr("kid").as_str()?.to_string(),
+                        removed_at: i.attr("removed_at").as_str()?.to_string(),
                         expires_at: i.attr("expires_at").as_str()?.to_string(),
                     })
                 })

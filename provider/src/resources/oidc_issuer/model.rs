@@ -67,7 +67,11 @@ fn ttl_type() -> Type {
 }
 
 fn retained_key_type() -> Type {
-    Type::object([("kid", Type::String), ("expires_at", Type::String)])
+    Type::object([
+        ("kid", Type::String),
+        ("removed_at", Type::String),
+        ("expires_at", Type::String),
+    ])
 }
 
 pub fn schema() -> Schema {
@@ -181,7 +185,7 @@ pub fn schema() -> Schema {
         .attribute(Attribute::computed(
             "retained_keys",
             Type::list(retained_key_type()),
-            "Keys removed from `jwks` but still published, with when they go (RFC 3339).",
+            "Keys removed from `jwks` but still published: when they left and when they go (`removed_at` + `key_retention`, RFC 3339).",
         ))
         .attribute(Attribute::computed(
             "documents",
