@@ -112,16 +112,6 @@ fn aws_error(summary: &str, e: AwsCallError) -> Diagnostics {
     Diagnostic::error(summary, e.to_string()).into()
 }
 
-fn str_map(v: &Value) -> BTreeMap<String, String> {
-    v.entries()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn map_value(m: &BTreeMap<String, String>) -> Value {
     Value::Map(
         m.iter()
@@ -435,6 +425,19 @@ impl Resource for OidcIssuer {
                             )),
                         );
                     }
+                    if distribution_missing(prior) {
+                        // Deleted out of band: a new one gets a new ID and domain.
+                        mark_unknown(
+                            &mut planned,
+                            &[
+                                "distribution_id",
+                                "distribution_domain_name",
+                                "distribution_settings",
+                                "bucket_settings",
+                                "dns_records",
+                            ],
+                        );
+                    }
                 }
                 Hosting::S3 => {
                     let policy = desired::public_bucket_policy(bucket, &id);
@@ -571,6 +574,32 @@ impl Resource for OidcIssuer {
     }
 }
 
+/// The bucket also records how to find the rest, for import.
+fn bucket_tags(cfg: &Config) -> BTreeMap<String, String> {
+    let mut t = desired::tags(cfg);
+    t.insert(HOSTING_TAG.into(), cfg.hosting.as_str().into());
+    if let Some(z) = &cfg.route53_zone_id {
+        t.insert(ZONE_TAG.into(), z.clone());
+    }
+    t
+}
+
+/// Read found the distribution gone (the bucket still there).
+fn distribution_missing(state: &Value) -> bool {
+    state
+        .attr("distribution_settings")
+        .attr("distribution")
+        .as_str()
+        == Some(MISSING)
+}
+
+/// Read found the bucket gone (the distribution still there).
+fn bucket_missing(state: &Value) -> bool {
+    state.attr("bucket_settings").attr("bucket").as_str() == Some(MISSING)
+}
+
+const MISSING: &str = "missing";
+
 fn distribution_arn(id: &Identity, distribution_id: &str) -> String {
     format!(
         "arn:{}:cloudfront::{}:distribution/{distribution_id}",
@@ -582,6 +611,8 @@ fn distribution_arn(id: &Identity, distribution_id: &str) -> String {
 /// next run (the resource is then tainted) removes them.
 #[derive(Default)]
 struct Made {
+    /// An OIDC provider of ours found at create, updated instead of made.
+    adopt_provider: Option<iam::OidcProvider>,
     bucket: Option<String>,
     oac_id: Option<String>,
     certificate_arn: Option<String>,
@@ -669,7 +700,11 @@ impl OidcIssuer {
         let bucket = desired::bucket_name(&cfg.name, &id.account_id);
         let issuer = desired::issuer_url(cfg, &bucket, &id);
         let host_path = issuer.trim_start_matches("https://").to_string();
+        let mut adopt_provider = None;
         match iam::find_oidc_provider(&clients.iam, &id.account_id, &id.partition, &host_path).await {
+            // Ours, left behind when the bucket and distribution were deleted
+            // out of band and the issuer dropped from state: take it back.
+            Ok(Some(p)) if p.tags.get(desired::NAME_TAG) == Some(&cfg.name) => adopt_provider = Some(p),
             Ok(Some(p)) => {
                 return fail_early(
                     Diagnostic::error(
@@ -712,9 +747,21 @@ impl OidcIssuer {
             ),
             validation: vec![],
         };
-        let mut made = Made::default();
+        let mut made = Made {
+            adopt_provider,
+            ..Made::default()
+        };
         let result = self
-            .create_parts(ctx, clients, cfg, &id, &bucket, &issuer, &mut made)
+            .create_parts(
+                ctx,
+                clients,
+                cfg,
+                &id,
+                &bucket,
+                &issuer,
+                &private.caller_reference,
+                &mut made,
+            )
             .await;
         private.set_validation(&made.validation);
         let state = self.state_after_create(cfg, planned, &id, &bucket, &issuer, &made);
@@ -746,14 +793,11 @@ impl OidcIssuer {
         id: &Identity,
         bucket: &str,
         issuer: &str,
+        caller_reference: &str,
         made: &mut Made,
     ) -> Result<(), Diagnostics> {
         let tags = desired::tags(cfg);
-        let mut bucket_tags = tags.clone();
-        bucket_tags.insert(HOSTING_TAG.into(), cfg.hosting.as_str().into());
-        if let Some(z) = &cfg.route53_zone_id {
-            bucket_tags.insert(ZONE_TAG.into(), z.clone());
-        }
+        let bucket_tags = bucket_tags(cfg);
         let interrupted = |i| Diagnostics::from(Diagnostic::from(i));
 
         // The bucket, and for CloudFront the OAC and the certificate, do
@@ -796,7 +840,28 @@ impl OidcIssuer {
                     &oac_description,
                 );
                 let cert_part = async {
-                    let token = acm::idempotency_token(&format!("{}:{}", id.account_id, cfg.name));
+                    // A certificate of ours left behind (see adopt_provider) is reused.
+                    if let Some(arn) = acm::find_certificate_by_tag(
+                        &clients.acm,
+                        &domain,
+                        desired::NAME_TAG,
+                        &cfg.name,
+                    )
+                    .await?
+                    {
+                        let usable = acm::describe_certificate(&clients.acm, &arn)
+                            .await?
+                            .is_some_and(|c| {
+                                c.status == "ISSUED" || c.status == "PENDING_VALIDATION"
+                            });
+                        if usable {
+                            return Ok(arn);
+                        }
+                    }
+                    // One token per create: retries of this request are
+                    // idempotent, a later re-create gets a new certificate.
+                    let token =
+                        acm::idempotency_token(&format!("{}:{caller_reference}", id.account_id));
                     let arn =
                         acm::request_certificate(&clients.acm, &domain, &token, &tags).await?;
                     Ok::<_, AwsCallError>(arn)
@@ -865,7 +930,7 @@ impl OidcIssuer {
                     id,
                     &oac_id,
                     &cert_arn,
-                    &format!("irsa-{}", cfg.name),
+                    caller_reference,
                 );
                 let dist = ctx
                     .run(cloudfront::create_distribution(
@@ -897,17 +962,33 @@ impl OidcIssuer {
         }
         self.put_documents(ctx, clients, cfg, bucket, issuer, &cfg.jwks)
             .await?;
-        let arn = ctx
-            .run(iam::create_oidc_provider(
-                &clients.iam,
-                issuer,
-                &cfg.client_ids,
-                &cfg.thumbprints,
-                &tags,
-            ))
-            .await
-            .map_err(interrupted)?
-            .map_err(|e| aws_error("Cannot create the IAM OIDC provider", e))?;
+        let arn = match made.adopt_provider.take() {
+            Some(p) => {
+                iam::set_client_ids(&clients.iam, &p.arn, &p.client_ids, &cfg.client_ids)
+                    .await
+                    .map_err(|e| aws_error("Cannot update the client IDs", e))?;
+                if !cfg.thumbprints.is_empty() && p.thumbprints != cfg.thumbprints {
+                    iam::set_thumbprints(&clients.iam, &p.arn, &cfg.thumbprints)
+                        .await
+                        .map_err(|e| aws_error("Cannot update the thumbprints", e))?;
+                }
+                iam::set_tags(&clients.iam, &p.arn, &p.tags, &tags)
+                    .await
+                    .map_err(|e| aws_error("Cannot tag the OIDC provider", e))?;
+                p.arn
+            }
+            None => ctx
+                .run(iam::create_oidc_provider(
+                    &clients.iam,
+                    issuer,
+                    &cfg.client_ids,
+                    &cfg.thumbprints,
+                    &tags,
+                ))
+                .await
+                .map_err(interrupted)?
+                .map_err(|e| aws_error("Cannot create the IAM OIDC provider", e))?,
+        };
         made.oidc_provider_arn = Some(arn);
         if cfg.hosting == Hosting::CloudFront && cfg.wait_for_deployment {
             if let Some(d) = &made.distribution {
@@ -1071,7 +1152,7 @@ impl OidcIssuer {
         private_bytes: &[u8],
     ) -> ApplyResponse {
         let mut state = planned.clone();
-        let private = match Private::parse(private_bytes) {
+        let mut private = match Private::parse(private_bytes) {
             Some(p) => p,
             None => match self.identity(clients).await {
                 Ok(id) => Private {
@@ -1091,7 +1172,7 @@ impl OidcIssuer {
             },
         };
         let result = self
-            .update_parts(ctx, clients, cfg, prior, &mut state, &private)
+            .update_parts(ctx, clients, cfg, prior, &mut state, &mut private)
             .await;
         match result {
             Ok(()) => ApplyResponse {
@@ -1115,7 +1196,7 @@ impl OidcIssuer {
         cfg: &Config,
         prior: &Value,
         state: &mut Value,
-        private: &Private,
+        private: &mut Private,
     ) -> Result<(), Diagnostics> {
         let id = private.identity();
         let interrupted = |i| Diagnostics::from(Diagnostic::from(i));
@@ -1131,11 +1212,29 @@ impl OidcIssuer {
             .to_string();
         let tags = desired::tags(cfg);
         let tags_changed = prior.attr("tags") != state.attr("tags");
+        let cloudfront = cfg.hosting == Hosting::CloudFront;
+
+        // Parts deleted out of band while the rest stands are made again.
+        let mut bucket_remade = false;
+        if bucket_missing(prior) && !bucket.is_empty() {
+            s3::create_bucket(&clients.s3, &bucket, &id.region)
+                .await
+                .map_err(|e| aws_error("Cannot create the bucket again", e))?;
+            s3::put_bucket_tags(&clients.s3, &bucket, &bucket_tags(cfg))
+                .await
+                .map_err(|e| aws_error("Cannot tag the bucket", e))?;
+            bucket_remade = true;
+        }
+        if cloudfront && distribution_missing(prior) {
+            self.remake_distribution(ctx, clients, cfg, state, &bucket, &id, private)
+                .await?;
+        }
+
+        // From here on the distribution is the one in `state`.
+        let dist_id = state.attr("distribution_id").as_str().map(str::to_string);
 
         // Bucket settings that drifted.
-        let want_bucket = str_map(state.attr("bucket_settings"));
-        let have_bucket = str_map(prior.attr("bucket_settings"));
-        if want_bucket != have_bucket && !bucket.is_empty() {
+        if bucket_remade || prior.attr("bucket_settings") != state.attr("bucket_settings") {
             s3::put_public_access_block(&clients.s3, &bucket, desired::public_access(cfg.hosting))
                 .await
                 .map_err(|e| aws_error("Cannot set the public access block", e))?;
@@ -1145,11 +1244,11 @@ impl OidcIssuer {
             s3::put_versioning(&clients.s3, &bucket, true)
                 .await
                 .map_err(|e| aws_error("Cannot enable versioning", e))?;
-            let policy = match (cfg.hosting, prior.attr("distribution_id").as_str()) {
-                (Hosting::CloudFront, Some(dist)) => Some(desired::cloudfront_bucket_policy(
+            let policy = match (cfg.hosting, &dist_id) {
+                (Hosting::CloudFront, Some(d)) => Some(desired::cloudfront_bucket_policy(
                     &bucket,
                     &id,
-                    &distribution_arn(&id, dist),
+                    &distribution_arn(&id, d),
                 )),
                 (Hosting::S3, _) => Some(desired::public_bucket_policy(&bucket, &id)),
                 _ => None,
@@ -1160,103 +1259,81 @@ impl OidcIssuer {
                     .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
             }
         }
-        if tags_changed && !bucket.is_empty() {
-            let mut bucket_tags = tags.clone();
-            bucket_tags.insert(HOSTING_TAG.into(), cfg.hosting.as_str().into());
-            if let Some(z) = &cfg.route53_zone_id {
-                bucket_tags.insert(ZONE_TAG.into(), z.clone());
-            }
-            s3::put_bucket_tags(&clients.s3, &bucket, &bucket_tags)
+        if tags_changed && !bucket_remade {
+            s3::put_bucket_tags(&clients.s3, &bucket, &bucket_tags(cfg))
                 .await
                 .map_err(|e| aws_error("Cannot tag the bucket", e))?;
         }
 
-        // Distribution settings, price class and TTLs.
-        let mut invalidate = false;
-        if cfg.hosting == Hosting::CloudFront {
-            if let (Some(dist_id), Some(oac), Some(cert)) = (
-                prior.attr("distribution_id").as_str(),
-                prior.attr("origin_access_control_id").as_str(),
-                prior.attr("certificate_arn").as_str(),
-            ) {
-                let drifted = prior.attr("distribution_settings")
-                    != state.attr("distribution_settings")
-                    || prior.attr("price_class") != state.attr("price_class")
-                    || prior.attr("cache_ttl") != state.attr("cache_ttl");
-                if drifted {
-                    let spec = desired::distribution_spec(
-                        cfg,
-                        &bucket,
-                        &id,
-                        oac,
-                        cert,
-                        &private.caller_reference,
-                    );
-                    let d = ctx
-                        .run(cloudfront::update_distribution(
-                            &clients.cloudfront,
-                            dist_id,
-                            &spec,
-                        ))
+        // Distribution settings, price class and TTLs; its tags; DNS records.
+        if let (true, Some(dist_id)) = (cloudfront, &dist_id) {
+            let oac = state
+                .attr("origin_access_control_id")
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let cert = state
+                .attr("certificate_arn")
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let drifted = prior.attr("distribution_settings")
+                != state.attr("distribution_settings")
+                || prior.attr("price_class") != state.attr("price_class")
+                || prior.attr("cache_ttl") != state.attr("cache_ttl");
+            if drifted && !distribution_missing(prior) {
+                let spec = desired::distribution_spec(
+                    cfg,
+                    &bucket,
+                    &id,
+                    &oac,
+                    &cert,
+                    &private.caller_reference,
+                );
+                ctx.run(cloudfront::update_distribution(
+                    &clients.cloudfront,
+                    dist_id,
+                    &spec,
+                ))
+                .await
+                .map_err(interrupted)?
+                .map_err(|e| aws_error("Cannot update the CloudFront distribution", e))?;
+                if cfg.wait_for_deployment {
+                    cloudfront::wait_deployed(&clients.cloudfront, dist_id, ctx)
                         .await
-                        .map_err(interrupted)?
-                        .map_err(|e| aws_error("Cannot update the CloudFront distribution", e))?;
-                    let _ = d;
-                    if cfg.wait_for_deployment {
-                        cloudfront::wait_deployed(&clients.cloudfront, dist_id, ctx)
-                            .await
-                            .map_err(|e| {
-                                aws_error("The CloudFront distribution did not finish deploying", e)
-                            })?;
-                    }
+                        .map_err(|e| {
+                            aws_error("The CloudFront distribution did not finish deploying", e)
+                        })?;
                 }
-                if tags_changed {
-                    let arn = distribution_arn(&id, dist_id);
-                    let current = cloudfront::get_distribution_tags(&clients.cloudfront, &arn)
-                        .await
-                        .map_err(|e| aws_error("Cannot read the distribution's tags", e))?;
-                    cloudfront::set_distribution_tags(&clients.cloudfront, &arn, &current, &tags)
-                        .await
-                        .map_err(|e| aws_error("Cannot tag the distribution", e))?;
-                }
-                // DNS records that drifted.
-                if prior.attr("dns_records") != state.attr("dns_records") {
-                    let zone = cfg.route53_zone_id.clone().unwrap_or_default();
-                    let domain = cfg.domain.clone().unwrap_or_default();
-                    let dist_domain = prior
-                        .attr("distribution_domain_name")
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    let mut records: Vec<Record> = ["A", "AAAA"]
-                        .iter()
-                        .map(|t| Record {
-                            name: domain.clone(),
-                            rtype: t.to_string(),
-                            value: RecordValue::Alias {
-                                dns_name: dist_domain.clone(),
-                                hosted_zone_id: CLOUDFRONT_HOSTED_ZONE_ID.into(),
-                            },
-                        })
-                        .collect();
-                    records.extend(private.validation_records().into_iter().map(|r| Record {
-                        name: r.name,
-                        rtype: r.rtype,
-                        value: RecordValue::Values {
-                            ttl: 300,
-                            values: vec![r.value],
-                        },
-                    }));
-                    route53::upsert_records(&clients.route53, &zone, &records, ctx)
-                        .await
-                        .map_err(|e| aws_error("Cannot repair the DNS records", e))?;
-                }
+            }
+            if tags_changed {
+                let arn = distribution_arn(&id, dist_id);
+                let current = cloudfront::get_distribution_tags(&clients.cloudfront, &arn)
+                    .await
+                    .map_err(|e| aws_error("Cannot read the distribution's tags", e))?;
+                cloudfront::set_distribution_tags(&clients.cloudfront, &arn, &current, &tags)
+                    .await
+                    .map_err(|e| aws_error("Cannot tag the distribution", e))?;
+            }
+            if prior.attr("dns_records") != state.attr("dns_records") {
+                let dist_domain = state
+                    .attr("distribution_domain_name")
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                self.upsert_records(
+                    ctx,
+                    clients,
+                    cfg,
+                    &dist_domain,
+                    &private.validation_records(),
+                )
+                .await?;
             }
         }
 
         // Documents: new keys, expired retained keys, TTL change, or drift.
-        if prior.attr("documents") != state.attr("documents")
-            && !bucket.is_empty()
+        if (bucket_remade || prior.attr("documents") != state.attr("documents"))
             && !issuer.is_empty()
         {
             let published = state
@@ -1266,10 +1343,7 @@ impl OidcIssuer {
                 .unwrap_or_else(|| cfg.jwks.clone());
             self.put_documents(ctx, clients, cfg, &bucket, &issuer, &published)
                 .await?;
-            invalidate = cfg.hosting == Hosting::CloudFront;
-        }
-        if invalidate {
-            if let Some(dist_id) = prior.attr("distribution_id").as_str() {
+            if let (true, Some(dist_id)) = (cloudfront, &dist_id) {
                 // STS must see new keys now, not after the cache TTL.
                 let paths = vec![
                     format!("/{}", desired::DISCOVERY_KEY),
@@ -1350,6 +1424,112 @@ impl OidcIssuer {
             }
         }
         Ok(())
+    }
+
+    /// A distribution deleted out of band (the bucket still there): a new
+    /// one, with a new caller reference, pointed at by the DNS records.
+    #[allow(clippy::too_many_arguments)]
+    async fn remake_distribution(
+        &self,
+        ctx: &Ctx,
+        clients: &AwsClients,
+        cfg: &Config,
+        state: &mut Value,
+        bucket: &str,
+        id: &Identity,
+        private: &mut Private,
+    ) -> Result<(), Diagnostics> {
+        let oac = state
+            .attr("origin_access_control_id")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let cert = state
+            .attr("certificate_arn")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        private.caller_reference = format!(
+            "irsa-{}-{}",
+            cfg.name,
+            time::OffsetDateTime::now_utc().unix_timestamp()
+        );
+        let spec =
+            desired::distribution_spec(cfg, bucket, id, &oac, &cert, &private.caller_reference);
+        let d = ctx
+            .run(cloudfront::create_distribution(
+                &clients.cloudfront,
+                &spec,
+                &desired::tags(cfg),
+            ))
+            .await
+            .map_err(|i| Diagnostics::from(Diagnostic::from(i)))?
+            .map_err(|e| aws_error("Cannot create the CloudFront distribution again", e))?;
+        let policy = desired::cloudfront_bucket_policy(bucket, id, &d.arn);
+        state.set_attr("distribution_id", Value::string(&d.id));
+        state.set_attr("distribution_domain_name", Value::string(&d.domain_name));
+        state.set_attr(
+            "distribution_settings",
+            map_value(&desired::distribution_settings(
+                &d.spec,
+                &d.fixed_settings_drift,
+            )),
+        );
+        state.set_attr(
+            "bucket_settings",
+            map_value(&desired::bucket_settings(cfg.hosting, &policy)),
+        );
+        state.set_attr(
+            "dns_records",
+            map_value(&desired::dns_records(
+                cfg.domain.as_deref().unwrap_or_default(),
+                &d.domain_name,
+                &private.validation_records(),
+            )),
+        );
+        if cfg.wait_for_deployment {
+            cloudfront::wait_deployed(&clients.cloudfront, &d.id, ctx)
+                .await
+                .map_err(|e| {
+                    aws_error("The CloudFront distribution did not finish deploying", e)
+                })?;
+        }
+        Ok(())
+    }
+
+    /// A and AAAA aliases to the distribution, and the certificate's validation records.
+    async fn upsert_records(
+        &self,
+        ctx: &Ctx,
+        clients: &AwsClients,
+        cfg: &Config,
+        distribution_domain: &str,
+        validation: &[ValidationRecord],
+    ) -> Result<(), Diagnostics> {
+        let zone = cfg.route53_zone_id.clone().unwrap_or_default();
+        let domain = cfg.domain.clone().unwrap_or_default();
+        let mut records: Vec<Record> = ["A", "AAAA"]
+            .iter()
+            .map(|t| Record {
+                name: domain.clone(),
+                rtype: t.to_string(),
+                value: RecordValue::Alias {
+                    dns_name: distribution_domain.to_string(),
+                    hosted_zone_id: CLOUDFRONT_HOSTED_ZONE_ID.into(),
+                },
+            })
+            .collect();
+        records.extend(validation.iter().map(|r| Record {
+            name: r.name.clone(),
+            rtype: r.rtype.clone(),
+            value: RecordValue::Values {
+                ttl: 300,
+                values: vec![r.value.clone()],
+            },
+        }));
+        route53::upsert_records(&clients.route53, &zone, &records, ctx)
+            .await
+            .map_err(|e| aws_error("Cannot write the DNS records", e))
     }
 
     async fn delete(
@@ -1662,7 +1842,7 @@ impl OidcIssuer {
                     "bucket_settings",
                     map_value(&BTreeMap::from([(
                         "bucket".to_string(),
-                        "missing".to_string(),
+                        MISSING.to_string(),
                     )])),
                 );
                 state.set_attr("documents", map_value(&BTreeMap::new()));
@@ -1726,7 +1906,7 @@ impl OidcIssuer {
                         "distribution_settings",
                         map_value(&BTreeMap::from([(
                             "distribution".to_string(),
-                            "missing".to_string(),
+                            MISSING.to_string(),
                         )])),
                     );
                 }
