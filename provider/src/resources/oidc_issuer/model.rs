@@ -370,6 +370,15 @@ pub fn validate(config: &Value) -> Diagnostics {
             d.error_at(at("jwks"), "Invalid JWKS", e.to_string());
         }
     }
+    if let Some(tags) = config.attr("tags").entries() {
+        for key in tags.keys().filter(|k| k.starts_with("irsa:")) {
+            d.error_at(
+                at("tags").key(key),
+                "Reserved tag key",
+                format!("{key:?}: tag keys starting with \"irsa:\" are the provider's own (e.g. irsa:name)."),
+            );
+        }
+    }
     check_client_ids(config.attr("client_ids"), &mut d);
     check_thumbprints(config.attr("thumbprints"), &mut d);
     if let Some(pc) = config.attr("price_class").as_str() {
@@ -708,6 +717,11 @@ mod tests {
             ("cache_ttl", DEFAULT_TTL.to_value().clone(), ""),
             ("key_retention", Value::string("1 day"), "key_retention"),
             ("hosting", Value::string("ftp"), "hosting"),
+            (
+                "tags",
+                Value::Map([("irsa:name".to_string(), Value::string("x"))].into()),
+                "tags[\"irsa:name\"]",
+            ),
         ];
         for (attr, value, want) in cases {
             let d = validate(&base(vec![(attr, value.clone())]));
