@@ -415,3 +415,55 @@ fn unsafe_kill(pid: u32, signal: &str) {
     let ok = std::process::Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
     assert!(ok.success());
 }
+
+/// The reattach flow of `--debug`: the real Terraform (every version found)
+/// attaches to a running provider through TF_REATTACH_PROVIDERS, without
+/// starting its own.
+#[tokio::test]
+async fn terraform_attaches_to_a_provider_started_with_debug() {
+    use tokio::io::AsyncBufReadExt;
+    let binaries = irsa_acceptance::harness::terraform_binaries();
+    assert!(!binaries.is_empty(), "no terraform binary found (scripts/setup installs one)");
+    for tf in binaries {
+        let mut child = tokio::process::Command::new(provider_binary())
+            .arg("--debug")
+            .env_remove(MAGIC_COOKIE_KEY)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let reattach = loop {
+            let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
+            if let Some(rest) = line.trim().strip_prefix("TF_REATTACH_PROVIDERS='") {
+                break rest.trim_end_matches('\'').to_string();
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sa.pub"), RSA_PUB).unwrap();
+        std::fs::write(
+            dir.path().join("main.tf"),
+            "terraform {\n  required_providers {\n    irsa = { source = \"irsa/irsa\" }\n  }\n}\n\
+             data \"irsa_jwks\" \"k\" {\n  public_keys_pem = [file(\"sa.pub\")]\n}\n\
+             output \"kid\" { value = data.irsa_jwks.k.keys[0].kid }\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("terraformrc"), "").unwrap();
+        let out = tokio::process::Command::new(&tf.path)
+            .args(["apply", "-auto-approve", "-input=false", "-no-color"])
+            .current_dir(dir.path())
+            .env("TF_REATTACH_PROVIDERS", &reattach)
+            .env("TF_CLI_CONFIG_FILE", dir.path().join("terraformrc"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .output()
+            .await
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "[{}] apply with TF_REATTACH_PROVIDERS failed:\n{text}", tf.label());
+        assert!(text.contains(RSA_KID.trim()), "[{}] the kid is not in the output:\n{text}", tf.label());
+        // Terraform did not stop an attached provider: it still serves.
+        assert!(child.try_wait().unwrap().is_none(), "[{}] the attached provider exited", tf.label());
+        child.kill().await.unwrap();
+    }
+}
