@@ -81,7 +81,93 @@ async fn main() -> anyhow::Result<()> {
         Err(e) => println!("kubectl get --raw | jq -c: not measured ({e:#})"),
     }
     server.shutdown().await;
+
+    match refresh_calls(&bin).await {
+        Ok((calls, by_service, took)) => {
+            println!("irsa_oidc_issuer refresh (CloudFront hosting, moto): {calls} AWS calls ({by_service}), terraform plan {}", ms(took))
+        }
+        Err(e) => println!("irsa_oidc_issuer refresh: not measured ({e:#})"),
+    }
     Ok(())
+}
+
+/// Applies one CloudFront issuer against moto behind a counting proxy, then
+/// counts the AWS requests a `terraform plan` (a refresh) makes.
+async fn refresh_calls(bin: &Path) -> anyhow::Result<(u64, String, Duration)> {
+    use irsa_acceptance::fault_proxy::FaultProxy;
+    use irsa_acceptance::sandbox::{Moto, MotoConfig};
+    let moto = Moto::start_with(MotoConfig { acm_validation_wait_secs: 0, ..Default::default() }).await?;
+    let proxy = FaultProxy::start(&moto.endpoint).await?;
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    let settings = irsa::aws::AwsSettings {
+        region: Some("us-east-1".into()),
+        endpoints: irsa::aws::Endpoints { route53: Some(moto.endpoint.clone()), ..Default::default() },
+        ..Default::default()
+    };
+    let clients = irsa::aws::AwsClients::build(&settings).await?;
+    let zone = clients
+        .route53
+        .create_hosted_zone()
+        .name("bench.example.com")
+        .caller_reference("bench")
+        .send()
+        .await?
+        .hosted_zone
+        .context("no zone")?
+        .id
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let dir = tempfile::tempdir()?;
+    let pem = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rsa2048.pub.pem"))?;
+    std::fs::write(dir.path().join("sa.pub"), pem)?;
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            "terraform {{\n  required_providers {{\n    irsa = {{ source = \"irsa/irsa\" }}\n  }}\n}}\n\
+             provider \"irsa\" {{\n  s3_use_path_style = true\n}}\n\
+             data \"irsa_jwks\" \"k\" {{\n  public_keys_pem = [file(\"sa.pub\")]\n}}\n\
+             resource \"irsa_oidc_issuer\" \"bench\" {{\n  name = \"bench\"\n  domain = \"oidc.bench.example.com\"\n  \
+             route53_zone_id = \"{zone}\"\n  jwks = data.irsa_jwks.k.json\n}}\n"
+        ),
+    )?;
+    let provider_dir = bin.parent().context("binary dir")?;
+    std::fs::write(
+        dir.path().join("terraformrc"),
+        format!("provider_installation {{\n  dev_overrides {{ \"irsa/irsa\" = \"{}\" }}\n  direct {{}}\n}}\n", provider_dir.display()),
+    )?;
+    let terraform = std::env::var("TF_ACC_TERRAFORM_PATH").unwrap_or_else(|_| "terraform".into());
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = tokio::process::Command::new(&terraform);
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env("TF_CLI_CONFIG_FILE", dir.path().join("terraformrc"))
+            .env("AWS_ENDPOINT_URL", proxy.url())
+            .env("AWS_REGION", "us-east-1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1");
+        cmd
+    };
+    let out = run(&["apply", "-auto-approve", "-input=false", "-no-color"]).output().await?;
+    if !out.status.success() {
+        bail!("apply failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    let before = proxy.log().len();
+    let start = Instant::now();
+    let out = run(&["plan", "-input=false", "-no-color", "-detailed-exitcode"]).output().await?;
+    let took = start.elapsed();
+    if out.status.code() != Some(0) {
+        bail!("plan after apply is not empty: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    let log = proxy.log();
+    let refresh = &log[before..];
+    let mut per: std::collections::BTreeMap<String, u64> = Default::default();
+    for r in refresh {
+        *per.entry(r.service.clone().unwrap_or_else(|| "-".into())).or_default() += 1;
+    }
+    let by_service = per.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+    let _ = run(&["destroy", "-auto-approve", "-input=false", "-no-color"]).output().await;
+    Ok((refresh.len() as u64, by_service, took))
 }
 
 async fn handshake_median(bin: &Path) -> anyhow::Result<Duration> {
