@@ -9,7 +9,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::model::{Config, Hosting, Ttl};
+use crate::aws::acm::ValidationRecord;
 use crate::aws::cloudfront::DistributionSpec;
+use crate::aws::route53::{Record, RecordValue, CLOUDFRONT_HOSTED_ZONE_ID};
 use crate::aws::s3::PublicAccess;
 use crate::oidc::{self, Jwks};
 
@@ -298,7 +300,7 @@ pub fn distribution_settings(
 pub fn dns_records(
     domain: &str,
     distribution_domain: &str,
-    validation: &[crate::aws::acm::ValidationRecord],
+    validation: &[ValidationRecord],
 ) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     m.insert(
@@ -313,6 +315,36 @@ pub fn dns_records(
         m.insert(format!("{} {}", v.rtype, v.name), v.value.clone());
     }
     m
+}
+
+/// The A and AAAA aliases of the issuer's domain to the distribution.
+pub fn alias_records(domain: &str, distribution_domain: &str) -> Vec<Record> {
+    ["A", "AAAA"]
+        .iter()
+        .map(|t| Record {
+            name: domain.to_string(),
+            rtype: t.to_string(),
+            value: RecordValue::Alias {
+                dns_name: distribution_domain.to_string(),
+                hosted_zone_id: CLOUDFRONT_HOSTED_ZONE_ID.into(),
+            },
+        })
+        .collect()
+}
+
+/// The records ACM checks to issue and renew the certificate.
+pub fn validation_records(validation: &[ValidationRecord]) -> Vec<Record> {
+    validation
+        .iter()
+        .map(|r| Record {
+            name: r.name.clone(),
+            rtype: r.rtype.clone(),
+            value: RecordValue::Values {
+                ttl: 300,
+                values: vec![r.value.clone()],
+            },
+        })
+        .collect()
 }
 
 /// A key that left `jwks` at `removed_at` and stays published until

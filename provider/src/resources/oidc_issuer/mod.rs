@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use self::desired::{Identity, Retained};
 use self::model::{Config, Hosting, REPLACE_ON_CHANGE};
 use crate::aws::acm::ValidationRecord;
-use crate::aws::route53::{Record, RecordValue, CLOUDFRONT_HOSTED_ZONE_ID};
+use crate::aws::route53::RecordValue;
 use crate::aws::{acm, cloudfront, iam, route53, s3, AwsCallError, AwsClients};
 use crate::oidc::Jwks;
 use crate::plugin::framework::{
@@ -904,17 +904,7 @@ impl OidcIssuer {
                     aws_error("Cannot read the certificate's validation records", e)
                 })?;
                 made.validation = records.clone();
-                let cname_records: Vec<Record> = records
-                    .iter()
-                    .map(|r| Record {
-                        name: r.name.clone(),
-                        rtype: r.rtype.clone(),
-                        value: RecordValue::Values {
-                            ttl: 300,
-                            values: vec![r.value.clone()],
-                        },
-                    })
-                    .collect();
+                let cname_records = desired::validation_records(&records);
                 route53::upsert_records(&clients.route53, &zone, &cname_records, ctx)
                     .await
                     .map_err(|e| {
@@ -947,15 +937,8 @@ impl OidcIssuer {
                     .await
                     .map_err(interrupted)?
                     .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
-                let alias = |rtype: &str| Record {
-                    name: domain.clone(),
-                    rtype: rtype.to_string(),
-                    value: RecordValue::Alias {
-                        dns_name: dist.domain_name.clone(),
-                        hosted_zone_id: CLOUDFRONT_HOSTED_ZONE_ID.into(),
-                    },
-                };
-                route53::upsert_records(&clients.route53, &zone, &[alias("A"), alias("AAAA")], ctx)
+                let aliases = desired::alias_records(&domain, &dist.domain_name);
+                route53::upsert_records(&clients.route53, &zone, &aliases, ctx)
                     .await
                     .map_err(|e| aws_error("Cannot create the A/AAAA alias records", e))?;
             }
@@ -1508,25 +1491,8 @@ impl OidcIssuer {
     ) -> Result<(), Diagnostics> {
         let zone = cfg.route53_zone_id.clone().unwrap_or_default();
         let domain = cfg.domain.clone().unwrap_or_default();
-        let mut records: Vec<Record> = ["A", "AAAA"]
-            .iter()
-            .map(|t| Record {
-                name: domain.clone(),
-                rtype: t.to_string(),
-                value: RecordValue::Alias {
-                    dns_name: distribution_domain.to_string(),
-                    hosted_zone_id: CLOUDFRONT_HOSTED_ZONE_ID.into(),
-                },
-            })
-            .collect();
-        records.extend(validation.iter().map(|r| Record {
-            name: r.name.clone(),
-            rtype: r.rtype.clone(),
-            value: RecordValue::Values {
-                ttl: 300,
-                values: vec![r.value.clone()],
-            },
-        }));
+        let mut records = desired::alias_records(&domain, distribution_domain);
+        records.extend(desired::validation_records(validation));
         route53::upsert_records(&clients.route53, &zone, &records, ctx)
             .await
             .map_err(|e| aws_error("Cannot write the DNS records", e))
@@ -1602,25 +1568,9 @@ impl OidcIssuer {
                 None => vec![],
             };
             if !zone.is_empty() && !domain.is_empty() {
-                let mut records: Vec<Record> = ["A", "AAAA"]
-                    .iter()
-                    .map(|t| Record {
-                        name: domain.clone(),
-                        rtype: t.to_string(),
-                        value: RecordValue::Alias {
-                            dns_name: String::new(),
-                            hosted_zone_id: CLOUDFRONT_HOSTED_ZONE_ID.into(),
-                        },
-                    })
-                    .collect();
-                records.extend(validation.into_iter().map(|r| Record {
-                    name: r.name,
-                    rtype: r.rtype,
-                    value: RecordValue::Values {
-                        ttl: 300,
-                        values: vec![r.value],
-                    },
-                }));
+                // DELETE matches by name and type; the current values are read first.
+                let mut records = desired::alias_records(&domain, "");
+                records.extend(desired::validation_records(&validation));
                 route53::delete_records(&clients.route53, &zone, &records, ctx)
                     .await
                     .map_err(|e| aws_error("Cannot delete the DNS records", e))?;
