@@ -806,6 +806,7 @@ impl OidcIssuer {
             s3::create_bucket(&clients.s3, bucket, &id.region)
                 .await
                 .map_err(|e| aws_error("Cannot create the bucket", e))?;
+            tracing::debug!(target: "irsa::oidc_issuer", bucket, "created the bucket");
             Ok::<_, Diagnostics>(())
         };
         let bucket_setup = async {
@@ -932,6 +933,7 @@ impl OidcIssuer {
                     .map_err(interrupted)?
                     .map_err(|e| aws_error("Cannot create the CloudFront distribution", e))?;
                 made.distribution = Some(dist.clone());
+                tracing::debug!(target: "irsa::oidc_issuer", distribution = %dist.id, "created the distribution");
                 let policy = desired::cloudfront_bucket_policy(bucket, id, &dist.arn);
                 ctx.run(s3::put_bucket_policy(&clients.s3, bucket, &policy))
                     .await
@@ -945,6 +947,7 @@ impl OidcIssuer {
         }
         self.put_documents(ctx, clients, cfg, bucket, issuer, &cfg.jwks)
             .await?;
+        tracing::debug!(target: "irsa::oidc_issuer", bucket, "published the discovery document and JWKS");
         let arn = match made.adopt_provider.take() {
             Some(p) => {
                 iam::set_client_ids(&clients.iam, &p.arn, &p.client_ids, &cfg.client_ids)
@@ -972,6 +975,7 @@ impl OidcIssuer {
                 .map_err(interrupted)?
                 .map_err(|e| aws_error("Cannot create the IAM OIDC provider", e))?,
         };
+        tracing::debug!(target: "irsa::oidc_issuer", arn = %arn, "IAM trusts the issuer");
         made.oidc_provider_arn = Some(arn);
         if cfg.hosting == Hosting::CloudFront && cfg.wait_for_deployment {
             if let Some(d) = &made.distribution {
