@@ -1526,6 +1526,34 @@ impl OidcIssuer {
             .unwrap_or_else(|| desired::bucket_name(&name, &id.account_id));
         let interrupted = |i| Diagnostics::from(Diagnostic::from(i));
 
+        // Refuse before deleting anything: a refused destroy must leave the
+        // issuer whole (roles that trust it keep working).
+        let bucket_exists = s3::bucket_exists(&clients.s3, &bucket)
+            .await
+            .map_err(|e| aws_error("Cannot read the bucket", e))?;
+        if bucket_exists && !prior.attr("force_destroy").as_bool().unwrap_or(false) {
+            let versions = s3::list_object_versions(&clients.s3, &bucket)
+                .await
+                .map_err(|e| aws_error("Cannot list the bucket", e))?;
+            let foreign: Vec<&str> = versions
+                .iter()
+                .map(|v| v.key.as_str())
+                .filter(|k| *k != desired::DISCOVERY_KEY && *k != desired::JWKS_KEY)
+                .collect();
+            if let Some(example) = foreign.first() {
+                return Err(Diagnostic::error(
+                    "Bucket holds objects this provider did not write",
+                    format!(
+                        "The bucket {bucket} holds {} object version(s) besides the issuer's documents (e.g. {example:?}). \
+                         Nothing was deleted. Remove them, or set force_destroy = true and apply before destroying.",
+                        foreign.len(),
+                    ),
+                )
+                .at(AttrPath::root("force_destroy"))
+                .into());
+            }
+        }
+
         // Who trusts the issuer goes first.
         let provider_arn = match prior.attr("oidc_provider_arn").as_str() {
             Some(a) => Some(a.to_string()),
@@ -1621,32 +1649,7 @@ impl OidcIssuer {
         }
 
         // The bucket last: empty it of every version we wrote.
-        if s3::bucket_exists(&clients.s3, &bucket)
-            .await
-            .map_err(|e| aws_error("Cannot read the bucket", e))?
-        {
-            let versions = s3::list_object_versions(&clients.s3, &bucket)
-                .await
-                .map_err(|e| aws_error("Cannot list the bucket", e))?;
-            let foreign: Vec<&str> = versions
-                .iter()
-                .map(|v| v.key.as_str())
-                .filter(|k| *k != desired::DISCOVERY_KEY && *k != desired::JWKS_KEY)
-                .collect();
-            let force = prior.attr("force_destroy").as_bool().unwrap_or(false);
-            if !foreign.is_empty() && !force {
-                return Err(Diagnostic::error(
-                    "Bucket holds objects this provider did not write",
-                    format!(
-                        "The bucket {bucket} holds {} object version(s) besides the issuer's documents (e.g. {:?}). \
-                         Remove them, or set force_destroy = true and apply before destroying.",
-                        foreign.len(),
-                        foreign[0]
-                    ),
-                )
-                .at(AttrPath::root("force_destroy"))
-                .into());
-            }
+        if bucket_exists {
             s3::delete_all_object_versions(&clients.s3, &bucket)
                 .await
                 .map_err(|e| aws_error("Cannot empty the bucket", e))?;
