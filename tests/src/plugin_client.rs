@@ -20,7 +20,8 @@ pub use irsa::plugin::go_plugin;
 pub use irsa::plugin::proto;
 
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 
 /// The provider binary built from this workspace.
 pub fn provider_binary() -> PathBuf {
@@ -28,7 +29,9 @@ pub fn provider_binary() -> PathBuf {
         return PathBuf::from(p);
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
     let bin = target.join("debug").join("terraform-provider-irsa");
     assert!(
         bin.exists(),
@@ -51,15 +54,28 @@ impl ClientIdentity {
         use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-        params.distinguished_name.push(DnType::CommonName, "localhost");
-        params.distinguished_name.push(DnType::OrganizationName, "HashiCorp");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "HashiCorp");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages =
-            vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
-        params.extended_key_usages =
-            vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth, rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::KeyCertSign,
+        ];
+        params.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+        ];
         let cert = params.self_signed(&key).expect("self-signed");
-        ClientIdentity { cert_pem: cert.pem(), cert_der: cert.der().clone(), key_der: key.serialize_der() }
+        ClientIdentity {
+            cert_pem: cert.pem(),
+            cert_der: cert.der().clone(),
+            key_der: key.serialize_der(),
+        }
     }
 }
 
@@ -80,7 +96,10 @@ impl Handshake {
         use base64::Engine;
         let parts: Vec<&str> = line.trim_end().split('|').collect();
         if parts.len() != 6 {
-            bail!("handshake line has {} fields, want 6: {line:?}", parts.len());
+            bail!(
+                "handshake line has {} fields, want 6: {line:?}",
+                parts.len()
+            );
         }
         let server_cert = if parts[5].is_empty() {
             Vec::new()
@@ -135,7 +154,9 @@ impl PluginProcess {
                 if n == 0 {
                     break;
                 }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         let stdout = child.stdout.take().expect("stdout piped");
@@ -143,11 +164,21 @@ impl PluginProcess {
         let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
             .await
             .context("no handshake line within 20 s")??
-            .ok_or_else(|| anyhow!("provider exited before the handshake; stderr: {}", stderr.lock().unwrap()))?;
+            .ok_or_else(|| {
+                anyhow!(
+                    "provider exited before the handshake; stderr: {}",
+                    stderr.lock().unwrap()
+                )
+            })?;
         // Anything else on stdout would break go-plugin; keep draining to see it.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let handshake = Handshake::parse(&line)?;
-        Ok(PluginProcess { child, handshake, identity, stderr })
+        Ok(PluginProcess {
+            child,
+            handshake,
+            identity,
+            stderr,
+        })
     }
 
     pub fn stderr(&self) -> String {
@@ -156,7 +187,12 @@ impl PluginProcess {
 
     /// Connects with the given client identity (None: no client certificate).
     pub async fn connect_as(&self, identity: Option<&ClientIdentity>) -> anyhow::Result<Channel> {
-        connect_tls(Path::new(&self.handshake.address), &self.handshake.server_cert, identity).await
+        connect_tls(
+            Path::new(&self.handshake.address),
+            &self.handshake.server_cert,
+            identity,
+        )
+        .await
     }
 
     /// Connects as Terraform would: with the certificate given in PLUGIN_CLIENT_CERT.
@@ -164,13 +200,22 @@ impl PluginProcess {
         self.connect_as(Some(&self.identity.clone())).await
     }
 
-    pub async fn wait_exit(&mut self, within: Duration) -> anyhow::Result<std::process::ExitStatus> {
-        Ok(tokio::time::timeout(within, self.child.wait()).await.context("provider did not exit")??)
+    pub async fn wait_exit(
+        &mut self,
+        within: Duration,
+    ) -> anyhow::Result<std::process::ExitStatus> {
+        Ok(tokio::time::timeout(within, self.child.wait())
+            .await
+            .context("provider did not exit")??)
     }
 }
 
 /// A gRPC channel over the plugin's Unix socket with pinned mutual TLS.
-pub async fn connect_tls(socket: &Path, server_cert: &[u8], identity: Option<&ClientIdentity>) -> anyhow::Result<Channel> {
+pub async fn connect_tls(
+    socket: &Path,
+    server_cert: &[u8],
+    identity: Option<&ClientIdentity>,
+) -> anyhow::Result<Channel> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = Arc::new(PinnedServerCert {
         pinned: server_cert.to_vec(),
@@ -239,7 +284,9 @@ impl ServerCertVerifier for PinnedServerCert {
         if end_entity.as_ref() == self.pinned.as_slice() {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::General("server certificate differs from the handshake's".into()))
+            Err(rustls::Error::General(
+                "server certificate differs from the handshake's".into(),
+            ))
         }
     }
     fn verify_tls12_signature(
@@ -264,20 +311,34 @@ impl ServerCertVerifier for PinnedServerCert {
 }
 
 /// msgpack-encodes a value of the given block's type.
-pub fn dynamic_value(block: &irsa::plugin::Block, value: &irsa::plugin::Value) -> proto::DynamicValue {
-    proto::DynamicValue { msgpack: irsa::plugin::msgpack::encode(&block.value_type(), value), json: Vec::new() }
+pub fn dynamic_value(
+    block: &irsa::plugin::Block,
+    value: &irsa::plugin::Value,
+) -> proto::DynamicValue {
+    proto::DynamicValue {
+        msgpack: irsa::plugin::msgpack::encode(&block.value_type(), value),
+        json: Vec::new(),
+    }
 }
 
 /// Decodes a value of the given block's type.
 pub fn decode_value(block: &irsa::plugin::Block, v: &proto::DynamicValue) -> irsa::plugin::Value {
-    irsa::plugin::msgpack::decode(&block.value_type(), &v.msgpack).expect("valid msgpack from the provider")
+    irsa::plugin::msgpack::decode(&block.value_type(), &v.msgpack)
+        .expect("valid msgpack from the provider")
 }
 
 /// A null-filled object of the block's type with some attributes set.
-pub fn object_of(block: &irsa::plugin::Block, attrs: Vec<(&str, irsa::plugin::Value)>) -> irsa::plugin::Value {
-    let irsa::plugin::Type::Object(names) = block.value_type() else { unreachable!("blocks are objects") };
-    let mut m: std::collections::BTreeMap<String, irsa::plugin::Value> =
-        names.keys().map(|k| (k.clone(), irsa::plugin::Value::Null)).collect();
+pub fn object_of(
+    block: &irsa::plugin::Block,
+    attrs: Vec<(&str, irsa::plugin::Value)>,
+) -> irsa::plugin::Value {
+    let irsa::plugin::Type::Object(names) = block.value_type() else {
+        unreachable!("blocks are objects")
+    };
+    let mut m: std::collections::BTreeMap<String, irsa::plugin::Value> = names
+        .keys()
+        .map(|k| (k.clone(), irsa::plugin::Value::Null))
+        .collect();
     for (k, v) in attrs {
         m.insert(k.to_string(), v);
     }

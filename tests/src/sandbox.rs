@@ -44,8 +44,13 @@ pub fn moto_server_path() -> PathBuf {
 /// The venv's Python and `tests/sandbox/moto_server.py`, which applies our
 /// patches (where moto differs from real AWS) before starting moto's server.
 pub fn moto_launcher() -> (PathBuf, PathBuf) {
-    let python = crate::harness::tools_dir().join("venv").join("bin").join("python");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sandbox").join("moto_server.py");
+    let python = crate::harness::tools_dir()
+        .join("venv")
+        .join("bin")
+        .join("python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sandbox")
+        .join("moto_server.py");
     (python, script)
 }
 

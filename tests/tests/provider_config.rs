@@ -31,37 +31,66 @@ async fn aws_settings_reach_the_endpoints_they_name() {
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
 
     // No region anywhere: a clear error, before any call.
-    let err = AwsClients::build(&AwsSettings::default()).await.err().expect("no region is an error");
+    let err = AwsClients::build(&AwsSettings::default())
+        .await
+        .err()
+        .expect("no region is an error");
     assert!(err.to_string().contains("region"), "{err}");
 
     // The endpoints block.
     let settings = AwsSettings {
         region: Some("eu-west-1".into()),
-        endpoints: Endpoints { sts: Some(moto.endpoint.clone()), ..Default::default() },
+        endpoints: Endpoints {
+            sts: Some(moto.endpoint.clone()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let clients = AwsClients::build(&settings).await.unwrap();
-    let (account, arn) = clients.caller_identity().await.expect("STS through the endpoints block");
+    let (account, arn) = clients
+        .caller_identity()
+        .await
+        .expect("STS through the endpoints block");
     assert_eq!(account, "123456789012");
     assert!(arn.starts_with("arn:aws:"), "{arn}");
     // CloudFront certificates live in us-east-1 whatever the provider region.
-    assert_eq!(clients.acm.config().region().map(|r| r.as_ref()), Some("us-east-1"));
-    assert_eq!(clients.s3.config().region().map(|r| r.as_ref()), Some("eu-west-1"));
+    assert_eq!(
+        clients.acm.config().region().map(|r| r.as_ref()),
+        Some("us-east-1")
+    );
+    assert_eq!(
+        clients.s3.config().region().map(|r| r.as_ref()),
+        Some("eu-west-1")
+    );
 
     // An unreachable endpoint is an error that says so (and is not a hang).
     let dead = AwsSettings {
         region: Some("eu-west-1".into()),
-        endpoints: Endpoints { sts: Some("http://127.0.0.1:9".into()), ..Default::default() },
+        endpoints: Endpoints {
+            sts: Some("http://127.0.0.1:9".into()),
+            ..Default::default()
+        },
         ..Default::default()
     };
-    let err = AwsClients::build(&dead).await.unwrap().caller_identity().await.unwrap_err();
+    let err = AwsClients::build(&dead)
+        .await
+        .unwrap()
+        .caller_identity()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, irsa::aws::ErrorKind::Unreachable, "{err}");
 
     // AWS_ENDPOINT_URL, with no endpoints block.
     std::env::set_var("AWS_ENDPOINT_URL", &moto.endpoint);
-    let env_only = AwsSettings { region: Some("eu-west-1".into()), ..Default::default() };
+    let env_only = AwsSettings {
+        region: Some("eu-west-1".into()),
+        ..Default::default()
+    };
     let clients = AwsClients::build(&env_only).await.unwrap();
-    clients.caller_identity().await.expect("STS through AWS_ENDPOINT_URL");
+    clients
+        .caller_identity()
+        .await
+        .expect("STS through AWS_ENDPOINT_URL");
 
     // assume_role: every call then runs as the role's session.
     let assumed = AwsSettings {
@@ -75,14 +104,19 @@ async fn aws_settings_reach_the_endpoints_they_name() {
     };
     let clients = AwsClients::build(&assumed).await.unwrap();
     let (_, arn) = clients.caller_identity().await.expect("assumed role");
-    assert!(arn.contains("assumed-role/irsa-terraform/irsa-test"), "{arn}");
+    assert!(
+        arn.contains("assumed-role/irsa-terraform/irsa-test"),
+        "{arn}"
+    );
     std::env::remove_var("AWS_ENDPOINT_URL");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubernetes_settings_exec_plugin_and_environment_fallbacks() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let server = FakeApiServer::start(FakeApiServerConfig::default()).await.unwrap();
+    let server = FakeApiServer::start(FakeApiServerConfig::default())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     // An exec credential plugin, as `aws eks get-token` is used.
@@ -94,7 +128,11 @@ async fn kubernetes_settings_exec_plugin_and_environment_fallbacks() {
         ),
     )
     .unwrap();
-    std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
     let settings = KubeSettings {
         host: Some(server.url()),
         cluster_ca_certificate: Some(server.ca_pem()),
@@ -107,7 +145,10 @@ async fn kubernetes_settings_exec_plugin_and_environment_fallbacks() {
         ..Default::default()
     };
     let client = irsa::kube::connect(&settings).await.unwrap();
-    let jwks = client.get_raw("/openid/v1/jwks").await.expect("exec plugin token accepted");
+    let jwks = client
+        .get_raw("/openid/v1/jwks")
+        .await
+        .expect("exec plugin token accepted");
     assert!(jwks.contains("\"keys\""));
 
     // KUBE_* variables fill what the block leaves unset; the block wins.
@@ -117,13 +158,31 @@ async fn kubernetes_settings_exec_plugin_and_environment_fallbacks() {
     let from_env = KubeSettings::default().with_env_fallbacks();
     assert_eq!(from_env.host.as_deref(), Some(server.url().as_str()));
     let client = irsa::kube::connect(&from_env).await.unwrap();
-    client.get_raw("/.well-known/openid-configuration").await.expect("settings from KUBE_* variables");
+    client
+        .get_raw("/.well-known/openid-configuration")
+        .await
+        .expect("settings from KUBE_* variables");
 
-    let block_wins = KubeSettings { token: Some("wrong".into()), ..Default::default() }.with_env_fallbacks();
-    let err = irsa::kube::connect(&block_wins).await.unwrap().get_raw("/openid/v1/jwks").await.unwrap_err();
-    assert!(matches!(err, irsa::kube::KubeError::Unauthorized { .. }), "{err}");
+    let block_wins = KubeSettings {
+        token: Some("wrong".into()),
+        ..Default::default()
+    }
+    .with_env_fallbacks();
+    let err = irsa::kube::connect(&block_wins)
+        .await
+        .unwrap()
+        .get_raw("/openid/v1/jwks")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, irsa::kube::KubeError::Unauthorized { .. }),
+        "{err}"
+    );
     let msg = err.to_string();
-    assert!(!msg.contains("wrong") && !msg.contains(&server.token()), "no token in messages: {msg}");
+    assert!(
+        !msg.contains("wrong") && !msg.contains(&server.token()),
+        "no token in messages: {msg}"
+    );
     for k in ["KUBE_HOST", "KUBE_TOKEN", "KUBE_CLUSTER_CA_CERT_DATA"] {
         std::env::remove_var(k);
     }

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use irsa::plugin::Value;
 use irsa_acceptance::fake_apiserver::{FakeApiServer, FakeApiServerConfig};
-use irsa_acceptance::plugin_client::{dynamic_value, object_of, proto, PluginProcess, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
+use irsa_acceptance::plugin_client::{
+    dynamic_value, object_of, proto, PluginProcess, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE,
+};
 use proto::provider_client::ProviderClient;
 use tokio::io::AsyncBufReadExt;
 
@@ -45,16 +47,25 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let bin = release_binary();
     if !bin.exists() {
-        bail!("{} is missing: run bench/run (it builds the release binary)", bin.display());
+        bail!(
+            "{} is missing: run bench/run (it builds the release binary)",
+            bin.display()
+        );
     }
     // The protocol client below starts this binary.
     std::env::set_var("IRSA_PROVIDER_BIN", &bin);
     println!("provider binary: {}", bin.display());
     let size = std::fs::metadata(&bin)?.len();
-    println!("binary size:                     {:.1} MiB ({size} bytes)", size as f64 / 1048576.0);
+    println!(
+        "binary size:                     {:.1} MiB ({size} bytes)",
+        size as f64 / 1048576.0
+    );
 
     let handshake = handshake_median(&bin).await?;
-    println!("exec -> handshake (median of {RUNS}): {}   target <= 20 ms", ms(handshake));
+    println!(
+        "exec -> handshake (median of {RUNS}): {}   target <= 20 ms",
+        ms(handshake)
+    );
 
     let dir = tempfile::tempdir()?;
     let server = FakeApiServer::start(FakeApiServerConfig::default()).await?;
@@ -62,13 +73,19 @@ async fn main() -> anyhow::Result<()> {
     server.write_kubeconfig(&kubeconfig)?;
 
     match plan_peak_rss(&bin, &kubeconfig, dir.path()).await {
-        Ok(kib) => println!("provider peak RSS in terraform plan: {:.1} MiB   target <= 30 MiB", kib as f64 / 1024.0),
+        Ok(kib) => println!(
+            "provider peak RSS in terraform plan: {:.1} MiB   target <= 30 MiB",
+            kib as f64 / 1024.0
+        ),
         Err(e) => println!("provider peak RSS in terraform plan: not measured ({e:#})"),
     }
 
     let (cold, warm) = provider_read(&kubeconfig).await?;
     println!("irsa_jwks read, cold (median of {RUNS}): {}  (process start + handshake + configure + read)", ms(cold));
-    println!("irsa_jwks read, warm (median of {RUNS}): {}  (ReadDataSource on a running provider)", ms(warm));
+    println!(
+        "irsa_jwks read, warm (median of {RUNS}): {}  (ReadDataSource on a running provider)",
+        ms(warm)
+    );
     match kubectl_jq(&kubeconfig).await {
         Ok(old) => {
             println!("kubectl get --raw | jq -c (median of {RUNS}): {}", ms(old));
@@ -96,13 +113,20 @@ async fn main() -> anyhow::Result<()> {
 async fn refresh_calls(bin: &Path) -> anyhow::Result<(u64, String, Duration)> {
     use irsa_acceptance::fault_proxy::FaultProxy;
     use irsa_acceptance::sandbox::{Moto, MotoConfig};
-    let moto = Moto::start_with(MotoConfig { acm_validation_wait_secs: 0, ..Default::default() }).await?;
+    let moto = Moto::start_with(MotoConfig {
+        acm_validation_wait_secs: 0,
+        ..Default::default()
+    })
+    .await?;
     let proxy = FaultProxy::start(&moto.endpoint).await?;
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     let settings = irsa::aws::AwsSettings {
         region: Some("us-east-1".into()),
-        endpoints: irsa::aws::Endpoints { route53: Some(moto.endpoint.clone()), ..Default::default() },
+        endpoints: irsa::aws::Endpoints {
+            route53: Some(moto.endpoint.clone()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let clients = irsa::aws::AwsClients::build(&settings).await?;
@@ -119,7 +143,9 @@ async fn refresh_calls(bin: &Path) -> anyhow::Result<(u64, String, Duration)> {
         .trim_start_matches("/hostedzone/")
         .to_string();
     let dir = tempfile::tempdir()?;
-    let pem = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rsa2048.pub.pem"))?;
+    let pem = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rsa2048.pub.pem"),
+    )?;
     std::fs::write(dir.path().join("sa.pub"), pem)?;
     std::fs::write(
         dir.path().join("main.tf"),
@@ -148,25 +174,44 @@ async fn refresh_calls(bin: &Path) -> anyhow::Result<(u64, String, Duration)> {
             .env("TF_IN_AUTOMATION", "1");
         cmd
     };
-    let out = run(&["apply", "-auto-approve", "-input=false", "-no-color"]).output().await?;
+    let out = run(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .output()
+        .await?;
     if !out.status.success() {
-        bail!("apply failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "apply failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let before = proxy.log().len();
     let start = Instant::now();
-    let out = run(&["plan", "-input=false", "-no-color", "-detailed-exitcode"]).output().await?;
+    let out = run(&["plan", "-input=false", "-no-color", "-detailed-exitcode"])
+        .output()
+        .await?;
     let took = start.elapsed();
     if out.status.code() != Some(0) {
-        bail!("plan after apply is not empty: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "plan after apply is not empty: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let log = proxy.log();
     let refresh = &log[before..];
     let mut per: std::collections::BTreeMap<String, u64> = Default::default();
     for r in refresh {
-        *per.entry(r.service.clone().unwrap_or_else(|| "-".into())).or_default() += 1;
+        *per.entry(r.service.clone().unwrap_or_else(|| "-".into()))
+            .or_default() += 1;
     }
-    let by_service = per.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
-    let _ = run(&["destroy", "-auto-approve", "-input=false", "-no-color"]).output().await;
+    let by_service = per
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
+        .output()
+        .await;
     Ok((refresh.len() as u64, by_service, took))
 }
 
@@ -204,7 +249,10 @@ async fn plan_peak_rss(bin: &Path, kubeconfig: &Path, dir: &Path) -> anyhow::Res
     let pid = child.id().context("pid")?;
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let reattach = loop {
-        let line = lines.next_line().await?.context("provider exited before printing TF_REATTACH_PROVIDERS")?;
+        let line = lines
+            .next_line()
+            .await?
+            .context("provider exited before printing TF_REATTACH_PROVIDERS")?;
         if let Some(rest) = line.trim().strip_prefix("TF_REATTACH_PROVIDERS='") {
             break rest.trim_end_matches('\'').to_string();
         }
@@ -229,7 +277,11 @@ async fn plan_peak_rss(bin: &Path, kubeconfig: &Path, dir: &Path) -> anyhow::Res
         .await
         .with_context(|| format!("running {terraform}"))?;
     if !out.status.success() {
-        bail!("terraform plan failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "terraform plan failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let hwm = status
@@ -243,10 +295,22 @@ async fn plan_peak_rss(bin: &Path, kubeconfig: &Path, dir: &Path) -> anyhow::Res
 
 fn provider_config(kubeconfig: &Path) -> (irsa::plugin::Block, Value) {
     let block = irsa::provider::config::schema().block;
-    let kube_block = block.blocks.iter().find(|b| b.type_name == "kubernetes").unwrap().block.clone();
+    let kube_block = block
+        .blocks
+        .iter()
+        .find(|b| b.type_name == "kubernetes")
+        .unwrap()
+        .block
+        .clone();
     let kube = object_of(
         &kube_block,
-        vec![("config_path", Value::string(kubeconfig.display().to_string())), ("exec", Value::List(vec![]))],
+        vec![
+            (
+                "config_path",
+                Value::string(kubeconfig.display().to_string()),
+            ),
+            ("exec", Value::List(vec![])),
+        ],
     );
     let cfg = object_of(&block, vec![("kubernetes", Value::List(vec![kube]))]);
     (block, cfg)
@@ -295,10 +359,16 @@ async fn provider_read(kubeconfig: &Path) -> anyhow::Result<(Duration, Duration)
 
 async fn kubectl_jq(kubeconfig: &Path) -> anyhow::Result<Duration> {
     let mut times = Vec::new();
-    let cmd = format!("kubectl --kubeconfig '{}' get --raw /openid/v1/jwks | jq -c . >/dev/null", kubeconfig.display());
+    let cmd = format!(
+        "kubectl --kubeconfig '{}' get --raw /openid/v1/jwks | jq -c . >/dev/null",
+        kubeconfig.display()
+    );
     for _ in 0..RUNS {
         let start = Instant::now();
-        let status = tokio::process::Command::new("bash").args(["-o", "pipefail", "-c", &cmd]).status().await?;
+        let status = tokio::process::Command::new("bash")
+            .args(["-o", "pipefail", "-c", &cmd])
+            .status()
+            .await?;
         if !status.success() {
             bail!("the kubectl | jq pipeline failed ({status})");
         }
