@@ -144,6 +144,31 @@ fn retained_value(r: &[Retained]) -> Value {
     )
 }
 
+/// Fills the times the plan left unknown for keys this apply removes.
+fn stamp_removed_keys(
+    state: &mut Value,
+    retention: std::time::Duration,
+    now: time::OffsetDateTime,
+) {
+    let Some(items) = state.attr("retained_keys").elements().map(|i| i.to_vec()) else {
+        return;
+    };
+    let stamped = items
+        .into_iter()
+        .map(|mut item| {
+            if item.attr("removed_at").is_unknown() {
+                item.set_attr("removed_at", Value::string(desired::rfc3339(now)));
+                item.set_attr(
+                    "expires_at",
+                    Value::string(desired::rfc3339(now + retention)),
+                );
+            }
+            item
+        })
+        .collect();
+    state.set_attr("retained_keys", Value::List(stamped));
+}
+
 fn retained_from(v: &Value) -> Vec<Retained> {
     v.elements()
         .map(|items| {
@@ -363,16 +388,29 @@ impl Resource for OidcIssuer {
             .attr("published_jwks")
             .as_str()
             .and_then(|j| crate::oidc::parse_jwks(j).ok());
+        let recorded = retained_from(prior.attr("retained_keys"));
         let (published, retained) = desired::retain_keys(
             &cfg.jwks,
             previous.as_ref(),
-            &retained_from(prior.attr("retained_keys")),
+            &recorded,
             cfg.key_retention,
             now,
         );
         planned.set_attr("published_jwks", Value::string(published.canonical_json()));
         planned.set_attr("published_kids", Value::string_list(published.kids()));
-        planned.set_attr("retained_keys", retained_value(&retained));
+        // Terraform plans again just before applying and wants the same
+        // answer: the times of keys removed by this change are the apply's.
+        let mut retained_planned = retained_value(&retained);
+        if let Value::List(items) = &mut retained_planned {
+            for item in items.iter_mut() {
+                let kid = item.attr("kid").as_str().unwrap_or_default().to_string();
+                if !recorded.iter().any(|r| r.kid == kid) {
+                    item.set_attr("removed_at", Value::unknown());
+                    item.set_attr("expires_at", Value::unknown());
+                }
+            }
+        }
+        planned.set_attr("retained_keys", retained_planned);
         if let Some(issuer) = prior.attr("issuer_url").as_str() {
             planned.set_attr(
                 "discovery_document",
@@ -1139,6 +1177,11 @@ impl OidcIssuer {
         private_bytes: &[u8],
     ) -> ApplyResponse {
         let mut state = planned.clone();
+        stamp_removed_keys(
+            &mut state,
+            cfg.key_retention,
+            time::OffsetDateTime::now_utc(),
+        );
         let mut private = match Private::parse(private_bytes) {
             Some(p) => p,
             None => match self.identity(clients).await {
@@ -2105,5 +2148,42 @@ mod tests {
         assert_eq!(Private::parse(&p.encode()), Some(p.clone()));
         assert_eq!(Private::parse(b""), None);
         assert_eq!(Private::parse(b"{}"), None);
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn keys_removed_by_this_apply_get_the_apply_time() {
+        let mut state = Value::object([(
+            "retained_keys",
+            Value::List(vec![
+                Value::object([
+                    ("kid", Value::string("old")),
+                    ("removed_at", Value::string("2026-01-01T00:00:00Z")),
+                    ("expires_at", Value::string("2026-01-02T00:00:00Z")),
+                ]),
+                Value::object([
+                    ("kid", Value::string("new")),
+                    ("removed_at", Value::unknown()),
+                    ("expires_at", Value::unknown()),
+                ]),
+            ]),
+        )]);
+        stamp_removed_keys(
+            &mut state,
+            std::time::Duration::from_secs(3600),
+            datetime!(2026-01-01 12:00:00.7 UTC),
+        );
+        let r = retained_from(state.attr("retained_keys"));
+        assert_eq!(
+            r[0].removed_at, "2026-01-01T00:00:00Z",
+            "recorded times are kept"
+        );
+        assert_eq!(r[1].removed_at, "2026-01-01T12:00:00Z");
+        assert_eq!(r[1].expires_at, "2026-01-01T13:00:00Z");
     }
 }
