@@ -650,3 +650,82 @@ async fn terraform_attaches_to_a_provider_started_with_debug() {
         child.kill().await.unwrap();
     }
 }
+
+/// A resource at plan time, as OpenTofu and Terraform send it before the
+/// data it depends on is known: unknown `jwks`, nothing looked up yet.
+#[tokio::test]
+async fn resource_plan_with_unknown_configuration_waits_without_calling_aws() {
+    let p = PluginProcess::start(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")])
+        .await
+        .unwrap();
+    let mut client = ProviderClient::new(p.connect().await.unwrap());
+    let block = irsa::resources::oidc_issuer::model::schema().block;
+    let cfg = object_of(
+        &block,
+        vec![
+            ("name", Value::string("prod")),
+            ("hosting", Value::string("s3")),
+            ("jwks", Value::unknown()),
+            ("timeouts", Value::Null),
+        ],
+    );
+    let v = client
+        .validate_resource_config(proto::validate_resource_config::Request {
+            type_name: "irsa_oidc_issuer".into(),
+            config: Some(dynamic_value(&block, &cfg)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+
+    let provider_config = object_of(
+        &provider_block(),
+        vec![("region", Value::string("eu-west-1"))],
+    );
+    client
+        .configure_provider(proto::configure_provider::Request {
+            terraform_version: "1.8.0".into(),
+            config: Some(dynamic_value(&provider_block(), &provider_config)),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap();
+    let r = client
+        .plan_resource_change(proto::plan_resource_change::Request {
+            type_name: "irsa_oidc_issuer".into(),
+            prior_state: Some(dynamic_value(&block, &Value::Null)),
+            proposed_new_state: Some(dynamic_value(&block, &cfg)),
+            config: Some(dynamic_value(&block, &cfg)),
+            prior_private: vec![],
+            provider_meta: None,
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", r.diagnostics);
+    let planned = decode_value(&block, r.planned_state.as_ref().unwrap());
+    assert!(planned.attr("jwks").is_unknown());
+    assert!(planned.attr("issuer_url").is_unknown());
+    assert!(planned.attr("published_jwks").is_unknown());
+
+    // A bad value is refused with its path, before any AWS call.
+    let bad = object_of(
+        &block,
+        vec![
+            ("name", Value::string("Prod_1")),
+            ("hosting", Value::string("s3")),
+            ("jwks", Value::unknown()),
+        ],
+    );
+    let v = client
+        .validate_resource_config(proto::validate_resource_config::Request {
+            type_name: "irsa_oidc_issuer".into(),
+            config: Some(dynamic_value(&block, &bad)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(path_names(&errors(&v.diagnostics)[0].attribute), ["name"]);
+}
