@@ -102,7 +102,7 @@ impl Moto {
         }
         let mut last_err = None;
         for _attempt in 0..3 {
-            match Self::spawn_once(&bin, &config).await {
+            match Self::spawn_once(&config).await {
                 Ok(m) => return Ok(m),
                 Err(e) => last_err = Some(e),
             }
@@ -110,15 +110,14 @@ impl Moto {
         Err(last_err.unwrap())
     }
 
-    async fn spawn_once(bin: &Path, config: &MotoConfig) -> anyhow::Result<Moto> {
+    async fn spawn_once(config: &MotoConfig) -> anyhow::Result<Moto> {
         let port = free_port()?;
         let dir = tempfile::Builder::new().prefix("irsa-moto-").tempdir()?;
         let log_path = dir.path().join("moto.log");
         let log = std::fs::File::create(&log_path)?;
-        let _ = bin;
         let (python, script) = moto_launcher();
         let mut cmd = Command::new(python);
-        cmd.arg(script)
+        cmd.arg(&script)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env(
                 "MOTO_ACM_VALIDATION_WAIT",
@@ -132,7 +131,7 @@ impl Moto {
         }
         let child = cmd
             .spawn()
-            .with_context(|| format!("spawning {}", bin.display()))?;
+            .with_context(|| format!("spawning {}", script.display()))?;
         let mut moto = Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
             port,

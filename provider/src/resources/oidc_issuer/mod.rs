@@ -1727,7 +1727,6 @@ impl OidcIssuer {
                 }
             }
         };
-        let id = private.identity();
         let hosting = if state.attr("hosting").as_str() == Some("s3") {
             Hosting::S3
         } else {
@@ -1912,7 +1911,6 @@ impl OidcIssuer {
                 }
             }
         }
-        let _ = id;
         Ok((state, private))
     }
 
