@@ -14,7 +14,8 @@ use aws_sdk_acm::types::{
 use aws_sdk_acm::Client;
 use sha2::{Digest, Sha256};
 
-use super::error::{classify, AwsCallError, ErrorKind};
+use super::error::{build_error, classify, missing, AwsCallError, ErrorKind};
+use super::Backoff;
 use crate::plugin::Ctx;
 
 /// ACM's limit on `IdempotencyToken` (pattern `\w+`).
@@ -68,44 +69,6 @@ fn valid_token(token: &str) -> bool {
     !token.is_empty()
         && token.len() <= MAX_IDEMPOTENCY_TOKEN_LEN
         && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn build_error(
-    operation: &'static str,
-) -> impl FnOnce(aws_sdk_acm::error::BuildError) -> AwsCallError {
-    move |e| {
-        AwsCallError::new(
-            operation,
-            ErrorKind::Other,
-            format!("the request could not be built: {e}"),
-        )
-    }
-}
-
-fn missing(operation: &'static str, what: &str) -> AwsCallError {
-    AwsCallError::new(
-        operation,
-        ErrorKind::Other,
-        format!("the response lacks {what}"),
-    )
-}
-
-/// Exponential backoff between polls: `start`, doubling, at most `max`.
-struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    fn new(start: Duration, max: Duration) -> Backoff {
-        Backoff { next: start, max }
-    }
-
-    fn next(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.max);
-        d
-    }
 }
 
 /// Requests a DNS-validated certificate for `domain` with `tags`. The same

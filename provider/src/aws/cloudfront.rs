@@ -31,7 +31,8 @@ use aws_sdk_cloudfront::types::{
 };
 use aws_sdk_cloudfront::Client;
 
-use super::error::{classify, AwsCallError, ErrorKind};
+use super::error::{build_error, classify, missing, AwsCallError, ErrorKind};
+use super::Backoff;
 use crate::plugin::Ctx;
 
 /// CloudFront's limit on an origin access control's name.
@@ -92,46 +93,8 @@ pub struct Distribution {
 // Helpers
 // ---------------------------------------------------------------------------
 
-fn build_error(
-    operation: &'static str,
-) -> impl Fn(aws_sdk_cloudfront::error::BuildError) -> AwsCallError {
-    move |e| {
-        AwsCallError::new(
-            operation,
-            ErrorKind::Other,
-            format!("the request could not be built: {e}"),
-        )
-    }
-}
-
-fn missing(operation: &'static str, what: &str) -> AwsCallError {
-    AwsCallError::new(
-        operation,
-        ErrorKind::Other,
-        format!("the response lacks {what}"),
-    )
-}
-
 fn is_code(e: &AwsCallError, code: &str) -> bool {
     e.code.as_deref() == Some(code)
-}
-
-/// Exponential backoff between polls: `start`, doubling, at most `max`.
-struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    fn new(start: Duration, max: Duration) -> Backoff {
-        Backoff { next: start, max }
-    }
-
-    fn next(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.max);
-        d
-    }
 }
 
 fn empty(s: Option<&str>) -> bool {

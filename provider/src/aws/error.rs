@@ -67,6 +67,27 @@ impl AwsCallError {
     }
 }
 
+/// For `.build().map_err(build_error(OP))`: a request the SDK refused to
+/// build (a required field missing), which is a bug on our side.
+pub fn build_error<E: fmt::Display>(operation: &'static str) -> impl Fn(E) -> AwsCallError {
+    move |e| {
+        AwsCallError::new(
+            operation,
+            ErrorKind::Other,
+            format!("the request could not be built: {e}"),
+        )
+    }
+}
+
+/// A response without a field AWS documents as always present.
+pub fn missing(operation: &'static str, what: &str) -> AwsCallError {
+    AwsCallError::new(
+        operation,
+        ErrorKind::Other,
+        format!("the response lacks {what}"),
+    )
+}
+
 /// Error codes that mean "not there", across the services we call.
 const NOT_FOUND_CODES: &[&str] = &[
     "NoSuchBucket",

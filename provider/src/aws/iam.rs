@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client;
 
-use super::error::{classify, AwsCallError, ErrorKind};
+use super::error::{build_error, classify, AwsCallError, ErrorKind};
 
 /// An IAM OIDC provider as IAM reports it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,16 +25,6 @@ pub struct OidcProvider {
 pub fn oidc_provider_arn(account_id: &str, partition: &str, host_path: &str) -> String {
     let host_path = host_path.strip_prefix("https://").unwrap_or(host_path);
     format!("arn:{partition}:iam::{account_id}:oidc-provider/{host_path}")
-}
-
-fn build_error(operation: &'static str) -> impl Fn(aws_sdk_iam::error::BuildError) -> AwsCallError {
-    move |e| {
-        AwsCallError::new(
-            operation,
-            ErrorKind::Other,
-            format!("the request could not be built: {e}"),
-        )
-    }
 }
 
 fn to_tags(

@@ -20,6 +20,24 @@ pub mod s3;
 
 pub use error::{classify, AwsCallError, ErrorKind};
 
+/// Exponential backoff between polls: `start`, doubling, at most `max`.
+pub(crate) struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn new(start: Duration, max: Duration) -> Backoff {
+        Backoff { next: start, max }
+    }
+
+    pub(crate) fn next(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.max);
+        d
+    }
+}
+
 /// ACM certificates for CloudFront must live in this region.
 pub const CLOUDFRONT_CERTIFICATE_REGION: &str = "us-east-1";
 

@@ -10,7 +10,7 @@ use aws_sdk_route53::types::{
 };
 use aws_sdk_route53::Client;
 
-use super::error::{classify, AwsCallError, ErrorKind};
+use super::error::{build_error, classify, AwsCallError, ErrorKind};
 use crate::plugin::Ctx;
 
 /// The hosted zone ID of every CloudFront distribution, for alias targets.
@@ -128,18 +128,6 @@ pub async fn get_hosted_zone(
         name: normalize_name(zone.name()),
         private: zone.config().is_some_and(|c| c.private_zone()),
     }))
-}
-
-fn build_error(
-    operation: &'static str,
-) -> impl Fn(aws_sdk_route53::error::BuildError) -> AwsCallError {
-    move |e| {
-        AwsCallError::new(
-            operation,
-            ErrorKind::Other,
-            format!("the request could not be built: {e}"),
-        )
-    }
 }
 
 fn to_record_set(operation: &'static str, r: &Record) -> Result<ResourceRecordSet, AwsCallError> {

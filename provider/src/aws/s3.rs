@@ -15,25 +15,13 @@ use aws_sdk_s3::types::{
 use aws_sdk_s3::Client;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::error::{classify, AwsCallError, ErrorKind};
+use super::error::{build_error, classify, AwsCallError, ErrorKind};
 
 /// The region whose buckets take no LocationConstraint (and report none).
 const US_EAST_1: &str = "us-east-1";
 
 /// DeleteObjects takes at most this many keys per request.
 const DELETE_BATCH: usize = 1000;
-
-fn build_error(
-    operation: &'static str,
-) -> impl FnOnce(aws_sdk_s3::error::BuildError) -> AwsCallError {
-    move |e| {
-        AwsCallError::new(
-            operation,
-            ErrorKind::Other,
-            format!("the request could not be built: {e}"),
-        )
-    }
-}
 
 /// HTTP status of a service error, when there is one.
 fn status_of<E, R: std::fmt::Debug>(
