@@ -9,7 +9,7 @@ use std::time::Duration;
 use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
 use serde_json::{json, Value};
 
@@ -156,14 +156,32 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<User> {
     }
 }
 
-async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
-    match Limited::new(body, MAX_BODY).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large()),
-        Err(e) => Err(ApiError::bad_request(format!(
-            "error reading request body: {e}"
-        ))),
+/// How much of an oversized body is still read (and dropped) before the
+/// 413, so the client finishes sending and sees the answer instead of a
+/// broken pipe, as Go's net/http does for moderate overruns.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("error reading request body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len();
+        if total > DRAIN_LIMIT {
+            break;
+        }
+        if total <= MAX_BODY {
+            kept.extend_from_slice(&data);
+        }
     }
+    if total > MAX_BODY {
+        return Err(ApiError::too_large());
+    }
+    Ok(Bytes::from(kept))
 }
 
 /// Entry point for every request on every connection.
