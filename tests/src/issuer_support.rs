@@ -494,6 +494,25 @@ fn find_resource<'a>(state: &'a Value, addr: &str) -> Option<&'a Value> {
 
 /// The attribute values of `addr` in `terraform show -json` output; panics
 /// when the resource is not in state.
+/// The value of a step that must succeed; its error, in full, otherwise.
+pub fn ok<T>(r: anyhow::Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// The issuer's attribute values in the work dir's state.
+pub async fn values(wd: &crate::harness::Workdir) -> Value {
+    resource_values(&wd.state_json().await, ADDR)
+}
+
+/// A JSON list as a Vec; null is empty, anything else one element.
+pub fn as_list(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Null => vec![],
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    }
+}
+
 pub fn resource_values(state: &Value, addr: &str) -> Value {
     match find_resource(state, addr) {
         Some(r) => r["values"].clone(),

@@ -32,10 +32,6 @@ const JWKS_PATH: &str = "/openid/v1/jwks";
 // Small helpers
 // ---------------------------------------------------------------------------
 
-fn ok<T>(r: anyhow::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e:#}"))
-}
-
 /// moto's environment with AWS_ENDPOINT_URL replaced.
 fn env_with_endpoint(moto: &Moto, endpoint: &str) -> Vec<(String, String)> {
     moto.env()
@@ -71,18 +67,6 @@ fn reconfigure(wd: &Workdir, hcl: &IssuerHcl, keys: &[&TestKey]) {
     }
     IssuerHcl::write_keys(wd, keys);
     wd.set_config(&hcl.render());
-}
-
-async fn values(wd: &Workdir) -> Value {
-    resource_values(&wd.state_json().await, ADDR)
-}
-
-fn as_list(v: &Value) -> Vec<Value> {
-    match v {
-        Value::Null => vec![],
-        Value::Array(a) => a.clone(),
-        other => vec![other.clone()],
-    }
 }
 
 fn str_list(v: &Value) -> Vec<String> {

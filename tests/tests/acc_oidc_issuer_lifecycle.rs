@@ -25,28 +25,12 @@ const BODY_LIMIT: Duration = Duration::from_secs(10 * 60);
 // Small helpers
 // ---------------------------------------------------------------------------
 
-fn ok<T>(r: anyhow::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e:#}"))
-}
-
 /// A work dir for `hcl` with the key files written, talking to moto.
 fn workdir(tf: &TerraformBinary, moto: &Moto, hcl: &IssuerHcl, keys: &[&TestKey]) -> Workdir {
     let mut wd = Workdir::new(tf, &hcl.render());
     wd.envs(moto.env());
     IssuerHcl::write_keys(&wd, keys);
     wd
-}
-
-async fn values(wd: &Workdir) -> Value {
-    resource_values(&wd.state_json().await, ADDR)
-}
-
-fn as_list(v: &Value) -> Vec<Value> {
-    match v {
-        Value::Null => vec![],
-        Value::Array(a) => a.clone(),
-        other => vec![other.clone()],
-    }
 }
 
 /// The output without Terraform's echo of configuration lines
