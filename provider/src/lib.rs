@@ -1,8 +1,8 @@
 //! terraform-provider-irsa: IAM Roles for Service Accounts for self-managed
 //! Kubernetes clusters on AWS.
 //!
-//! Rooms, with arrows pointing one way: `plugin` (Terraform's protocol,
-//! knows nothing of IRSA) <- `provider` (configuration, lazily built
+//! Rooms, with arrows pointing one way: the `tfplugin` crate (Terraform's
+//! protocol, knows nothing of IRSA) <- `provider` (configuration, lazily built
 //! clients) <- `data_sources` / `resources` (one file or folder each) -> `oidc` (pure logic, no
 //! I/O) and `kube` / `aws` (thin I/O).
 
@@ -10,7 +10,6 @@ pub mod aws;
 pub mod data_sources;
 pub mod kube;
 pub mod oidc;
-pub mod plugin;
 pub mod provider;
 pub mod resources;
 

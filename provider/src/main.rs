@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 fn main() -> std::process::ExitCode {
-    irsa::plugin::server::serve(
+    tfplugin::server::serve(
         Arc::new(irsa::provider::IrsaProvider::new()),
-        irsa::plugin::server::ServeOptions {
+        tfplugin::server::ServeOptions {
             address: irsa::PROVIDER_ADDRESS.to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
         },

@@ -16,8 +16,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::transport::{Channel, Endpoint};
 
-pub use irsa::plugin::go_plugin;
-pub use irsa::plugin::proto;
+pub use tfplugin::go_plugin;
+pub use tfplugin::proto;
 
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 pub const MAGIC_COOKIE_VALUE: &str =
@@ -311,36 +311,30 @@ impl ServerCertVerifier for PinnedServerCert {
 }
 
 /// msgpack-encodes a value of the given block's type.
-pub fn dynamic_value(
-    block: &irsa::plugin::Block,
-    value: &irsa::plugin::Value,
-) -> proto::DynamicValue {
+pub fn dynamic_value(block: &tfplugin::Block, value: &tfplugin::Value) -> proto::DynamicValue {
     proto::DynamicValue {
-        msgpack: irsa::plugin::msgpack::encode(&block.value_type(), value),
+        msgpack: tfplugin::msgpack::encode(&block.value_type(), value),
         json: Vec::new(),
     }
 }
 
 /// Decodes a value of the given block's type.
-pub fn decode_value(block: &irsa::plugin::Block, v: &proto::DynamicValue) -> irsa::plugin::Value {
-    irsa::plugin::msgpack::decode(&block.value_type(), &v.msgpack)
+pub fn decode_value(block: &tfplugin::Block, v: &proto::DynamicValue) -> tfplugin::Value {
+    tfplugin::msgpack::decode(&block.value_type(), &v.msgpack)
         .expect("valid msgpack from the provider")
 }
 
 /// A null-filled object of the block's type with some attributes set.
-pub fn object_of(
-    block: &irsa::plugin::Block,
-    attrs: Vec<(&str, irsa::plugin::Value)>,
-) -> irsa::plugin::Value {
-    let irsa::plugin::Type::Object(names) = block.value_type() else {
+pub fn object_of(block: &tfplugin::Block, attrs: Vec<(&str, tfplugin::Value)>) -> tfplugin::Value {
+    let tfplugin::Type::Object(names) = block.value_type() else {
         unreachable!("blocks are objects")
     };
-    let mut m: std::collections::BTreeMap<String, irsa::plugin::Value> = names
+    let mut m: std::collections::BTreeMap<String, tfplugin::Value> = names
         .keys()
-        .map(|k| (k.clone(), irsa::plugin::Value::Null))
+        .map(|k| (k.clone(), tfplugin::Value::Null))
         .collect();
     for (k, v) in attrs {
         m.insert(k.to_string(), v);
     }
-    irsa::plugin::Value::Object(m)
+    tfplugin::Value::Object(m)
 }

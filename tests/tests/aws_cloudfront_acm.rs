@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use irsa::aws::acm::{self, ValidationRecord};
 use irsa::aws::cloudfront::{self, DistributionSpec};
 use irsa::aws::{AwsClients, AwsSettings, Endpoints, ErrorKind};
-use irsa::plugin::Ctx;
 use irsa_acceptance::sandbox::{Moto, MotoConfig, MOTO_ACCESS_KEY};
+use tfplugin::Ctx;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Credentials for moto come from the environment (the SDK's default

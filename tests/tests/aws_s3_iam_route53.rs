@@ -14,8 +14,8 @@ use irsa::aws::iam::{self, OidcProvider};
 use irsa::aws::route53::{self, Record, RecordValue, CLOUDFRONT_HOSTED_ZONE_ID};
 use irsa::aws::s3::{self, PublicAccess};
 use irsa::aws::{AssumeRole, AwsClients, AwsSettings, Endpoints, ErrorKind};
-use irsa::plugin::Ctx;
 use irsa_acceptance::sandbox::{Moto, MotoConfig, MOTO_ACCESS_KEY};
+use tfplugin::Ctx;
 
 /// Credentials for moto come from the environment (the SDK's default
 /// chain); set once, before any test reads the environment.

@@ -3,18 +3,18 @@
 
 use std::time::{Duration, Instant};
 
-use irsa::plugin::Value;
 use irsa_acceptance::plugin_client::{
     connect_plain, decode_value, dynamic_value, go_plugin, object_of, proto, provider_binary,
     ClientIdentity, Handshake, PluginProcess, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE,
 };
 use proto::provider_client::ProviderClient;
+use tfplugin::Value;
 
-fn jwks_block() -> irsa::plugin::Block {
+fn jwks_block() -> tfplugin::Block {
     irsa::data_sources::jwks::schema().block
 }
 
-fn provider_block() -> irsa::plugin::Block {
+fn provider_block() -> tfplugin::Block {
     irsa::provider::config::schema().block
 }
 

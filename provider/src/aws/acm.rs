@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{build_error, classify, missing, AwsCallError, ErrorKind};
 use super::Backoff;
-use crate::plugin::Ctx;
+use tfplugin::Ctx;
 
 /// ACM's limit on `IdempotencyToken` (pattern `\w+`).
 pub const MAX_IDEMPOTENCY_TOKEN_LEN: usize = 32;

@@ -33,7 +33,7 @@ use aws_sdk_cloudfront::Client;
 
 use super::error::{build_error, classify, missing, AwsCallError, ErrorKind};
 use super::Backoff;
-use crate::plugin::Ctx;
+use tfplugin::Ctx;
 
 /// CloudFront's limit on an origin access control's name.
 pub const MAX_OAC_NAME_LEN: usize = 64;

@@ -61,7 +61,7 @@ impl AwsCallError {
     /// (`Ctx::sleep`): kind Other, no AWS code, the interruption's message.
     pub fn interrupted(
         operation: &'static str,
-        i: crate::plugin::framework::Interrupted,
+        i: tfplugin::framework::Interrupted,
     ) -> AwsCallError {
         AwsCallError::new(operation, ErrorKind::Other, i.to_string())
     }

@@ -11,7 +11,7 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 
 use super::error::{build_error, classify, AwsCallError, ErrorKind};
-use crate::plugin::Ctx;
+use tfplugin::Ctx;
 
 /// The hosted zone ID of every CloudFront distribution, for alias targets.
 pub const CLOUDFRONT_HOSTED_ZONE_ID: &str = "Z2FDTNDATAQYW2";

@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::oidc::{self, Finding, Jwks};
-use crate::plugin::{
+use crate::provider::ProviderState;
+use tfplugin::{
     AttrPath, Attribute, Block, Ctx, DataSource, Diagnostic, Diagnostics, Schema, Type, Value,
 };
-use crate::provider::ProviderState;
 
 const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 const JWKS_PATH: &str = "/openid/v1/jwks";

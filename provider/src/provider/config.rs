@@ -3,7 +3,7 @@
 
 use crate::aws::{AssumeRole, AwsSettings, Endpoints};
 use crate::kube::{ExecSettings, KubeSettings};
-use crate::plugin::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Schema, Type, Value};
+use tfplugin::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Schema, Type, Value};
 
 pub const AWS_SERVICES: [&str; 6] = ["s3", "cloudfront", "acm", "route53", "iam", "sts"];
 

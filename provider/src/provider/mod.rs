@@ -11,8 +11,8 @@ use tokio::sync::OnceCell;
 
 use crate::aws::{AwsClients, AwsSettings};
 use crate::kube::{KubeClient, KubeError, KubeSettings};
-use crate::plugin::framework::ConfigureRequest;
-use crate::plugin::{Ctx, DataSource, Diagnostic, Diagnostics, Resource, Schema, Value};
+use tfplugin::framework::ConfigureRequest;
+use tfplugin::{Ctx, DataSource, Diagnostic, Diagnostics, Resource, Schema, Value};
 
 pub const TYPE_NAME: &str = "irsa";
 
@@ -102,7 +102,7 @@ impl Configured {
 }
 
 #[async_trait]
-impl crate::plugin::Provider for IrsaProvider {
+impl tfplugin::Provider for IrsaProvider {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

@@ -16,12 +16,12 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use irsa::plugin::Value;
 use irsa_acceptance::fake_apiserver::{FakeApiServer, FakeApiServerConfig};
 use irsa_acceptance::plugin_client::{
     dynamic_value, object_of, proto, PluginProcess, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE,
 };
 use proto::provider_client::ProviderClient;
+use tfplugin::Value;
 use tokio::io::AsyncBufReadExt;
 
 const RUNS: usize = 20;
@@ -293,7 +293,7 @@ async fn plan_peak_rss(bin: &Path, kubeconfig: &Path, dir: &Path) -> anyhow::Res
     Ok(hwm)
 }
 
-fn provider_config(kubeconfig: &Path) -> (irsa::plugin::Block, Value) {
+fn provider_config(kubeconfig: &Path) -> (tfplugin::Block, Value) {
     let block = irsa::provider::config::schema().block;
     let kube_block = block
         .blocks

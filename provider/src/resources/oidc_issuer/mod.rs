@@ -23,12 +23,12 @@ use crate::aws::acm::ValidationRecord;
 use crate::aws::route53::RecordValue;
 use crate::aws::{acm, cloudfront, iam, route53, s3, AwsCallError, AwsClients};
 use crate::oidc::Jwks;
-use crate::plugin::framework::{
+use crate::provider::ProviderState;
+use tfplugin::framework::{
     ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadRequest,
     ReadResponse,
 };
-use crate::plugin::{AttrPath, Ctx, Diagnostic, Diagnostics, Resource, Schema, Value};
-use crate::provider::ProviderState;
+use tfplugin::{AttrPath, Ctx, Diagnostic, Diagnostics, Resource, Schema, Value};
 
 const ZONE_TAG: &str = "irsa:route53-zone-id";
 const HOSTING_TAG: &str = "irsa:hosting";
@@ -1997,7 +1997,7 @@ impl OidcIssuer {
             Hosting::CloudFront
         };
         let mut v = Value::Object(match model::schema().block.value_type() {
-            crate::plugin::Type::Object(attrs) => {
+            tfplugin::Type::Object(attrs) => {
                 attrs.keys().map(|k| (k.clone(), Value::Null)).collect()
             }
             _ => BTreeMap::new(),

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::oidc::{self, Jwks};
-use crate::plugin::schema::Nesting;
-use crate::plugin::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Schema, Type, Value};
+use tfplugin::schema::Nesting;
+use tfplugin::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Schema, Type, Value};
 
 pub const TYPE_NAME: &str = "irsa_oidc_issuer";
 pub const DEFAULT_CLIENT_ID: &str = "sts.amazonaws.com";
@@ -570,7 +570,7 @@ impl Config {
         };
         let jwks = oidc::parse_jwks(v.attr("jwks").as_str().unwrap_or_default()).map_err(|e| {
             Diagnostics::from(
-                crate::plugin::Diagnostic::error("Invalid JWKS", e.to_string())
+                tfplugin::Diagnostic::error("Invalid JWKS", e.to_string())
                     .at(AttrPath::root("jwks")),
             )
         })?;

@@ -1,5 +1,6 @@
 //! Schemas: what a provider, resource or data source accepts and returns.
 
+use super::model::Semantics;
 use super::value::Type;
 
 #[derive(Clone, Debug, Default)]
@@ -29,6 +30,8 @@ pub struct Attribute {
     pub computed: bool,
     pub sensitive: bool,
     pub deprecated: bool,
+    /// How the server compares this attribute's values (not sent to Terraform).
+    pub semantics: Semantics,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +63,7 @@ impl Attribute {
             computed: false,
             sensitive: false,
             deprecated: false,
+            semantics: Semantics::Exact,
         }
     }
     pub fn required(name: &str, ty: Type, description: &str) -> Attribute {
@@ -90,6 +94,11 @@ impl Attribute {
     }
     pub fn sensitive(mut self) -> Attribute {
         self.sensitive = true;
+        self
+    }
+    /// A string holding JSON, compared by meaning.
+    pub fn json(mut self) -> Attribute {
+        self.semantics = Semantics::Json;
         self
     }
 }

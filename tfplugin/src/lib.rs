@@ -6,6 +6,7 @@ pub mod diag;
 pub mod framework;
 pub mod json;
 pub mod log;
+pub mod model;
 pub mod msgpack;
 pub mod schema;
 pub mod server;
@@ -22,7 +23,11 @@ pub mod go_plugin {
     tonic::include_proto!("plugin");
 }
 
+// The derive names `::tfplugin`, which this makes valid inside the crate too.
+extern crate self as tfplugin;
+
 pub use diag::{AttrPath, Diagnostic, Diagnostics};
 pub use framework::{Ctx, DataSource, Provider, Resource};
+pub use model::{Json, Model, Tf, TfType};
 pub use schema::{Attribute, Block, NestedBlock, Schema};
 pub use value::{Type, Value};

@@ -24,7 +24,7 @@ use super::framework::{
 };
 use super::schema::{self, Schema};
 use super::value::{Type, Value};
-use super::{go_plugin, json, msgpack, proto, tls};
+use super::{go_plugin, json, model, msgpack, proto, tls};
 
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -790,13 +790,13 @@ impl proto::provider_server::Provider for ProviderService {
             empty
         );
         let ctx = self.ctx();
-        let out = try_diags!(
+        let mut out = try_diags!(
             guarded(
                 "ReadResource",
                 entry.handler.read(
                     &ctx,
                     ReadRequest {
-                        state,
+                        state: state.clone(),
                         private: req.private
                     }
                 )
@@ -804,6 +804,8 @@ impl proto::provider_server::Provider for ProviderService {
             .await,
             empty
         );
+        // Refresh keeps the stored spelling of a value that means the same.
+        model::keep_equivalent(&entry.schema.block, &state, &mut out.state);
         Ok(Response::new(proto::read_resource::Response {
             new_state: encode(&entry.ty, &out.state),
             diagnostics: diagnostics_to_proto(out.diagnostics),
@@ -823,25 +825,30 @@ impl proto::provider_server::Provider for ProviderService {
             decode(&entry.ty, req.prior_state.as_ref(), "prior state"),
             empty
         );
-        let proposed_new_state = try_diags!(
+        let mut proposed_new_state = try_diags!(
             decode(&entry.ty, req.proposed_new_state.as_ref(), "proposed state"),
             empty
         );
+        // An attribute whose new value means the same as the prior one (JSON
+        // with other whitespace or member order) keeps the prior spelling,
+        // so the resource sees no change and Terraform shows none.
+        model::keep_equivalent(&entry.schema.block, &prior_state, &mut proposed_new_state);
         let config = try_diags!(
             decode(&entry.ty, req.config.as_ref(), "configuration"),
             empty
         );
         let ctx = self.ctx();
         let plan = PlanRequest {
-            prior_state,
+            prior_state: prior_state.clone(),
             proposed_new_state,
             config,
             prior_private: req.prior_private,
         };
-        let out = try_diags!(
+        let mut out = try_diags!(
             guarded("PlanResourceChange", entry.handler.plan(&ctx, plan)).await,
             empty
         );
+        model::keep_equivalent(&entry.schema.block, &prior_state, &mut out.planned_state);
         Ok(Response::new(proto::plan_resource_change::Response {
             planned_state: encode(&entry.ty, &out.planned_state),
             requires_replace: out
@@ -878,14 +885,19 @@ impl proto::provider_server::Provider for ProviderService {
         let ctx = self.ctx();
         let apply = ApplyRequest {
             prior_state: prior_state.clone(),
-            planned_state,
+            planned_state: planned_state.clone(),
             config,
             planned_private: req.planned_private,
         };
         // On a panic the remote objects are as they were before as far as we
         // know, so keep the prior state rather than forgetting the resource.
         let out = match guarded("ApplyResourceChange", entry.handler.apply(&ctx, apply)).await {
-            Ok(out) => out,
+            Ok(mut out) => {
+                // Terraform requires the new state to equal the plan; a value
+                // that only differs in spelling keeps the planned one.
+                model::keep_equivalent(&entry.schema.block, &planned_state, &mut out.new_state);
+                out
+            }
             Err(d) => framework::ApplyResponse {
                 new_state: prior_state,
                 private: Vec::new(),
@@ -1051,8 +1063,8 @@ impl go_plugin::grpc_broker_server::GrpcBroker for Broker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::framework::{ApplyResponse, ImportResponse, PlanResponse, ReadResponse};
-    use crate::plugin::{Attribute, Block};
+    use crate::framework::{ApplyResponse, ImportResponse, PlanResponse, ReadResponse};
+    use crate::{Attribute, Block};
     use proto::provider_server::Provider as _;
 
     /// Version 1 of a toy resource: `size` became a number; version 0 had

@@ -1,0 +1,735 @@
+//! Typed models: Rust structs for configuration, plan and state, converted to
+//! and from [`Value`]s with attribute paths on every error.
+//!
+//! A resource declares one struct with `#[derive(Model)]`; its fields are the
+//! schema's attributes (see `tfplugin-derive`). Field types say what a value
+//! may be:
+//! - `T` (`String`, `bool`, `i64`, `Vec<T>`, `BTreeMap<String, T>`, a model):
+//!   always known and not null, or decoding fails naming the attribute;
+//! - `Option<T>`: null is `None`; an unknown still fails;
+//! - [`Tf<T>`]: null, unknown (with Terraform's refinements kept) or known,
+//!   for configuration and plans, where any value may be unknown;
+//! - [`Json`]: a string holding JSON, compared by meaning (see [`Semantics`]).
+
+use std::collections::BTreeMap;
+
+use crate::diag::{AttrPath, Diagnostic, Diagnostics};
+use crate::schema::{Block, Nesting, Schema};
+use crate::value::{Number, Type, Unknown, Value};
+
+pub use tfplugin_derive::Model;
+
+/// How values of an attribute compare beyond their bytes. The server applies
+/// this to every attribute that has it, so resources need no code of their
+/// own: when a new value means the same as the prior one, the prior is kept
+/// (in plans, after apply, and on refresh), as terraform-plugin-framework's
+/// semantic equality does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Semantics {
+    #[default]
+    Exact,
+    /// A JSON document: equal when both parse to the same value (whitespace,
+    /// object member order and number spelling do not matter).
+    Json,
+}
+
+impl Semantics {
+    /// True when `a` and `b` are known strings that mean the same.
+    pub fn equal(self, a: &Value, b: &Value) -> bool {
+        match self {
+            Semantics::Exact => a == b,
+            Semantics::Json => match (a.as_str(), b.as_str()) {
+                (Some(a), Some(b)) => a == b || json_equal(a, b),
+                _ => a == b,
+            },
+        }
+    }
+}
+
+fn json_equal(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => json_value_equal(&a, &b),
+        _ => false,
+    }
+}
+
+/// Object members compare as maps whatever their order; numbers compare by
+/// value (`1.0` equals `1`).
+fn json_value_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Object(x), J::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_value_equal(v, w)))
+        }
+        (J::Array(x), J::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| json_value_equal(v, w))
+        }
+        (J::Number(x), J::Number(y)) => {
+            x == y
+                || match (x.as_f64(), y.as_f64()) {
+                    (Some(p), Some(q)) => p == q,
+                    _ => false,
+                }
+        }
+        _ => a == b,
+    }
+}
+
+/// A value Terraform may not know yet, or that may be null.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Tf<T> {
+    #[default]
+    Null,
+    /// Not known until apply. The refinements Terraform sent are kept, so a
+    /// value passed through keeps them.
+    Unknown(Unknown),
+    Known(T),
+}
+
+impl<T> Tf<T> {
+    pub fn unknown() -> Tf<T> {
+        Tf::Unknown(Unknown::default())
+    }
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Tf::Known(v) => Some(v),
+            _ => None,
+        }
+    }
+    pub fn into_known(self) -> Option<T> {
+        match self {
+            Tf::Known(v) => Some(v),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, Tf::Null)
+    }
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Tf::Unknown(_))
+    }
+    pub fn is_known(&self) -> bool {
+        matches!(self, Tf::Known(_))
+    }
+    pub fn as_ref(&self) -> Tf<&T> {
+        match self {
+            Tf::Null => Tf::Null,
+            Tf::Unknown(u) => Tf::Unknown(u.clone()),
+            Tf::Known(v) => Tf::Known(v),
+        }
+    }
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Tf<U> {
+        match self {
+            Tf::Null => Tf::Null,
+            Tf::Unknown(u) => Tf::Unknown(u),
+            Tf::Known(v) => Tf::Known(f(v)),
+        }
+    }
+    /// The known value, or `default` when null. `None` while unknown.
+    pub fn known_or(&self, default: T) -> Option<T>
+    where
+        T: Clone,
+    {
+        match self {
+            Tf::Null => Some(default),
+            Tf::Unknown(_) => None,
+            Tf::Known(v) => Some(v.clone()),
+        }
+    }
+}
+
+impl<T> From<Option<T>> for Tf<T> {
+    fn from(o: Option<T>) -> Tf<T> {
+        o.map_or(Tf::Null, Tf::Known)
+    }
+}
+
+impl Tf<String> {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.known().map(String::as_str)
+    }
+}
+
+/// A Rust type that stands for a Terraform type.
+pub trait TfType: Sized {
+    /// Set by [`Json`]; the derive copies it into the schema attribute.
+    const SEMANTICS: Semantics = Semantics::Exact;
+    fn tf_type() -> Type;
+    /// Decodes `v` (found at `path`), or says what is wrong with it there.
+    fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics>;
+    fn to_value(&self) -> Value;
+}
+
+/// A struct that is a schema block (resource, data source, provider or
+/// nested block) and an object value. Implemented by `#[derive(Model)]`.
+pub trait Model: TfType {
+    const ATTRIBUTE_NAMES: &'static [&'static str];
+    /// Attributes marked `replace`.
+    const REPLACE_ON_CHANGE: &'static [&'static str];
+    fn block() -> Block;
+
+    fn schema(version: i64) -> Schema {
+        Schema {
+            version,
+            block: Self::block(),
+        }
+    }
+    /// Decodes a whole configuration, plan or state.
+    fn decode(v: &Value) -> Result<Self, Diagnostics> {
+        Self::from_value(v, &AttrPath::default())
+    }
+    /// The attributes marked `replace` whose values differ between `prior`
+    /// and `planned` (an unknown planned value counts as a change).
+    fn replaced_paths(prior: &Value, planned: &Value) -> Vec<AttrPath> {
+        Self::REPLACE_ON_CHANGE
+            .iter()
+            .filter(|name| prior.attr(name) != planned.attr(name))
+            .map(|name| AttrPath::root(name))
+            .collect()
+    }
+}
+
+/// A field that is a nested block: its element model and nesting mode.
+pub trait BlockField {
+    type Inner: Model;
+    const NESTING: Nesting;
+    const MAX_ITEMS: i64;
+}
+
+impl<T: Model> BlockField for Tf<T> {
+    type Inner = T;
+    const NESTING: Nesting = Nesting::Single;
+    const MAX_ITEMS: i64 = 0;
+}
+
+impl<T: Model> BlockField for Option<T> {
+    type Inner = T;
+    const NESTING: Nesting = Nesting::Single;
+    const MAX_ITEMS: i64 = 0;
+}
+
+impl<T: Model> BlockField for Vec<T> {
+    type Inner = T;
+    const NESTING: Nesting = Nesting::List;
+    const MAX_ITEMS: i64 = 0;
+}
+
+fn at(path: &AttrPath) -> String {
+    if path.0.is_empty() {
+        "the object".to_string()
+    } else {
+        format!("`{path}`")
+    }
+}
+
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Unknown(_) => "unknown",
+        Value::Bool(_) => "a bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::List(_) => "a list",
+        Value::Set(_) => "a set",
+        Value::Map(_) => "a map",
+        Value::Object(_) => "an object",
+        Value::Tuple(_) => "a tuple",
+    }
+}
+
+/// The error for a value of the wrong shape. Wording for null and unknown
+/// says what the user can do about it.
+pub fn type_error(path: &AttrPath, expected: &str, got: &Value) -> Diagnostics {
+    let detail = match got {
+        Value::Null => format!("{} must be set (it is null).", at(path)),
+        Value::Unknown(_) => format!(
+            "{} must be known here, but its value is only known after apply.",
+            at(path)
+        ),
+        other => format!("{} must be {expected}, got {}.", at(path), describe(other)),
+    };
+    let d = Diagnostic::error("Invalid value", detail);
+    let d = if path.0.is_empty() {
+        d
+    } else {
+        d.at(path.clone())
+    };
+    d.into()
+}
+
+/// The members of an object value, for derived decoders.
+pub fn object_entries<'a>(
+    v: &'a Value,
+    path: &AttrPath,
+) -> Result<&'a BTreeMap<String, Value>, Diagnostics> {
+    match v {
+        Value::Object(m) => Ok(m),
+        other => Err(type_error(path, "an object", other)),
+    }
+}
+
+impl<T: TfType> TfType for Tf<T> {
+    const SEMANTICS: Semantics = T::SEMANTICS;
+    fn tf_type() -> Type {
+        T::tf_type()
+    }
+    fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics> {
+        match v {
+            Value::Null => Ok(Tf::Null),
+            Value::Unknown(u) => Ok(Tf::Unknown(u.clone())),
+            other => T::from_value(other, path).map(Tf::Known),
+        }
+    }
+    fn to_value(&self) -> Value {
+        match self {
+            Tf::Null => Value::Null,
+            Tf::Unknown(u) => Value::Unknown(u.clone()),
+            Tf::Known(v) => v.to_value(),
+        }
+    }
+}
+
+impl<T: TfType> TfType for Option<T> {
+    const SEMANTICS: Semantics = T::SEMANTICS;
+    fn tf_type() -> Type {
+        T::tf_type()
+    }
+    fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics> {
+        match v {
+            Value::Null => Ok(None),
+            other => T::from_value(other, path).map(Some),
+        }
+    }
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, T::to_value)
+    }
+}
+
+impl TfType for String {
+    fn tf_type() -> Type {
+        Type::String
+    }
+    fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            other => Err(type_error(path, "a string", other)),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+
+impl TfType for bool {
+    fn tf_type() -> Type {
+        Type::Bool
+    }
+    fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics> {
+        match v {
+            Value::Bool(b) => Ok(*b),
+            other => Err(type_error(path, "a bool", other)),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+
+impl TfType for Number {
+    fn tf_type() -> Type {
+        Type::Number
+    }
+    fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics> {
+        match v {
+            Value::Number(n) => Ok(n.clone()),
+            other => Err(type_error(path, "a number", other)),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Number(self.clone())
+    }
+}
+
+impl TfType for i64 {
+    fn tf_type() -> Type {
+        Type::Number
+    }
+    fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics> {
+        match v {
+            Value::Number(n) => n.as_i64().ok_or_else(|| {
+                let d = Diagnostic::error(
+                    "Invalid value",
+                    format!("{} must be a whole number, got {n}.", at(path)),
+                );
+                d.at(path.clone()).into()
+            }),
+            other => Err(type_error(path, "a number", other)),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::number(*self)
+    }
+}
+
+impl<T: TfType> TfType for Vec<T> {
+    fn tf_type() -> Type {
+        Type::list(T::tf_type())
+    }
+    fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics> {
+        let items = match v {
+            Value::List(items) | Value::Set(items) | Value::Tuple(items) => items,
+            other => return Err(type_error(path, "a list", other)),
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut diags = Diagnostics::default();
+        for (i, item) in items.iter().enumerate() {
+            match T::from_value(item, &path.clone().index(i)) {
+                Ok(x) => out.push(x),
+                Err(e) => diags.extend(e),
+            }
+        }
+        if diags.has_errors() {
+            Err(diags)
+        } else {
+            Ok(out)
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::List(self.iter().map(T::to_value).collect())
+    }
+}
+
+impl<T: TfType> TfType for BTreeMap<String, T> {
+    fn tf_type() -> Type {
+        Type::map(T::tf_type())
+    }
+    fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics> {
+        let entries = match v {
+            Value::Map(m) => m,
+            other => return Err(type_error(path, "a map", other)),
+        };
+        let mut out = BTreeMap::new();
+        let mut diags = Diagnostics::default();
+        for (k, item) in entries {
+            match T::from_value(item, &path.clone().key(k)) {
+                Ok(x) => {
+                    out.insert(k.clone(), x);
+                }
+                Err(e) => diags.extend(e),
+            }
+        }
+        if diags.has_errors() {
+            Err(diags)
+        } else {
+            Ok(out)
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Map(
+            self.iter()
+                .map(|(k, v)| (k.clone(), v.to_value()))
+                .collect(),
+        )
+    }
+}
+
+/// A string attribute that holds a JSON document. Decoding refuses text that
+/// is not JSON (naming the attribute); the server compares values by meaning
+/// ([`Semantics::Json`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Json(String);
+
+impl Json {
+    /// `text` if it parses as JSON.
+    pub fn parse(text: impl Into<String>) -> Result<Json, serde_json::Error> {
+        let text = text.into();
+        serde_json::from_str::<serde_json::Value>(&text)?;
+        Ok(Json(text))
+    }
+    /// Compact JSON for `v`.
+    pub fn from_value(v: &serde_json::Value) -> Json {
+        Json(v.to_string())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_string(self) -> String {
+        self.0
+    }
+    pub fn means_same_as(&self, other: &Json) -> bool {
+        json_equal(&self.0, &other.0)
+    }
+}
+
+impl TfType for Json {
+    const SEMANTICS: Semantics = Semantics::Json;
+    fn tf_type() -> Type {
+        Type::String
+    }
+    fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics> {
+        let text = String::from_value(v, path)?;
+        Json::parse(text).map_err(|e| {
+            let d = Diagnostic::error(
+                "Invalid JSON",
+                format!("{} is not valid JSON: {e}.", at(path)),
+            );
+            d.at(path.clone()).into()
+        })
+    }
+    fn to_value(&self) -> Value {
+        Value::String(self.0.clone())
+    }
+}
+
+/// Keeps `prior`'s value in `new` wherever an attribute with [`Semantics`]
+/// other than exact means the same in both; walks nested blocks too.
+/// Returns true when anything was replaced.
+pub fn keep_equivalent(block: &Block, prior: &Value, new: &mut Value) -> bool {
+    let (Value::Object(p), Value::Object(n)) = (prior, new) else {
+        return false;
+    };
+    let mut changed = false;
+    for a in &block.attributes {
+        if a.semantics == Semantics::Exact {
+            continue;
+        }
+        if let (Some(pv), Some(nv)) = (p.get(&a.name), n.get_mut(&a.name)) {
+            if pv != nv && nv.is_wholly_known() && a.semantics.equal(pv, nv) {
+                *nv = pv.clone();
+                changed = true;
+            }
+        }
+    }
+    for b in &block.blocks {
+        let (Some(pv), Some(nv)) = (p.get(&b.type_name), n.get_mut(&b.type_name)) else {
+            continue;
+        };
+        match (b.nesting, pv, nv) {
+            (Nesting::Single | Nesting::Group, pv, nv) => {
+                changed |= keep_equivalent(&b.block, pv, nv);
+            }
+            (Nesting::List, Value::List(ps), Value::List(ns)) if ps.len() == ns.len() => {
+                for (pv, nv) in ps.iter().zip(ns.iter_mut()) {
+                    changed |= keep_equivalent(&b.block, pv, nv);
+                }
+            }
+            (Nesting::Map, Value::Map(ps), Value::Map(ns)) => {
+                for (k, nv) in ns.iter_mut() {
+                    if let Some(pv) = ps.get(k) {
+                        changed |= keep_equivalent(&b.block, pv, nv);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::PathStep;
+
+    /// A resource-shaped model: every kind of field the derive supports.
+    #[derive(Model, Debug, PartialEq)]
+    struct Example {
+        /// The name. Changing it replaces the thing.
+        #[tf(required, replace)]
+        name: Tf<String>,
+        /// A JSON document.
+        #[tf(optional)]
+        document: Tf<Json>,
+        #[tf(optional, computed)]
+        ids: Tf<Vec<String>>,
+        #[tf(optional)]
+        tags: Tf<BTreeMap<String, String>>,
+        #[tf(computed, sensitive)]
+        secret: Tf<String>,
+        #[tf(computed)]
+        pairs: Tf<Vec<Pair>>,
+        #[tf(block)]
+        timeouts: Tf<Timeouts>,
+        #[tf(block, max_items = 1)]
+        settings: Vec<Timeouts>,
+    }
+
+    #[derive(Model, Debug, PartialEq, Clone)]
+    struct Pair {
+        #[tf(name = "use")]
+        r#use: String,
+        count: Option<i64>,
+    }
+
+    /// How long each operation may take.
+    #[derive(Model, Debug, PartialEq)]
+    struct Timeouts {
+        /// Default `10m`.
+        #[tf(optional)]
+        create: Tf<String>,
+    }
+
+    #[test]
+    fn schema_comes_from_the_struct() {
+        let b = Example::block();
+        let names: Vec<_> = b.attributes.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["name", "document", "ids", "tags", "secret", "pairs"]
+        );
+        let name = b.find_attribute("name").unwrap();
+        assert!(name.required && !name.optional && !name.computed);
+        assert_eq!(
+            name.description,
+            "The name. Changing it replaces the thing."
+        );
+        let ids = b.find_attribute("ids").unwrap();
+        assert!(ids.optional && ids.computed && !ids.required);
+        assert!(b.find_attribute("secret").unwrap().sensitive);
+        assert_eq!(
+            b.find_attribute("document").unwrap().semantics,
+            Semantics::Json
+        );
+        assert_eq!(
+            b.find_attribute("pairs").unwrap().ty,
+            Type::list(Type::object([
+                ("use", Type::String),
+                ("count", Type::Number)
+            ]))
+        );
+        assert_eq!(b.blocks.len(), 2);
+        assert_eq!(b.blocks[0].type_name, "timeouts");
+        assert_eq!(b.blocks[0].nesting, Nesting::Single);
+        assert_eq!(
+            b.blocks[0].block.description,
+            "How long each operation may take."
+        );
+        assert_eq!(b.blocks[1].nesting, Nesting::List);
+        assert_eq!(b.blocks[1].max_items, 1);
+        assert_eq!(Example::REPLACE_ON_CHANGE, ["name"]);
+        // The value type the schema implies is the one the model encodes.
+        assert_eq!(b.value_type(), Example::tf_type());
+    }
+
+    fn example_value() -> Value {
+        Value::object([
+            ("name", Value::string("a")),
+            ("document", Value::string("{\"b\": 1}")),
+            ("ids", Value::unknown()),
+            ("tags", Value::Null),
+            ("secret", Value::Null),
+            (
+                "pairs",
+                Value::List(vec![Value::object([
+                    ("use", Value::string("sig")),
+                    ("count", Value::Null),
+                ])]),
+            ),
+            ("timeouts", Value::object([("create", Value::string("5m"))])),
+            ("settings", Value::List(vec![])),
+        ])
+    }
+
+    #[test]
+    fn decodes_and_encodes_round_trip() {
+        let v = example_value();
+        let m = Example::decode(&v).unwrap();
+        assert_eq!(m.name, Tf::Known("a".to_string()));
+        assert!(m.ids.is_unknown());
+        assert!(m.tags.is_null());
+        assert_eq!(
+            m.pairs.known().unwrap()[0],
+            Pair {
+                r#use: "sig".into(),
+                count: None
+            }
+        );
+        assert_eq!(m.timeouts.known().unwrap().create.as_deref(), Some("5m"));
+        assert_eq!(m.to_value(), v);
+    }
+
+    #[test]
+    fn errors_carry_the_attribute_path_and_all_are_reported() {
+        let mut v = example_value();
+        v.set_attr("document", Value::string("{not json"));
+        v.set_attr(
+            "pairs",
+            Value::List(vec![Value::object([
+                ("use", Value::Bool(true)),
+                ("count", Value::number(1.5)),
+            ])]),
+        );
+        let err = Example::decode(&v).unwrap_err();
+        let paths: Vec<String> = err
+            .0
+            .iter()
+            .map(|d| d.path.as_ref().unwrap().to_string())
+            .collect();
+        // In field order, every error at once.
+        assert_eq!(paths, ["document", "pairs[0].use", "pairs[0].count"]);
+        assert!(err.0[0].detail.contains("not valid JSON"), "{:?}", err.0[0]);
+        assert!(err.0[1].detail.contains("must be a string, got a bool"));
+        assert!(err.0[2].detail.contains("must be a whole number"));
+        assert_eq!(
+            err.0[2].path.as_ref().unwrap().0,
+            vec![
+                PathStep::Attr("pairs".into()),
+                PathStep::Index(0),
+                PathStep::Attr("count".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_known_field_refuses_unknown_and_null_with_a_clear_reason() {
+        let v = Value::object([("use", Value::unknown()), ("count", Value::Null)]);
+        let err = Pair::decode(&v).unwrap_err();
+        assert!(
+            err.0[0].detail.contains("only known after apply"),
+            "{err:?}"
+        );
+        let v = Value::object([("use", Value::Null), ("count", Value::Null)]);
+        assert!(Pair::decode(&v).unwrap_err().0[0]
+            .detail
+            .contains("must be set"));
+    }
+
+    #[test]
+    fn json_compares_by_meaning() {
+        let s = Semantics::Json;
+        let a = Value::string(r#"{"keys":[{"kid":"a","n":"x","e":"AQAB"}]}"#);
+        let b = Value::string(
+            "{\n  \"keys\": [\n    {\"e\": \"AQAB\", \"kid\": \"a\", \"n\": \"x\"}\n  ]\n}\n",
+        );
+        assert!(s.equal(&a, &b));
+        assert!(!s.equal(&a, &Value::string(r#"{"keys":[]}"#)));
+        // Array order is meaning.
+        assert!(!s.equal(&Value::string("[1,2]"), &Value::string("[2,1]")));
+        assert!(s.equal(&Value::string("[1.0]"), &Value::string("[1]")));
+        assert!(!s.equal(&Value::string("{"), &Value::string("{ ")));
+        assert!(!Semantics::Exact.equal(&a, &b));
+    }
+
+    #[test]
+    fn keep_equivalent_keeps_the_prior_spelling_only_when_equal() {
+        let block = Example::block();
+        let prior = example_value();
+        let mut new = example_value();
+        new.set_attr("document", Value::string("{ \"b\" : 1.0 }"));
+        assert!(keep_equivalent(&block, &prior, &mut new));
+        assert_eq!(new.attr("document"), prior.attr("document"));
+
+        new.set_attr("document", Value::string("{\"b\": 2}"));
+        assert!(!keep_equivalent(&block, &prior, &mut new));
+        assert_eq!(new.attr("document"), &Value::string("{\"b\": 2}"));
+        // An exact attribute is never touched.
+        new.set_attr("name", Value::string("b"));
+        keep_equivalent(&block, &prior, &mut new);
+        assert_eq!(new.attr("name"), &Value::string("b"));
+    }
+}
