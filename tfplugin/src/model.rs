@@ -149,6 +149,39 @@ impl<T> From<Option<T>> for Tf<T> {
     }
 }
 
+/// Collections in a configuration may hold unknown (or null) elements
+/// while planning, so their fields are `Tf<Vec<Tf<T>>>`: these read and
+/// build them.
+impl<T: Clone> Tf<Vec<Tf<T>>> {
+    /// A known list of known elements.
+    pub fn list(items: Vec<T>) -> Self {
+        Tf::Known(items.into_iter().map(Tf::Known).collect())
+    }
+    /// The elements when the list and every element are known and not null.
+    pub fn known_items(&self) -> Option<Vec<T>> {
+        self.known()?.iter().map(|i| i.known().cloned()).collect()
+    }
+}
+
+impl<T: Clone> Tf<BTreeMap<String, Tf<T>>> {
+    /// A known map of known values.
+    pub fn map_of(entries: BTreeMap<String, T>) -> Self {
+        Tf::Known(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, Tf::Known(v)))
+                .collect(),
+        )
+    }
+    /// The entries when the map and every value are known and not null.
+    pub fn known_entries(&self) -> Option<BTreeMap<String, T>> {
+        self.known()?
+            .iter()
+            .map(|(k, v)| Some((k.clone(), v.known()?.clone())))
+            .collect()
+    }
+}
+
 impl Tf<String> {
     pub fn as_deref(&self) -> Option<&str> {
         self.known().map(String::as_str)
@@ -214,6 +247,13 @@ impl<T: Model> BlockField for Option<T> {
 }
 
 impl<T: Model> BlockField for Vec<T> {
+    type Inner = T;
+    const NESTING: Nesting = Nesting::List;
+    const MAX_ITEMS: i64 = 0;
+}
+
+/// A list block whose elements may not be known yet (a `dynamic` block).
+impl<T: Model> BlockField for Tf<Vec<T>> {
     type Inner = T;
     const NESTING: Nesting = Nesting::List;
     const MAX_ITEMS: i64 = 0;

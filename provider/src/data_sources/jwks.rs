@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::oidc::{self, Finding, Jwks};
 use crate::provider::ProviderState;
 use tfplugin::{
-    AttrPath, Attribute, Block, Ctx, DataSource, Diagnostic, Diagnostics, Schema, Type, Value,
+    AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Model, Schema, Tf, TfType, Value,
 };
 
 const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
@@ -29,73 +29,61 @@ impl JwksDataSource {
     }
 }
 
-fn key_type() -> Type {
-    Type::object([
-        ("kid", Type::String),
-        ("kty", Type::String),
-        ("alg", Type::String),
-        ("use", Type::String),
-    ])
+/// The service-account signing keys of a cluster as a JSON Web Key Set, in the exact form
+/// kube-apiserver publishes (`kid` = base64url SHA-256 of the key's DER SubjectPublicKeyInfo).
+/// By default read from the cluster (`GET /openid/v1/jwks` and `/.well-known/openid-configuration`);
+/// with `public_keys_pem` computed offline, so an issuer can be published before the cluster exists.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct JwksModel {
+    // Optional
+    /// PEM public keys (PKIX `PUBLIC KEY`, PKCS#1 `RSA PUBLIC KEY`, or a `CERTIFICATE`), e.g.
+    /// `[file("sa.pub")]`: the files given to kube-apiserver's `--service-account-key-file`.
+    /// When set, the cluster is not contacted.
+    #[tf(optional)]
+    pub public_keys_pem: Tf<Vec<Tf<String>>>,
+    /// The issuer URL the cluster must report (`--service-account-issuer`). Reading fails when the
+    /// cluster's issuer differs, a trailing slash included. Only with the cluster source.
+    #[tf(optional)]
+    pub expected_issuer: Tf<String>,
+
+    // Computed
+    /// SHA-256 (hex) of `json`: changes exactly when the key set does.
+    #[tf(computed)]
+    pub id: Tf<String>,
+    /// The JWKS: compact JSON, keys sorted by `kid`, members in kube-apiserver's order.
+    #[tf(computed)]
+    pub json: Tf<String>,
+    /// The keys' public labels: kid, kty, alg, use.
+    #[tf(computed)]
+    pub keys: Tf<Vec<KeyModel>>,
+    /// Sorted signing algorithms of the keys (RS256, ES256, ...).
+    #[tf(computed)]
+    pub algorithms: Tf<Vec<String>>,
+    /// The issuer the cluster reports in its discovery document. Null with `public_keys_pem`.
+    #[tf(computed)]
+    pub issuer: Tf<String>,
+    /// The `jwks_uri` the cluster reports. Null with `public_keys_pem`.
+    #[tf(computed)]
+    pub jwks_uri: Tf<String>,
+}
+
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct KeyModel {
+    pub kid: String,
+    pub kty: String,
+    pub alg: String,
+    #[tf(name = "use")]
+    pub r#use: String,
 }
 
 pub fn schema() -> Schema {
-    Schema {
-        version: 0,
-        block: Block::new(
-            "The service-account signing keys of a cluster as a JSON Web Key Set, in the exact form \
-             kube-apiserver publishes (`kid` = base64url SHA-256 of the key's DER SubjectPublicKeyInfo). \
-             By default read from the cluster (`GET /openid/v1/jwks` and `/.well-known/openid-configuration`); \
-             with `public_keys_pem` computed offline, so an issuer can be published before the cluster exists.",
-        )
-        // Optional
-        .attribute(Attribute::optional(
-            "public_keys_pem",
-            Type::list(Type::String),
-            "PEM public keys (PKIX `PUBLIC KEY`, PKCS#1 `RSA PUBLIC KEY`, or a `CERTIFICATE`), e.g. \
-             `[file(\"sa.pub\")]`: the files given to kube-apiserver's `--service-account-key-file`. \
-             When set, the cluster is not contacted.",
-        ))
-        .attribute(Attribute::optional(
-            "expected_issuer",
-            Type::String,
-            "The issuer URL the cluster must report (`--service-account-issuer`). Reading fails when the \
-             cluster's issuer differs, a trailing slash included. Only with the cluster source.",
-        ))
-        // Computed
-        .attribute(Attribute::computed(
-            "id",
-            Type::String,
-            "SHA-256 (hex) of `json`: changes exactly when the key set does.",
-        ))
-        .attribute(Attribute::computed(
-            "json",
-            Type::String,
-            "The JWKS: compact JSON, keys sorted by `kid`, members in kube-apiserver's order.",
-        ))
-        .attribute(Attribute::computed("keys", Type::list(key_type()), "The keys' public labels: kid, kty, alg, use."))
-        .attribute(Attribute::computed(
-            "algorithms",
-            Type::list(Type::String),
-            "Sorted signing algorithms of the keys (RS256, ES256, ...).",
-        ))
-        .attribute(Attribute::computed(
-            "issuer",
-            Type::String,
-            "The issuer the cluster reports in its discovery document. Null with `public_keys_pem`.",
-        ))
-        .attribute(Attribute::computed(
-            "jwks_uri",
-            Type::String,
-            "The `jwks_uri` the cluster reports. Null with `public_keys_pem`.",
-        )),
-    }
+    JwksModel::schema(0)
 }
 
 /// Checks that need nothing but the configuration; unknown values wait.
-fn validate_config(config: &Value) -> Diagnostics {
+fn validate_config(config: &JwksModel) -> Diagnostics {
     let mut d = Diagnostics::default();
-    let pems = config.attr("public_keys_pem");
-    if let Some(items) = pems.elements() {
+    if let Some(items) = config.public_keys_pem.known() {
         if items.is_empty() {
             d.error_at(
                 AttrPath::root("public_keys_pem"),
@@ -106,18 +94,18 @@ fn validate_config(config: &Value) -> Diagnostics {
         for (i, item) in items.iter().enumerate() {
             let path = AttrPath::root("public_keys_pem").index(i);
             match item {
-                Value::String(text) => {
+                Tf::Known(text) => {
                     if let Err(e) = oidc::parse_public_keys_pem(text) {
                         d.error_at(path, "Invalid public key", e.to_string());
                     }
                 }
-                Value::Null => {
+                Tf::Null => {
                     d.error_at(path, "Invalid public key", "A public key must not be null.")
                 }
-                _ => {}
+                Tf::Unknown(_) => {}
             }
         }
-        if !config.attr("expected_issuer").is_null() {
+        if !config.expected_issuer.is_null() {
             d.error_at(
                 AttrPath::root("expected_issuer"),
                 "Conflicting arguments",
@@ -126,7 +114,7 @@ fn validate_config(config: &Value) -> Diagnostics {
             );
         }
     }
-    if let Some(issuer) = config.attr("expected_issuer").as_str() {
+    if let Some(issuer) = config.expected_issuer.as_deref() {
         if let Err(e) = oidc::validate_issuer_url(issuer) {
             d.error_at(
                 AttrPath::root("expected_issuer"),
@@ -138,6 +126,13 @@ fn validate_config(config: &Value) -> Diagnostics {
     d
 }
 
+fn validate_value(config: &Value) -> Diagnostics {
+    match JwksModel::decode(config) {
+        Ok(m) => validate_config(&m),
+        Err(d) => d,
+    }
+}
+
 fn finding_diagnostic(f: Finding, path: Option<AttrPath>) -> Diagnostic {
     let d = Diagnostic::warning(f.summary, f.detail);
     match path {
@@ -146,7 +141,12 @@ fn finding_diagnostic(f: Finding, path: Option<AttrPath>) -> Diagnostic {
     }
 }
 
-fn state(config: &Value, jwks: &Jwks, issuer: Option<String>, jwks_uri: Option<String>) -> Value {
+fn state(
+    config: &JwksModel,
+    jwks: &Jwks,
+    issuer: Option<String>,
+    jwks_uri: Option<String>,
+) -> JwksModel {
     let json = jwks.canonical_json();
     let id = Sha256::digest(json.as_bytes())
         .iter()
@@ -155,34 +155,32 @@ fn state(config: &Value, jwks: &Jwks, issuer: Option<String>, jwks_uri: Option<S
     let keys = jwks
         .keys()
         .iter()
-        .map(|k| {
-            Value::object([
-                ("kid", Value::string(&k.kid)),
-                ("kty", Value::string(&k.kty)),
-                ("alg", Value::string(&k.alg)),
-                ("use", Value::string(&k.use_)),
-            ])
+        .map(|k| KeyModel {
+            kid: k.kid.clone(),
+            kty: k.kty.clone(),
+            alg: k.alg.clone(),
+            r#use: k.use_.clone(),
         })
         .collect();
-    let mut out = config.clone();
-    out.set_attr("id", Value::string(id));
-    out.set_attr("json", Value::string(json));
-    out.set_attr("keys", Value::List(keys));
-    out.set_attr("algorithms", Value::string_list(jwks.algorithms()));
-    out.set_attr("issuer", Value::opt_string(issuer));
-    out.set_attr("jwks_uri", Value::opt_string(jwks_uri));
-    out
+    JwksModel {
+        id: Tf::Known(id),
+        json: Tf::Known(json),
+        keys: Tf::Known(keys),
+        algorithms: Tf::Known(jwks.algorithms()),
+        issuer: issuer.into(),
+        jwks_uri: jwks_uri.into(),
+        ..config.clone()
+    }
 }
 
 impl JwksDataSource {
     fn read_pem(
         &self,
-        config: &Value,
-        items: &[Value],
-    ) -> Result<(Value, Diagnostics), Diagnostics> {
+        config: &JwksModel,
+        items: &[String],
+    ) -> Result<(JwksModel, Diagnostics), Diagnostics> {
         let mut keys = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let text = item.as_str().unwrap_or_default();
+        for (i, text) in items.iter().enumerate() {
             let parsed = oidc::parse_public_keys_pem(text).map_err(|e| {
                 Diagnostics::from(
                     Diagnostic::error("Invalid public key", e.to_string())
@@ -210,8 +208,8 @@ impl JwksDataSource {
     async fn read_cluster(
         &self,
         ctx: &Ctx,
-        config: &Value,
-    ) -> Result<(Value, Diagnostics), Diagnostics> {
+        config: &JwksModel,
+    ) -> Result<(JwksModel, Diagnostics), Diagnostics> {
         let configured = self.provider.configured()?;
         let fail =
             |summary: &str, detail: String| Diagnostics::from(Diagnostic::error(summary, detail));
@@ -250,7 +248,7 @@ impl JwksDataSource {
                 format!("GET {DISCOVERY_PATH} on {}: {e}", client.host()),
             )
         })?;
-        if let Some(expected) = config.attr("expected_issuer").as_str() {
+        if let Some(expected) = config.expected_issuer.as_deref() {
             if let Some(msg) = oidc::issuer_mismatch_message(expected, &discovery.issuer) {
                 return Err(Diagnostic::error(
                     "Cluster issuer does not match expected_issuer",
@@ -288,18 +286,23 @@ impl DataSource for JwksDataSource {
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {
-        validate_config(config)
+        validate_value(config)
     }
 
     async fn read(&self, ctx: &Ctx, config: Value) -> Result<(Value, Diagnostics), Diagnostics> {
+        let config = JwksModel::decode(&config)?;
         let problems = validate_config(&config);
         if problems.has_errors() {
             return Err(problems);
         }
-        match config.attr("public_keys_pem").elements() {
-            Some(items) => self.read_pem(&config, items),
-            None => self.read_cluster(ctx, &config).await,
-        }
+        let (state, warnings) = match &config.public_keys_pem {
+            Tf::Known(_) => {
+                let items = config.public_keys_pem.known_items().unwrap_or_default();
+                self.read_pem(&config, &items)?
+            }
+            _ => self.read_cluster(ctx, &config).await?,
+        };
+        Ok((state.to_value(), warnings))
     }
 }
 
@@ -308,17 +311,18 @@ mod tests {
     use super::*;
 
     fn config(pems: Option<Vec<&str>>, expected_issuer: Option<&str>) -> Value {
-        let Type::Object(attrs) = schema().block.value_type() else {
-            unreachable!()
-        };
-        let mut v = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
-        if let Some(p) = pems {
-            v.set_attr("public_keys_pem", Value::string_list(p));
+        JwksModel {
+            public_keys_pem: pems
+                .map(|p| Tf::list(p.into_iter().map(String::from).collect()))
+                .unwrap_or_default(),
+            expected_issuer: expected_issuer.map(String::from).into(),
+            ..JwksModel::default()
         }
-        if let Some(i) = expected_issuer {
-            v.set_attr("expected_issuer", Value::string(i));
-        }
-        v
+        .to_value()
+    }
+
+    fn validate_config(v: &Value) -> Diagnostics {
+        super::validate_value(v)
     }
 
     #[test]

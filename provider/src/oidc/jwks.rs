@@ -21,6 +21,8 @@ pub const MAX_KEYS: usize = 100;
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// RSA signature algorithms a JWK may name.
+/// What AWS STS verifies (RSA since the start, ECDSA since 2024-11-20).
+pub const STS_ALGORITHMS: [&str; 6] = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"];
 const RSA_ALGS: [&str; 6] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
 
 /// A validated set of public signing keys. See the module docs for the invariants.
@@ -288,19 +290,19 @@ impl Jwks {
     }
 
     /// Warnings about keys that work in Kubernetes but likely not with AWS:
-    /// any algorithm other than RS256, and RSA keys under 2048 bits.
+    /// any algorithm AWS STS does not verify, and RSA keys under 2048 bits.
     pub fn findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
         for key in &self.keys {
-            if key.alg != "RS256" {
+            if !STS_ALGORITHMS.contains(&key.alg.as_str()) {
                 out.push(Finding {
                     kid: Some(key.kid.clone()),
-                    summary: format!("Key {} signs with {}, not RS256", key.kid, key.alg),
+                    summary: format!("Key {} signs with {}, which AWS STS refuses", key.kid, key.alg),
                     detail: format!(
-                        "AWS STS is reported to accept only RS256-signed web identity tokens \
-                         (siderolabs/talos#7418); tokens signed with this {} key will likely be \
-                         rejected. Sign service account tokens with an RSA key (at least 2048 \
-                         bits) for IAM Roles for Service Accounts.",
+                        "AWS STS accepts web identity tokens signed with {} only; tokens signed \
+                         with this {} key will be rejected (InvalidIdentityToken). Sign service \
+                         account tokens with an RSA (at least 2048 bits) or an EC P-256/P-384/P-521 key.",
+                        STS_ALGORITHMS.join(", "),
                         key.alg
                     ),
                 });
@@ -909,22 +911,30 @@ mod tests {
     }
 
     #[test]
-    fn findings_for_ec_and_short_rsa() {
+    fn findings_for_algorithms_sts_refuses_and_short_rsa() {
         let jwks = Jwks::from_public_keys(vec![one(RSA2048_PUB), one(RSA4096_PUB)]).unwrap();
         assert!(jwks.findings().is_empty());
 
+        // ES256 is accepted by STS (since 2024-11-20): no finding for it.
         let jwks = Jwks::from_public_keys(vec![one(RSA2048_PUB), one(P256_PUB), one(RSA1024_PUB)])
             .unwrap();
         let findings = jwks.findings();
-        assert_eq!(findings.len(), 2);
-        let ec = findings
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].summary.contains("1024 bits"));
+        assert!(findings
             .iter()
-            .find(|f| f.kid.as_deref() == Some(P256_KID.trim()))
-            .unwrap();
-        assert!(ec.detail.contains(
-            "AWS STS is reported to accept only RS256-signed web identity tokens (siderolabs/talos#7418); tokens signed with this ES256 key will likely be rejected"
-        ));
-        assert!(findings.iter().any(|f| f.summary.contains("1024 bits")));
+            .all(|f| f.kid.as_deref() != Some(P256_KID.trim())));
+
+        // PS256 is a valid RSA algorithm in a JWKS, but STS does not verify it.
+        let mut key = rsa_json();
+        key["alg"] = "PS256".into();
+        let ps = parse_jwks(&set(vec![key])).unwrap();
+        let f = ps.findings();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].summary.contains("PS256") && f[0].summary.contains("refuses"));
+        assert!(f[0]
+            .detail
+            .contains("RS256, RS384, RS512, ES256, ES384, ES512"));
     }
 
     #[test]

@@ -3,124 +3,164 @@
 
 use crate::aws::{AssumeRole, AwsSettings, Endpoints};
 use crate::kube::{ExecSettings, KubeSettings};
-use tfplugin::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Schema, Type, Value};
+use std::collections::BTreeMap;
+
+use tfplugin::{AttrPath, Diagnostics, Model, Schema, Tf, Value};
 
 pub const AWS_SERVICES: [&str; 6] = ["s3", "cloudfront", "acm", "route53", "iam", "sts"];
 
+/// IAM Roles for Service Accounts for self-managed Kubernetes clusters on AWS. AWS and Kubernetes
+/// clients are built on first use, so a configuration that only computes a JWKS from PEM files needs
+/// neither credentials nor a cluster.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct ProviderModel {
+    /// AWS region. Env: `AWS_REGION`, `AWS_DEFAULT_REGION`.
+    #[tf(optional)]
+    pub region: Tf<String>,
+    /// Shared config profile. Env: `AWS_PROFILE`.
+    #[tf(optional)]
+    pub profile: Tf<String>,
+    /// Address S3 buckets by path (`https://host/bucket`), as S3 emulators need. Default: false.
+    #[tf(optional)]
+    pub s3_use_path_style: Tf<bool>,
+    /// Assume this IAM role for every AWS call, like the aws provider's `assume_role`.
+    #[tf(block, max_items = 1)]
+    pub assume_role: Tf<Vec<AssumeRoleModel>>,
+    /// Custom endpoint URLs per service (e.g. for a local AWS emulator). Unset services use
+    /// `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS's own endpoints.
+    #[tf(block, max_items = 1)]
+    pub endpoints: Tf<Vec<EndpointsModel>>,
+    /// How to reach the cluster's API server, as in the hashicorp/kubernetes provider. A kubeconfig
+    /// (`config_path`) with explicit settings layered on top; else `host` with credentials; else the
+    /// in-cluster service account. Only read when a data source or resource needs the cluster.
+    #[tf(block, max_items = 1)]
+    pub kubernetes: Tf<Vec<KubernetesModel>>,
+}
+
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct AssumeRoleModel {
+    /// ARN of the role to assume.
+    #[tf(required)]
+    pub role_arn: Tf<String>,
+    /// Session name. Default: `terraform-provider-irsa`.
+    #[tf(optional)]
+    pub session_name: Tf<String>,
+    /// External ID the role's trust policy requires.
+    #[tf(optional)]
+    pub external_id: Tf<String>,
+}
+
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct EndpointsModel {
+    /// Endpoint URL for s3.
+    #[tf(optional)]
+    pub s3: Tf<String>,
+    /// Endpoint URL for cloudfront.
+    #[tf(optional)]
+    pub cloudfront: Tf<String>,
+    /// Endpoint URL for acm.
+    #[tf(optional)]
+    pub acm: Tf<String>,
+    /// Endpoint URL for route53.
+    #[tf(optional)]
+    pub route53: Tf<String>,
+    /// Endpoint URL for iam.
+    #[tf(optional)]
+    pub iam: Tf<String>,
+    /// Endpoint URL for sts.
+    #[tf(optional)]
+    pub sts: Tf<String>,
+}
+
+impl EndpointsModel {
+    fn by_service(&self) -> [(&'static str, &Tf<String>); 6] {
+        [
+            ("s3", &self.s3),
+            ("cloudfront", &self.cloudfront),
+            ("acm", &self.acm),
+            ("route53", &self.route53),
+            ("iam", &self.iam),
+            ("sts", &self.sts),
+        ]
+    }
+}
+
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct KubernetesModel {
+    /// Path to a kubeconfig. Env: `KUBE_CONFIG_PATH`.
+    #[tf(optional)]
+    pub config_path: Tf<String>,
+    /// Context in the kubeconfig. Env: `KUBE_CTX`.
+    #[tf(optional)]
+    pub config_context: Tf<String>,
+    /// API server URL, `https://...`. Env: `KUBE_HOST`.
+    #[tf(optional)]
+    pub host: Tf<String>,
+    /// Bearer token. Env: `KUBE_TOKEN`.
+    #[tf(optional, sensitive)]
+    pub token: Tf<String>,
+    /// PEM of the CA that signed the API server's certificate. Env: `KUBE_CLUSTER_CA_CERT_DATA`.
+    #[tf(optional)]
+    pub cluster_ca_certificate: Tf<String>,
+    /// PEM client certificate. Env: `KUBE_CLIENT_CERT_DATA`.
+    #[tf(optional)]
+    pub client_certificate: Tf<String>,
+    /// PEM client key. Env: `KUBE_CLIENT_KEY_DATA`.
+    #[tf(optional, sensitive)]
+    pub client_key: Tf<String>,
+    /// Skip verifying the API server's certificate. Default: false. Env: `KUBE_INSECURE`.
+    #[tf(optional)]
+    pub insecure: Tf<bool>,
+    /// Run a command for credentials (a client-go exec plugin), e.g. `aws eks get-token`.
+    #[tf(block, max_items = 1)]
+    pub exec: Tf<Vec<ExecModel>>,
+}
+
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct ExecModel {
+    /// e.g. `client.authentication.k8s.io/v1beta1`.
+    #[tf(required)]
+    pub api_version: Tf<String>,
+    /// The command to run.
+    #[tf(required)]
+    pub command: Tf<String>,
+    /// Its arguments.
+    #[tf(optional)]
+    pub args: Tf<Vec<Tf<String>>>,
+    /// Extra environment variables.
+    #[tf(optional)]
+    pub env: Tf<BTreeMap<String, Tf<String>>>,
+}
+
 pub fn schema() -> Schema {
-    let assume_role = Block::new(
-        "Assume this IAM role for every AWS call, like the aws provider's `assume_role`.",
-    )
-    .attribute(Attribute::required(
-        "role_arn",
-        Type::String,
-        "ARN of the role to assume.",
-    ))
-    .attribute(Attribute::optional(
-        "session_name",
-        Type::String,
-        "Session name. Default: `terraform-provider-irsa`.",
-    ))
-    .attribute(Attribute::optional(
-        "external_id",
-        Type::String,
-        "External ID the role's trust policy requires.",
-    ));
-    let mut endpoints = Block::new(
-        "Custom endpoint URLs per service (e.g. for a local AWS emulator). Unset services use \
-         `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS's own endpoints.",
-    );
-    for svc in AWS_SERVICES {
-        endpoints = endpoints.attribute(Attribute::optional(
-            svc,
-            Type::String,
-            &format!("Endpoint URL for {svc}."),
-        ));
-    }
-    let exec = Block::new(
-        "Run a command for credentials (a client-go exec plugin), e.g. `aws eks get-token`.",
-    )
-    .attribute(Attribute::required(
-        "api_version",
-        Type::String,
-        "e.g. `client.authentication.k8s.io/v1beta1`.",
-    ))
-    .attribute(Attribute::required(
-        "command",
-        Type::String,
-        "The command to run.",
-    ))
-    .attribute(Attribute::optional(
-        "args",
-        Type::list(Type::String),
-        "Its arguments.",
-    ))
-    .attribute(Attribute::optional(
-        "env",
-        Type::map(Type::String),
-        "Extra environment variables.",
-    ));
-    let kubernetes = Block::new(
-        "How to reach the cluster's API server, as in the hashicorp/kubernetes provider. A kubeconfig \
-         (`config_path`) with explicit settings layered on top; else `host` with credentials; else the \
-         in-cluster service account. Only read when a data source or resource needs the cluster.",
-    )
-    .attribute(Attribute::optional("config_path", Type::String, "Path to a kubeconfig. Env: `KUBE_CONFIG_PATH`."))
-    .attribute(Attribute::optional("config_context", Type::String, "Context in the kubeconfig. Env: `KUBE_CTX`."))
-    .attribute(Attribute::optional("host", Type::String, "API server URL, `https://...`. Env: `KUBE_HOST`."))
-    .attribute(Attribute::optional("token", Type::String, "Bearer token. Env: `KUBE_TOKEN`.").sensitive())
-    .attribute(Attribute::optional(
-        "cluster_ca_certificate",
-        Type::String,
-        "PEM of the CA that signed the API server's certificate. Env: `KUBE_CLUSTER_CA_CERT_DATA`.",
-    ))
-    .attribute(Attribute::optional("client_certificate", Type::String, "PEM client certificate. Env: `KUBE_CLIENT_CERT_DATA`."))
-    .attribute(Attribute::optional("client_key", Type::String, "PEM client key. Env: `KUBE_CLIENT_KEY_DATA`.").sensitive())
-    .attribute(Attribute::optional(
-        "insecure",
-        Type::Bool,
-        "Skip verifying the API server's certificate. Default: false. Env: `KUBE_INSECURE`.",
-    ))
-    .block(NestedBlock::at_most_one("exec", exec));
-
-    Schema {
-        version: 0,
-        block: Block::new(
-            "IAM Roles for Service Accounts for self-managed Kubernetes clusters on AWS. AWS and Kubernetes \
-             clients are built on first use, so a configuration that only computes a JWKS from PEM files needs \
-             neither credentials nor a cluster.",
-        )
-        .attribute(Attribute::optional("region", Type::String, "AWS region. Env: `AWS_REGION`, `AWS_DEFAULT_REGION`."))
-        .attribute(Attribute::optional("profile", Type::String, "Shared config profile. Env: `AWS_PROFILE`."))
-        .attribute(Attribute::optional(
-            "s3_use_path_style",
-            Type::Bool,
-            "Address S3 buckets by path (`https://host/bucket`), as S3 emulators need. Default: false.",
-        ))
-        .block(NestedBlock::at_most_one("assume_role", assume_role))
-        .block(NestedBlock::at_most_one("endpoints", endpoints))
-        .block(NestedBlock::at_most_one("kubernetes", kubernetes)),
-    }
+    ProviderModel::schema(0)
 }
 
-/// The first element of an at-most-one block, or null.
-fn single_block<'a>(config: &'a Value, name: &str) -> &'a Value {
-    config
-        .attr(name)
-        .elements()
-        .and_then(|e| e.first())
-        .unwrap_or(&Value::Null)
+/// The first element of an at-most-one block, when known.
+fn single<T: Clone + Default>(block: &Tf<Vec<T>>) -> T {
+    block
+        .known()
+        .and_then(|items| items.first())
+        .cloned()
+        .unwrap_or_default()
 }
 
-fn opt_string(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_string)
+fn decode(config: &Value) -> Result<ProviderModel, Diagnostics> {
+    ProviderModel::decode(config)
 }
 
 /// Checks that need no network. Unknown values are skipped: they are
 /// checked again when known, at configure time.
 pub fn validate(config: &Value) -> Diagnostics {
+    match decode(config) {
+        Ok(m) => validate_model(&m),
+        Err(d) => d,
+    }
+}
+
+fn validate_model(config: &ProviderModel) -> Diagnostics {
     let mut d = Diagnostics::default();
-    if let Some(region) = config.attr("region").as_str() {
+    if let Some(region) = config.region.as_deref() {
         if !is_region_name(region) {
             d.error_at(
                 AttrPath::root("region"),
@@ -129,8 +169,8 @@ pub fn validate(config: &Value) -> Diagnostics {
             );
         }
     }
-    let role = single_block(config, "assume_role");
-    if let Some(arn) = role.attr("role_arn").as_str() {
+    let role = single(&config.assume_role);
+    if let Some(arn) = role.role_arn.as_deref() {
         if !is_role_arn(arn) {
             d.error_at(
                 AttrPath::root("assume_role").index(0).attr("role_arn"),
@@ -139,9 +179,9 @@ pub fn validate(config: &Value) -> Diagnostics {
             );
         }
     }
-    let endpoints = single_block(config, "endpoints");
-    for svc in AWS_SERVICES {
-        if let Some(url) = endpoints.attr(svc).as_str() {
+    let endpoints = single(&config.endpoints);
+    for (svc, url) in endpoints.by_service() {
+        if let Some(url) = url.as_deref() {
             if let Err(why) = check_url(url, &["http", "https"]) {
                 d.error_at(
                     AttrPath::root("endpoints").index(0).attr(svc),
@@ -151,9 +191,9 @@ pub fn validate(config: &Value) -> Diagnostics {
             }
         }
     }
-    let k = single_block(config, "kubernetes");
+    let k = single(&config.kubernetes);
     let kpath = || AttrPath::root("kubernetes").index(0);
-    if let Some(host) = k.attr("host").as_str() {
+    if let Some(host) = k.host.as_deref() {
         if let Err(why) = check_url(host, &["https", "http"]) {
             d.error_at(
                 kpath().attr("host"),
@@ -162,12 +202,12 @@ pub fn validate(config: &Value) -> Diagnostics {
             );
         }
     }
-    for (attr, label) in [
-        ("cluster_ca_certificate", "CERTIFICATE"),
-        ("client_certificate", "CERTIFICATE"),
+    for (attr, value) in [
+        ("cluster_ca_certificate", &k.cluster_ca_certificate),
+        ("client_certificate", &k.client_certificate),
     ] {
-        if let Some(pem_text) = k.attr(attr).as_str() {
-            if !pem_text.contains(&format!("-----BEGIN {label}-----")) {
+        if let Some(pem_text) = value.as_deref() {
+            if !pem_text.contains("-----BEGIN CERTIFICATE-----") {
                 d.error_at(
                     kpath().attr(attr),
                     "Not a PEM certificate",
@@ -176,7 +216,7 @@ pub fn validate(config: &Value) -> Diagnostics {
             }
         }
     }
-    if let Some(key) = k.attr("client_key").as_str() {
+    if let Some(key) = k.client_key.as_deref() {
         if !key.contains("-----BEGIN") || !key.contains("PRIVATE KEY-----") {
             // Never echo the value: it is a private key, or a mistake near one.
             d.error_at(
@@ -186,8 +226,8 @@ pub fn validate(config: &Value) -> Diagnostics {
             );
         }
     }
-    let cert_set = !k.attr("client_certificate").is_null();
-    let key_set = !k.attr("client_key").is_null();
+    let cert_set = !k.client_certificate.is_null();
+    let key_set = !k.client_key.is_null();
     if cert_set != key_set {
         let missing = if cert_set {
             "client_key"
@@ -200,7 +240,7 @@ pub fn validate(config: &Value) -> Diagnostics {
             "`client_certificate` and `client_key` must be set together.",
         );
     }
-    if k.attr("insecure").as_bool() == Some(true) && !k.attr("cluster_ca_certificate").is_null() {
+    if k.insecure.known() == Some(&true) && !k.cluster_ca_certificate.is_null() {
         d.error_at(
             kpath().attr("insecure"),
             "Conflicting TLS settings",
@@ -255,58 +295,58 @@ pub fn has_unknowns(config: &Value) -> bool {
 }
 
 pub fn aws_settings(config: &Value) -> AwsSettings {
-    let role = single_block(config, "assume_role");
-    let e = single_block(config, "endpoints");
+    let m = decode(config).unwrap_or_default();
+    let role = single(&m.assume_role);
+    let e = single(&m.endpoints);
+    let s = |v: &Tf<String>| v.known().cloned();
     AwsSettings {
-        region: opt_string(config.attr("region")),
-        profile: opt_string(config.attr("profile")),
-        s3_use_path_style: config.attr("s3_use_path_style").as_bool().unwrap_or(false),
-        assume_role: role.attr("role_arn").as_str().map(|arn| AssumeRole {
-            role_arn: arn.to_string(),
-            session_name: opt_string(role.attr("session_name")),
-            external_id: opt_string(role.attr("external_id")),
+        region: s(&m.region),
+        profile: s(&m.profile),
+        s3_use_path_style: m.s3_use_path_style.known().copied().unwrap_or(false),
+        assume_role: role.role_arn.known().map(|arn| AssumeRole {
+            role_arn: arn.clone(),
+            session_name: s(&role.session_name),
+            external_id: s(&role.external_id),
         }),
         endpoints: Endpoints {
-            s3: opt_string(e.attr("s3")),
-            cloudfront: opt_string(e.attr("cloudfront")),
-            acm: opt_string(e.attr("acm")),
-            route53: opt_string(e.attr("route53")),
-            iam: opt_string(e.attr("iam")),
-            sts: opt_string(e.attr("sts")),
+            s3: s(&e.s3),
+            cloudfront: s(&e.cloudfront),
+            acm: s(&e.acm),
+            route53: s(&e.route53),
+            iam: s(&e.iam),
+            sts: s(&e.sts),
         },
     }
 }
 
 pub fn kube_settings(config: &Value) -> KubeSettings {
-    let k = single_block(config, "kubernetes");
-    let exec = single_block(k, "exec");
+    let m = decode(config).unwrap_or_default();
+    let k = single(&m.kubernetes);
+    let exec = single(&k.exec);
+    let s = |v: &Tf<String>| v.known().cloned();
     KubeSettings {
-        config_path: opt_string(k.attr("config_path")),
-        config_context: opt_string(k.attr("config_context")),
-        host: opt_string(k.attr("host")),
-        token: opt_string(k.attr("token")),
-        cluster_ca_certificate: opt_string(k.attr("cluster_ca_certificate")),
-        client_certificate: opt_string(k.attr("client_certificate")),
-        client_key: opt_string(k.attr("client_key")),
-        insecure: k.attr("insecure").as_bool(),
-        exec: exec.attr("command").as_str().map(|command| ExecSettings {
-            api_version: opt_string(exec.attr("api_version")).unwrap_or_default(),
-            command: command.to_string(),
+        config_path: s(&k.config_path),
+        config_context: s(&k.config_context),
+        host: s(&k.host),
+        token: s(&k.token),
+        cluster_ca_certificate: s(&k.cluster_ca_certificate),
+        client_certificate: s(&k.client_certificate),
+        client_key: s(&k.client_key),
+        insecure: k.insecure.known().copied(),
+        exec: exec.command.known().map(|command| ExecSettings {
+            api_version: s(&exec.api_version).unwrap_or_default(),
+            command: command.clone(),
             args: exec
-                .attr("args")
-                .elements()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
+                .args
+                .known()
+                .map(|a| a.iter().filter_map(|v| v.known().cloned()).collect())
                 .unwrap_or_default(),
             env: exec
-                .attr("env")
-                .entries()
+                .env
+                .known()
                 .map(|m| {
                     m.iter()
-                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                        .filter_map(|(k, v)| Some((k.clone(), v.known()?.clone())))
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -318,6 +358,7 @@ pub fn kube_settings(config: &Value) -> KubeSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tfplugin::Type;
 
     fn config(attrs: Vec<(&str, Value)>) -> Value {
         let ty = schema().block.value_type();

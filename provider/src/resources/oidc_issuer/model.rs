@@ -1,12 +1,11 @@
-//! `irsa_oidc_issuer`: schema, the typed configuration, defaults, and the
-//! checks that need no AWS call.
+//! `irsa_oidc_issuer`: the typed model (the schema comes from it), the
+//! configuration with defaults applied, and the checks that need no AWS call.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::oidc::{self, Jwks};
-use tfplugin::schema::Nesting;
-use tfplugin::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Schema, Type, Value};
+use tfplugin::{AttrPath, Diagnostics, Json, Model, Tf};
 
 pub const TYPE_NAME: &str = "irsa_oidc_issuer";
 pub const DEFAULT_CLIENT_ID: &str = "sts.amazonaws.com";
@@ -48,171 +47,178 @@ pub struct Ttl {
     pub max: i64,
 }
 
-impl Ttl {
-    pub fn to_value(self) -> Value {
-        Value::object([
-            ("min", Value::number(self.min)),
-            ("default", Value::number(self.default)),
-            ("max", Value::number(self.max)),
-        ])
+/// A public OIDC issuer for a cluster's service-account tokens, trusted by AWS IAM. With `hosting = "cloudfront"`:
+/// a private S3 bucket read by CloudFront through Origin Access Control, an ACM certificate in us-east-1 validated
+/// through Route53, A and AAAA alias records, the discovery document and JWKS, and the IAM OIDC provider. With
+/// `hosting = "s3"`: the bucket's own HTTPS URL is the issuer and exactly the two documents are public (as kOps does).
+///
+/// Import with the `name`: `terraform import irsa_oidc_issuer.this <name>`.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct IssuerModel {
+    // Required
+    /// Names the bucket (`<name>-oidc-<account id>`), the Origin Access Control (`<name>-irsa`) and the tag `irsa:name`.
+    /// Lowercase letters, digits and hyphens, at most 45 characters. Changing it replaces the issuer.
+    #[tf(required, replace)]
+    pub name: Tf<String>,
+    /// The cluster's JWKS (e.g. `data.irsa_jwks.cluster.json`): non-empty, public keys only, unique `kid`s.
+    /// Compared by meaning: whitespace and member order make no difference.
+    #[tf(required)]
+    pub jwks: Tf<Json>,
+
+    // Optional
+    /// `cloudfront` (default) or `s3`. Changing it replaces the issuer.
+    #[tf(optional, computed, replace)]
+    pub hosting: Tf<String>,
+    /// CloudFront hosting: the issuer's host name; the issuer is `https://<domain>`. Changing it replaces the issuer.
+    #[tf(optional, replace)]
+    pub domain: Tf<String>,
+    /// CloudFront hosting: the public hosted zone that contains `domain`; the alias and certificate validation records go there.
+    #[tf(optional, replace)]
+    pub route53_zone_id: Tf<String>,
+    /// Audiences the IAM OIDC provider accepts (`aud`). Default: `["sts.amazonaws.com"]`. At most 100.
+    #[tf(optional, computed)]
+    pub client_ids: Tf<Vec<Tf<String>>>,
+    /// Server certificate thumbprints (40 hex characters, at most 5). Default: none: IAM verifies the issuer's certificate against its trusted CAs.
+    #[tf(optional, computed)]
+    pub thumbprints: Tf<Vec<Tf<String>>>,
+    /// CloudFront hosting: `PriceClass_100` (default), `PriceClass_200` or `PriceClass_All`.
+    #[tf(optional, computed)]
+    pub price_class: Tf<String>,
+    /// CloudFront TTLs in seconds, `{ min, default, max }`, default `{ min = 0, default = 3600, max = 86400 }`.
+    /// The documents' `Cache-Control` is `public, max-age=<default>`.
+    #[tf(optional, computed)]
+    pub cache_ttl: Tf<TtlModel>,
+    /// How long a key removed from `jwks` stays published, so tokens it signed keep verifying (Go duration, default `24h`; `0s` removes at once).
+    #[tf(optional, computed)]
+    pub key_retention: Tf<String>,
+    /// Delete the bucket on destroy even when it holds objects this provider did not write. Default: false.
+    #[tf(optional, computed)]
+    pub force_destroy: Tf<bool>,
+    /// Wait until CloudFront has deployed changes. Default: true.
+    #[tf(optional, computed)]
+    pub wait_for_deployment: Tf<bool>,
+    /// Tags for every AWS object made.
+    #[tf(optional)]
+    pub tags: Tf<BTreeMap<String, Tf<String>>>,
+
+    // Computed
+    /// The `name`.
+    #[tf(computed)]
+    pub id: Tf<String>,
+    /// `https://...`, no trailing slash: the value for `--service-account-issuer`.
+    #[tf(computed)]
+    pub issuer_url: Tf<String>,
+    /// The issuer without `https://`: the prefix of trust-policy condition keys.
+    #[tf(computed)]
+    pub oidc_provider_url: Tf<String>,
+    /// ARN of the IAM OIDC provider.
+    #[tf(computed)]
+    pub oidc_provider_arn: Tf<String>,
+    /// `<issuer_url>/openid/v1/jwks`: the value for `--service-account-jwks-uri`.
+    #[tf(computed)]
+    pub jwks_uri: Tf<String>,
+    /// The S3 bucket.
+    #[tf(computed)]
+    pub bucket: Tf<String>,
+    /// The bucket's region.
+    #[tf(computed)]
+    pub region: Tf<String>,
+    /// CloudFront distribution ID.
+    #[tf(computed)]
+    pub distribution_id: Tf<String>,
+    /// CloudFront distribution domain (`dxxxx.cloudfront.net`).
+    #[tf(computed)]
+    pub distribution_domain_name: Tf<String>,
+    /// ACM certificate (us-east-1).
+    #[tf(computed)]
+    pub certificate_arn: Tf<String>,
+    /// CloudFront Origin Access Control ID.
+    #[tf(computed)]
+    pub origin_access_control_id: Tf<String>,
+    /// The JSON published at `/.well-known/openid-configuration`.
+    #[tf(computed)]
+    pub discovery_document: Tf<String>,
+    /// The JWKS published: the keys of `jwks` plus retained ones.
+    #[tf(computed)]
+    pub published_jwks: Tf<String>,
+    /// Key IDs published.
+    #[tf(computed)]
+    pub published_kids: Tf<Vec<String>>,
+    /// Keys removed from `jwks` but still published: when they left and when they go (`removed_at` + `key_retention`, RFC 3339).
+    #[tf(computed)]
+    pub retained_keys: Tf<Vec<RetainedKeyModel>>,
+    /// The two published objects as `key => "sha256:<digest> <content type> <cache control>"`; drift shows here.
+    #[tf(computed)]
+    pub documents: Tf<BTreeMap<String, String>>,
+    /// The Route53 records this issuer owns (`"<type> <name>" => value`); drift shows here.
+    #[tf(computed)]
+    pub dns_records: Tf<BTreeMap<String, String>>,
+    /// The CloudFront settings this issuer governs; drift shows here.
+    #[tf(computed)]
+    pub distribution_settings: Tf<BTreeMap<String, String>>,
+    /// The bucket settings this issuer governs (access block, encryption, versioning, policy digest); drift shows here.
+    #[tf(computed)]
+    pub bucket_settings: Tf<BTreeMap<String, String>>,
+
+    /// How long each operation may take. Go-style durations such as `45m` or `1h30m`.
+    #[tf(block)]
+    pub timeouts: Tf<TimeoutsModel>,
+}
+
+/// `{ min, default, max }` in seconds.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct TtlModel {
+    pub min: Tf<i64>,
+    pub default: Tf<i64>,
+    pub max: Tf<i64>,
+}
+
+impl From<Ttl> for TtlModel {
+    fn from(t: Ttl) -> TtlModel {
+        TtlModel {
+            min: Tf::Known(t.min),
+            default: Tf::Known(t.default),
+            max: Tf::Known(t.max),
+        }
     }
 }
 
-fn ttl_type() -> Type {
-    Type::object([
-        ("min", Type::Number),
-        ("default", Type::Number),
-        ("max", Type::Number),
-    ])
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct RetainedKeyModel {
+    pub kid: Tf<String>,
+    /// Unknown in a plan until the apply that removes the key stamps it.
+    pub removed_at: Tf<String>,
+    pub expires_at: Tf<String>,
 }
 
-fn retained_key_type() -> Type {
-    Type::object([
-        ("kid", Type::String),
-        ("removed_at", Type::String),
-        ("expires_at", Type::String),
-    ])
+/// How long each operation may take. Go-style durations such as `45m` or `1h30m`.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct TimeoutsModel {
+    /// Default: `60m` (ACM validation and CloudFront deployment dominate).
+    #[tf(optional)]
+    pub create: Tf<String>,
+    /// Default: `60m`.
+    #[tf(optional)]
+    pub update: Tf<String>,
+    /// Default: `60m` (a distribution must be disabled and deployed before it can be deleted).
+    #[tf(optional)]
+    pub delete: Tf<String>,
 }
 
-pub fn schema() -> Schema {
-    let timeouts = Block::new(
-        "How long each operation may take. Go-style durations such as `45m` or `1h30m`.",
-    )
-    .attribute(Attribute::optional(
-        "create",
-        Type::String,
-        "Default: `60m` (ACM validation and CloudFront deployment dominate).",
-    ))
-    .attribute(Attribute::optional(
-        "update",
-        Type::String,
-        "Default: `60m`.",
-    ))
-    .attribute(Attribute::optional(
-        "delete",
-        Type::String,
-        "Default: `60m` (a distribution must be disabled and deployed before it can be deleted).",
-    ));
-    Schema {
-        version: 0,
-        block: Block::new(
-            "A public OIDC issuer for a cluster's service-account tokens, trusted by AWS IAM. With `hosting = \"cloudfront\"`: \
-             a private S3 bucket read by CloudFront through Origin Access Control, an ACM certificate in us-east-1 validated \
-             through Route53, A and AAAA alias records, the discovery document and JWKS, and the IAM OIDC provider. With \
-             `hosting = \"s3\"`: the bucket's own HTTPS URL is the issuer and exactly the two documents are public (as kOps does).\n\n\
-             Import with the `name`: `terraform import irsa_oidc_issuer.this <name>`.",
-        )
-        // Required
-        .attribute(Attribute::required(
-            "name",
-            Type::String,
-            "Names the bucket (`<name>-oidc-<account id>`), the Origin Access Control (`<name>-irsa`) and the tag `irsa:name`. \
-             Lowercase letters, digits and hyphens, at most 45 characters. Changing it replaces the issuer.",
-        ))
-        .attribute(Attribute::required(
-            "jwks",
-            Type::String,
-            "The cluster's JWKS (e.g. `data.irsa_jwks.cluster.json`): non-empty, public keys only, unique `kid`s.",
-        ))
-        // Optional
-        .attribute(Attribute::optional_computed(
-            "hosting",
-            Type::String,
-            "`cloudfront` (default) or `s3`. Changing it replaces the issuer.",
-        ))
-        .attribute(Attribute::optional(
-            "domain",
-            Type::String,
-            "CloudFront hosting: the issuer's host name; the issuer is `https://<domain>`. Changing it replaces the issuer.",
-        ))
-        .attribute(Attribute::optional(
-            "route53_zone_id",
-            Type::String,
-            "CloudFront hosting: the public hosted zone that contains `domain`; the alias and certificate validation records go there.",
-        ))
-        .attribute(Attribute::optional_computed(
-            "client_ids",
-            Type::list(Type::String),
-            "Audiences the IAM OIDC provider accepts (`aud`). Default: `[\"sts.amazonaws.com\"]`. At most 100.",
-        ))
-        .attribute(Attribute::optional_computed(
-            "thumbprints",
-            Type::list(Type::String),
-            "Server certificate thumbprints (40 hex characters, at most 5). Default: none: IAM verifies the issuer's certificate against its trusted CAs.",
-        ))
-        .attribute(Attribute::optional_computed(
-            "price_class",
-            Type::String,
-            "CloudFront hosting: `PriceClass_100` (default), `PriceClass_200` or `PriceClass_All`.",
-        ))
-        .attribute(Attribute::optional_computed(
-            "cache_ttl",
-            ttl_type(),
-            "CloudFront TTLs in seconds, `{ min, default, max }`, default `{ min = 0, default = 3600, max = 86400 }`. \
-             The documents' `Cache-Control` is `public, max-age=<default>`.",
-        ))
-        .attribute(Attribute::optional_computed(
-            "key_retention",
-            Type::String,
-            "How long a key removed from `jwks` stays published, so tokens it signed keep verifying (Go duration, default `24h`; `0s` removes at once).",
-        ))
-        .attribute(Attribute::optional_computed(
-            "force_destroy",
-            Type::Bool,
-            "Delete the bucket on destroy even when it holds objects this provider did not write. Default: false.",
-        ))
-        .attribute(Attribute::optional_computed(
-            "wait_for_deployment",
-            Type::Bool,
-            "Wait until CloudFront has deployed changes. Default: true.",
-        ))
-        .attribute(Attribute::optional("tags", Type::map(Type::String), "Tags for every AWS object made."))
-        // Computed
-        .attribute(Attribute::computed("id", Type::String, "The `name`."))
-        .attribute(Attribute::computed("issuer_url", Type::String, "`https://...`, no trailing slash: the value for `--service-account-issuer`."))
-        .attribute(Attribute::computed("oidc_provider_url", Type::String, "The issuer without `https://`: the prefix of trust-policy condition keys."))
-        .attribute(Attribute::computed("oidc_provider_arn", Type::String, "ARN of the IAM OIDC provider."))
-        .attribute(Attribute::computed("jwks_uri", Type::String, "`<issuer_url>/openid/v1/jwks`: the value for `--service-account-jwks-uri`."))
-        .attribute(Attribute::computed("bucket", Type::String, "The S3 bucket."))
-        .attribute(Attribute::computed("region", Type::String, "The bucket's region."))
-        .attribute(Attribute::computed("distribution_id", Type::String, "CloudFront distribution ID."))
-        .attribute(Attribute::computed("distribution_domain_name", Type::String, "CloudFront distribution domain (`dxxxx.cloudfront.net`)."))
-        .attribute(Attribute::computed("certificate_arn", Type::String, "ACM certificate (us-east-1)."))
-        .attribute(Attribute::computed("origin_access_control_id", Type::String, "CloudFront Origin Access Control ID."))
-        .attribute(Attribute::computed("discovery_document", Type::String, "The JSON published at `/.well-known/openid-configuration`."))
-        .attribute(Attribute::computed("published_jwks", Type::String, "The JWKS published: the keys of `jwks` plus retained ones."))
-        .attribute(Attribute::computed("published_kids", Type::list(Type::String), "Key IDs published."))
-        .attribute(Attribute::computed(
-            "retained_keys",
-            Type::list(retained_key_type()),
-            "Keys removed from `jwks` but still published: when they left and when they go (`removed_at` + `key_retention`, RFC 3339).",
-        ))
-        .attribute(Attribute::computed(
-            "documents",
-            Type::map(Type::String),
-            "The two published objects as `key => \"sha256:<digest> <content type> <cache control>\"`; drift shows here.",
-        ))
-        .attribute(Attribute::computed(
-            "dns_records",
-            Type::map(Type::String),
-            "The Route53 records this issuer owns (`\"<type> <name>\" => value`); drift shows here.",
-        ))
-        .attribute(Attribute::computed(
-            "distribution_settings",
-            Type::map(Type::String),
-            "The CloudFront settings this issuer governs; drift shows here.",
-        ))
-        .attribute(Attribute::computed(
-            "bucket_settings",
-            Type::map(Type::String),
-            "The bucket settings this issuer governs (access block, encryption, versioning, policy digest); drift shows here.",
-        ))
-        .block(NestedBlock { type_name: "timeouts".into(), block: timeouts, nesting: Nesting::Single, min_items: 0, max_items: 0 }),
+pub fn schema() -> tfplugin::Schema {
+    IssuerModel::schema(0)
+}
+
+impl IssuerModel {
+    /// The hosting a state or plan names (CloudFront unless `s3`).
+    pub fn hosting_mode(&self) -> Hosting {
+        if self.hosting.as_deref() == Some("s3") {
+            Hosting::S3
+        } else {
+            Hosting::CloudFront
+        }
     }
 }
-
-/// Attributes that replace the issuer when changed.
-pub const REPLACE_ON_CHANGE: [&str; 4] = ["name", "hosting", "domain", "route53_zone_id"];
 
 /// The configuration with defaults applied; only built from known values.
 #[derive(Clone, Debug, PartialEq)]
@@ -271,35 +277,30 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     (digits.is_empty() && saw_unit).then_some(Duration::from_secs(total))
 }
 
-fn string_list(v: &Value) -> Option<Vec<String>> {
-    v.elements().map(|items| {
-        items
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_string))
-            .collect()
-    })
-}
-
-fn number(v: &Value) -> Option<i64> {
-    v.as_number().and_then(|n| n.as_i64())
+/// Decodes a configuration and checks it; unknown values are skipped (they
+/// are checked when known).
+pub fn validate_value(config: &tfplugin::Value) -> Diagnostics {
+    match IssuerModel::decode(config) {
+        Ok(m) => validate(&m),
+        Err(d) => d,
+    }
 }
 
 /// Static checks; unknown values are skipped (they are checked when known).
-pub fn validate(config: &Value) -> Diagnostics {
+pub fn validate(config: &IssuerModel) -> Diagnostics {
     let mut d = Diagnostics::default();
     let at = AttrPath::root;
-    if let Some(name) = config.attr("name").as_str() {
+    if let Some(name) = config.name.as_deref() {
         if let Err(why) = check_name(name) {
             d.error_at(at("name"), "Invalid name", why);
         }
     }
-    let hosting = config.attr("hosting");
-    let hosting = match hosting.as_str() {
-        None if hosting.is_null() => Some(Hosting::CloudFront),
-        None => None,
-        Some("cloudfront") => Some(Hosting::CloudFront),
-        Some("s3") => Some(Hosting::S3),
-        Some(other) => {
+    let hosting = match &config.hosting {
+        Tf::Null => Some(Hosting::CloudFront),
+        Tf::Unknown(_) => None,
+        Tf::Known(h) if h == "cloudfront" => Some(Hosting::CloudFront),
+        Tf::Known(h) if h == "s3" => Some(Hosting::S3),
+        Tf::Known(other) => {
             d.error_at(
                 at("hosting"),
                 "Invalid hosting",
@@ -308,18 +309,16 @@ pub fn validate(config: &Value) -> Diagnostics {
             None
         }
     };
-    let domain = config.attr("domain");
-    let zone = config.attr("route53_zone_id");
     match hosting {
         Some(Hosting::CloudFront) => {
-            if domain.is_null() {
+            if config.domain.is_null() {
                 d.error_at(
                     at("domain"),
                     "Missing domain",
                     "CloudFront hosting serves the issuer at https://<domain>: set `domain`.",
                 );
             }
-            if zone.is_null() {
+            if config.route53_zone_id.is_null() {
                 d.error_at(
                     at("route53_zone_id"),
                     "Missing hosted zone",
@@ -328,12 +327,12 @@ pub fn validate(config: &Value) -> Diagnostics {
             }
         }
         Some(Hosting::S3) => {
-            for (attr, value) in [
-                ("domain", domain),
-                ("route53_zone_id", zone),
-                ("price_class", config.attr("price_class")),
+            for (attr, set) in [
+                ("domain", !config.domain.is_null()),
+                ("route53_zone_id", !config.route53_zone_id.is_null()),
+                ("price_class", !config.price_class.is_null()),
             ] {
-                if !value.is_null() {
+                if set {
                     d.error_at(
                         at(attr),
                         "Not used with S3 hosting",
@@ -344,12 +343,12 @@ pub fn validate(config: &Value) -> Diagnostics {
         }
         None => {}
     }
-    if let Some(domain) = domain.as_str() {
+    if let Some(domain) = config.domain.as_deref() {
         if let Err(why) = check_domain(domain) {
             d.error_at(at("domain"), "Invalid domain", why);
         }
     }
-    if let Some(zone) = zone.as_str() {
+    if let Some(zone) = config.route53_zone_id.as_deref() {
         // Route53 IDs are upper-case alphanumerics; whether the zone exists
         // is checked against Route53 when planning.
         if zone.is_empty()
@@ -365,12 +364,21 @@ pub fn validate(config: &Value) -> Diagnostics {
             );
         }
     }
-    if let Some(jwks) = config.attr("jwks").as_str() {
-        if let Err(e) = oidc::parse_jwks(jwks) {
+    if let Some(jwks) = config.jwks.known() {
+        if let Err(e) = oidc::parse_jwks(jwks.as_str()) {
             d.error_at(at("jwks"), "Invalid JWKS", e.to_string());
         }
     }
-    if let Some(tags) = config.attr("tags").entries() {
+    if let Some(tags) = config.tags.known() {
+        for (key, value) in tags {
+            if value.is_null() {
+                d.error_at(
+                    at("tags").key(key),
+                    "Invalid tag",
+                    format!("The value of tag {key:?} must not be null."),
+                );
+            }
+        }
         for key in tags.keys().filter(|k| k.starts_with("irsa:")) {
             d.error_at(
                 at("tags").key(key),
@@ -379,9 +387,13 @@ pub fn validate(config: &Value) -> Diagnostics {
             );
         }
     }
-    check_client_ids(config.attr("client_ids"), &mut d);
-    check_thumbprints(config.attr("thumbprints"), &mut d);
-    if let Some(pc) = config.attr("price_class").as_str() {
+    if let Some(ids) = config.client_ids.known() {
+        check_client_ids(ids, &mut d);
+    }
+    if let Some(tps) = config.thumbprints.known() {
+        check_thumbprints(tps, &mut d);
+    }
+    if let Some(pc) = config.price_class.as_deref() {
         if !PRICE_CLASSES.contains(&pc) {
             d.error_at(
                 at("price_class"),
@@ -390,27 +402,31 @@ pub fn validate(config: &Value) -> Diagnostics {
             );
         }
     }
-    let ttl = config.attr("cache_ttl");
-    if let (Some(min), Some(def), Some(max)) = (
-        number(ttl.attr("min")),
-        number(ttl.attr("default")),
-        number(ttl.attr("max")),
-    ) {
-        if min < 0 || !(min <= def && def <= max) || max > MAX_TTL_SECONDS {
-            d.error_at(
-                at("cache_ttl"),
-                "Invalid cache TTLs",
-                format!("Need 0 <= min <= default <= max <= {MAX_TTL_SECONDS} seconds; got min = {min}, default = {def}, max = {max}."),
-            );
+    if let Some(ttl) = config.cache_ttl.known() {
+        match (ttl.min.known(), ttl.default.known(), ttl.max.known()) {
+            (Some(&min), Some(&def), Some(&max)) => {
+                if min < 0 || !(min <= def && def <= max) || max > MAX_TTL_SECONDS {
+                    d.error_at(
+                        at("cache_ttl"),
+                        "Invalid cache TTLs",
+                        format!("Need 0 <= min <= default <= max <= {MAX_TTL_SECONDS} seconds; got min = {min}, default = {def}, max = {max}."),
+                    );
+                }
+            }
+            _ if [&ttl.min, &ttl.default, &ttl.max]
+                .iter()
+                .any(|t| t.is_null()) =>
+            {
+                d.error_at(
+                    at("cache_ttl"),
+                    "Invalid cache TTLs",
+                    "`min`, `default` and `max` must be whole numbers of seconds.",
+                );
+            }
+            _ => {}
         }
-    } else if ttl.is_wholly_known() && !ttl.is_null() {
-        d.error_at(
-            at("cache_ttl"),
-            "Invalid cache TTLs",
-            "`min`, `default` and `max` must be whole numbers of seconds.",
-        );
     }
-    if let Some(r) = config.attr("key_retention").as_str() {
+    if let Some(r) = config.key_retention.as_deref() {
         if parse_duration(r).is_none() {
             d.error_at(
                 at("key_retention"),
@@ -419,15 +435,20 @@ pub fn validate(config: &Value) -> Diagnostics {
             );
         }
     }
-    let timeouts = config.attr("timeouts");
-    for op in ["create", "update", "delete"] {
-        if let Some(t) = timeouts.attr(op).as_str() {
-            if parse_duration(t).is_none_or(|d| d.is_zero()) {
-                d.error_at(
-                    at("timeouts").attr(op),
-                    "Invalid timeout",
-                    format!("{t:?} is not a positive duration such as \"45m\"."),
-                );
+    if let Some(timeouts) = config.timeouts.known() {
+        for (op, value) in [
+            ("create", &timeouts.create),
+            ("update", &timeouts.update),
+            ("delete", &timeouts.delete),
+        ] {
+            if let Some(t) = value.as_deref() {
+                if parse_duration(t).is_none_or(|d| d.is_zero()) {
+                    d.error_at(
+                        at("timeouts").attr(op),
+                        "Invalid timeout",
+                        format!("{t:?} is not a positive duration such as \"45m\"."),
+                    );
+                }
             }
         }
     }
@@ -488,8 +509,7 @@ pub fn check_domain(domain: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_client_ids(v: &Value, d: &mut Diagnostics) {
-    let Some(items) = v.elements() else { return };
+fn check_client_ids(items: &[Tf<String>], d: &mut Diagnostics) {
     let at = AttrPath::root("client_ids");
     if items.is_empty() {
         d.error_at(
@@ -508,15 +528,17 @@ fn check_client_ids(v: &Value, d: &mut Diagnostics) {
     }
     let mut seen = std::collections::BTreeSet::new();
     for (i, item) in items.iter().enumerate() {
-        let Some(s) = item.as_str() else {
-            if item.is_null() {
+        let s = match item {
+            Tf::Known(s) => s,
+            Tf::Unknown(_) => continue,
+            Tf::Null => {
                 d.error_at(
                     at.clone().index(i),
                     "Invalid client ID",
                     "A client ID must not be null.",
                 );
+                continue;
             }
-            continue;
         };
         if s.is_empty() || s.len() > 255 {
             d.error_at(
@@ -534,8 +556,7 @@ fn check_client_ids(v: &Value, d: &mut Diagnostics) {
     }
 }
 
-fn check_thumbprints(v: &Value, d: &mut Diagnostics) {
-    let Some(items) = v.elements() else { return };
+fn check_thumbprints(items: &[Tf<String>], d: &mut Diagnostics) {
     let at = AttrPath::root("thumbprints");
     if items.len() > MAX_THUMBPRINTS {
         d.error_at(
@@ -545,91 +566,98 @@ fn check_thumbprints(v: &Value, d: &mut Diagnostics) {
         );
     }
     for (i, item) in items.iter().enumerate() {
-        if let Some(s) = item.as_str() {
-            if s.len() != 40 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let Some(s) = item.known() else {
+            if item.is_null() {
                 d.error_at(
                     at.clone().index(i),
                     "Invalid thumbprint",
-                    format!("{s:?}: a thumbprint is the SHA-1 of a certificate as 40 hexadecimal characters."),
+                    "A thumbprint must not be null.",
                 );
             }
+            continue;
+        };
+        if s.len() != 40 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            d.error_at(
+                at.clone().index(i),
+                "Invalid thumbprint",
+                format!("{s:?}: a thumbprint is the SHA-1 of a certificate as 40 hexadecimal characters."),
+            );
         }
     }
 }
 
 impl Config {
     /// Reads a wholly known, validated configuration with defaults applied.
-    pub fn from_value(v: &Value) -> Result<Config, Diagnostics> {
-        let problems = validate(v);
+    pub fn from_value(v: &tfplugin::Value) -> Result<Config, Diagnostics> {
+        Config::from_model(&IssuerModel::decode(v)?)
+    }
+
+    /// A validated configuration with defaults applied.
+    pub fn from_model(m: &IssuerModel) -> Result<Config, Diagnostics> {
+        let problems = validate(m);
         if problems.has_errors() {
             return Err(problems);
         }
-        let hosting = match v.attr("hosting").as_str() {
-            Some("s3") => Hosting::S3,
-            _ => Hosting::CloudFront,
-        };
-        let jwks = oidc::parse_jwks(v.attr("jwks").as_str().unwrap_or_default()).map_err(|e| {
-            Diagnostics::from(
-                tfplugin::Diagnostic::error("Invalid JWKS", e.to_string())
-                    .at(AttrPath::root("jwks")),
-            )
-        })?;
-        let ttl = v.attr("cache_ttl");
-        let cache_ttl = match (
-            number(ttl.attr("min")),
-            number(ttl.attr("default")),
-            number(ttl.attr("max")),
-        ) {
-            (Some(min), Some(default), Some(max)) => Ttl { min, default, max },
+        let hosting = m.hosting_mode();
+        let jwks = oidc::parse_jwks(m.jwks.known().map(Json::as_str).unwrap_or_default()).map_err(
+            |e| {
+                Diagnostics::from(
+                    tfplugin::Diagnostic::error("Invalid JWKS", e.to_string())
+                        .at(AttrPath::root("jwks")),
+                )
+            },
+        )?;
+        let cache_ttl = match m.cache_ttl.known() {
+            Some(TtlModel {
+                min: Tf::Known(min),
+                default: Tf::Known(default),
+                max: Tf::Known(max),
+            }) => Ttl {
+                min: *min,
+                default: *default,
+                max: *max,
+            },
             _ => DEFAULT_TTL,
         };
-        let timeouts = v.attr("timeouts");
-        let timeout = |op: &str| {
-            timeouts
-                .attr(op)
-                .as_str()
+        let timeouts = m.timeouts.known().cloned().unwrap_or_default();
+        let timeout = |t: &Tf<String>| {
+            t.as_deref()
                 .and_then(parse_duration)
                 .unwrap_or(DEFAULT_TIMEOUT)
         };
         Ok(Config {
-            name: v.attr("name").as_str().unwrap_or_default().to_string(),
+            name: m.name.as_deref().unwrap_or_default().to_string(),
             hosting,
-            domain: v.attr("domain").as_str().map(str::to_string),
-            route53_zone_id: v.attr("route53_zone_id").as_str().map(str::to_string),
+            domain: m.domain.known().cloned(),
+            route53_zone_id: m.route53_zone_id.known().cloned(),
             jwks,
-            client_ids: string_list(v.attr("client_ids"))
+            client_ids: m
+                .client_ids
+                .known_items()
                 .unwrap_or_else(|| vec![DEFAULT_CLIENT_ID.to_string()]),
-            thumbprints: string_list(v.attr("thumbprints")).unwrap_or_default(),
+            thumbprints: m.thumbprints.known_items().unwrap_or_default(),
             price_class: match hosting {
                 Hosting::CloudFront => Some(
-                    v.attr("price_class")
-                        .as_str()
+                    m.price_class
+                        .as_deref()
                         .unwrap_or(DEFAULT_PRICE_CLASS)
                         .to_string(),
                 ),
                 Hosting::S3 => None,
             },
             cache_ttl,
-            key_retention: v
-                .attr("key_retention")
-                .as_str()
+            key_retention: m
+                .key_retention
+                .as_deref()
                 .and_then(parse_duration)
                 .unwrap_or(Duration::from_secs(24 * 3600)),
-            force_destroy: v.attr("force_destroy").as_bool().unwrap_or(false),
-            wait_for_deployment: v.attr("wait_for_deployment").as_bool().unwrap_or(true),
-            tags: v
-                .attr("tags")
-                .entries()
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            force_destroy: m.force_destroy.known().copied().unwrap_or(false),
+            wait_for_deployment: m.wait_for_deployment.known().copied().unwrap_or(true),
+            tags: m.tags.known_entries().unwrap_or_default(),
             timeouts: Timeouts {
-                create: timeout("create"),
-                update: timeout("update"),
-                delete: timeout("delete"),
+                create: timeout(&timeouts.create),
+                update: timeout(&timeouts.update),
+                delete: timeout(&timeouts.delete),
             },
         })
     }
@@ -638,6 +666,11 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tfplugin::{TfType, Type, Value};
+
+    fn validate(v: &Value) -> Diagnostics {
+        validate_value(v)
+    }
 
     fn base(attrs: Vec<(&str, Value)>) -> Value {
         let Type::Object(names) = schema().block.value_type() else {
@@ -714,7 +747,7 @@ mod tests {
                 Value::string("PriceClass_300"),
                 "price_class",
             ),
-            ("cache_ttl", DEFAULT_TTL.to_value().clone(), ""),
+            ("cache_ttl", TtlModel::from(DEFAULT_TTL).to_value(), ""),
             ("key_retention", Value::string("1 day"), "key_retention"),
             ("hosting", Value::string("ftp"), "hosting"),
             (
@@ -780,6 +813,32 @@ mod tests {
         assert_eq!(parse_duration("1 day"), None);
         assert_eq!(parse_duration("5"), None);
         assert_eq!(parse_duration("h"), None);
+    }
+
+    #[test]
+    fn partly_unknown_collections_wait_and_round_trip() {
+        // `terraform validate` sends variables as unknown: elements of a
+        // list or map may be unknown while the collection is known.
+        let v = base(vec![
+            (
+                "client_ids",
+                Value::List(vec![Value::string("sts.amazonaws.com"), Value::unknown()]),
+            ),
+            (
+                "tags",
+                Value::Map([("team".to_string(), Value::unknown())].into()),
+            ),
+            ("thumbprints", Value::List(vec![Value::unknown()])),
+        ]);
+        assert!(validate(&v).is_empty(), "{:?}", validate(&v));
+        let m = IssuerModel::decode(&v).unwrap();
+        assert_eq!(m.client_ids.known_items(), None);
+        assert_eq!(m.to_value(), v, "a plan keeps what is known of them");
+        let d = validate(&base(vec![(
+            "client_ids",
+            Value::List(vec![Value::string("a"), Value::Null]),
+        )]));
+        assert_eq!(paths(&d), vec!["client_ids[1]"]);
     }
 
     #[test]

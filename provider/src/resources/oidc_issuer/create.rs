@@ -1,0 +1,466 @@
+//! Create: checks that nothing is in the way, then the parts in dependency
+//! order (independent ones at the same time). A create that fails returns
+//! what it made, so the next run (the resource is then tainted) removes it.
+
+use tfplugin::framework::ApplyResponse;
+use tfplugin::{AttrPath, Ctx, Diagnostic, Diagnostics, Tf, TfType, Value};
+
+use super::desired::{self, Identity};
+use super::model::{Config, Hosting, IssuerModel};
+use super::private::Private;
+use super::{
+    aws_error, bucket_tags, clear_cloudfront_attrs, each_computed, interrupted, set_issuer_attrs,
+    OidcIssuer,
+};
+use crate::aws::acm::ValidationRecord;
+use crate::aws::{acm, cloudfront, iam, route53, s3, AwsCallError, AwsClients};
+use crate::oidc::Jwks;
+
+/// The parts made so far by a create; on failure they go to state so the
+/// next run (the resource is then tainted) removes them.
+#[derive(Default)]
+struct Made {
+    /// An OIDC provider of ours found at create, updated instead of made.
+    adopt_provider: Option<iam::OidcProvider>,
+    bucket: Option<String>,
+    oac_id: Option<String>,
+    certificate_arn: Option<String>,
+    validation: Vec<ValidationRecord>,
+    distribution: Option<cloudfront::Distribution>,
+    oidc_provider_arn: Option<String>,
+}
+
+impl OidcIssuer {
+    /// CloudFront hosting needs a public zone that contains the domain.
+    pub(super) async fn check_zone(&self, ctx: &Ctx, cfg: &Config) -> Result<(), Diagnostics> {
+        let (Some(zone_id), Some(domain)) = (&cfg.route53_zone_id, &cfg.domain) else {
+            return Ok(());
+        };
+        let clients = self.clients().await?;
+        let zone = ctx
+            .run(route53::get_hosted_zone(&clients.route53, zone_id))
+            .await
+            .map_err(interrupted)?
+            .map_err(|e| aws_error("Cannot read the hosted zone", e))?;
+        let path = AttrPath::root("route53_zone_id");
+        let Some(zone) = zone else {
+            return Err(Diagnostic::error(
+                "Unknown hosted zone",
+                format!("Route53 has no hosted zone {zone_id:?} in this account."),
+            )
+            .at(path)
+            .into());
+        };
+        if zone.private {
+            return Err(Diagnostic::error(
+                "Private hosted zone",
+                format!("Zone {zone_id} ({}) is private: AWS STS resolves the issuer on the public internet. Use a public zone.", zone.name),
+            )
+            .at(path)
+            .into());
+        }
+        if !route53::zone_contains(&zone.name, domain) {
+            return Err(Diagnostic::error(
+                "Domain outside the hosted zone",
+                format!(
+                    "Zone {zone_id} is {:?}, which does not contain the domain {domain:?}.",
+                    zone.name
+                ),
+            )
+            .at(path)
+            .into());
+        }
+        Ok(())
+    }
+
+    pub(super) async fn create(
+        &self,
+        ctx: &Ctx,
+        clients: &AwsClients,
+        cfg: &Config,
+        planned: IssuerModel,
+    ) -> ApplyResponse {
+        let fail_early = |d: Diagnostics| ApplyResponse {
+            new_state: Value::Null,
+            private: vec![],
+            diagnostics: d,
+        };
+        let id = match self.identity(clients).await {
+            Ok(i) => i,
+            Err(d) => return fail_early(d),
+        };
+        // Checks before anything is made.
+        if let Err(d) = self.check_zone(ctx, cfg).await {
+            return fail_early(d);
+        }
+        let bucket = desired::bucket_name(&cfg.name, &id.account_id);
+        let issuer = desired::issuer_url(cfg, &bucket, &id);
+        let host_path = issuer.trim_start_matches("https://").to_string();
+        let mut adopt_provider = None;
+        match iam::find_oidc_provider(&clients.iam, &id.account_id, &id.partition, &host_path).await {
+            // Ours, left behind when the bucket and distribution were deleted
+            // out of band and the issuer dropped from state: take it back.
+            Ok(Some(p)) if p.tags.get(desired::NAME_TAG) == Some(&cfg.name) => adopt_provider = Some(p),
+            Ok(Some(p)) => {
+                return fail_early(
+                    Diagnostic::error(
+                        "OIDC provider already exists",
+                        format!(
+                            "IAM already has an OIDC provider for {issuer} ({}); an account holds one per URL. Import the issuer \
+                             (`terraform import <address> {}`) or delete that provider.",
+                            p.arn, cfg.name
+                        ),
+                    )
+                    .into(),
+                )
+            }
+            Ok(None) => {}
+            Err(e) => return fail_early(aws_error("Cannot check for an existing OIDC provider", e)),
+        }
+        match s3::bucket_exists(&clients.s3, &bucket).await {
+            Ok(true) => {
+                return fail_early(
+                    Diagnostic::error(
+                        "Bucket already exists",
+                        format!("The bucket {bucket} exists already. Import the issuer (`terraform import <address> {}`) or choose another name.", cfg.name),
+                    )
+                    .at(AttrPath::root("name"))
+                    .into(),
+                )
+            }
+            Ok(false) => {}
+            Err(e) => return fail_early(aws_error("Cannot check the bucket name", e)),
+        }
+
+        let mut private = Private::new(
+            &id,
+            format!(
+                "irsa-{}-{}",
+                cfg.name,
+                time::OffsetDateTime::now_utc().unix_timestamp()
+            ),
+        );
+        let mut made = Made {
+            adopt_provider,
+            ..Made::default()
+        };
+        let result = self
+            .create_parts(
+                ctx,
+                clients,
+                cfg,
+                &id,
+                &bucket,
+                &issuer,
+                &private.caller_reference,
+                &mut made,
+            )
+            .await;
+        private.set_validation(&made.validation);
+        let state = state_after_create(cfg, planned, &id, &bucket, &issuer, &made).to_value();
+        match result {
+            Ok(()) => ApplyResponse {
+                new_state: state,
+                private: private.encode(),
+                diagnostics: Diagnostics::default(),
+            },
+            Err(d) => {
+                let nothing_made = made.bucket.is_none()
+                    && made.oac_id.is_none()
+                    && made.certificate_arn.is_none();
+                ApplyResponse {
+                    new_state: if nothing_made { Value::Null } else { state },
+                    private: private.encode(),
+                    diagnostics: d,
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn create_parts(
+        &self,
+        ctx: &Ctx,
+        clients: &AwsClients,
+        cfg: &Config,
+        id: &Identity,
+        bucket: &str,
+        issuer: &str,
+        caller_reference: &str,
+        made: &mut Made,
+    ) -> Result<(), Diagnostics> {
+        let tags = desired::tags(cfg);
+        let bucket_tags = bucket_tags(cfg);
+
+        // The bucket, and for CloudFront the OAC and the certificate, do
+        // not depend on each other: make them at the same time.
+        let bucket_part = async {
+            s3::create_bucket(&clients.s3, bucket, &id.region)
+                .await
+                .map_err(|e| aws_error("Cannot create the bucket", e))?;
+            tracing::debug!(target: "irsa::oidc_issuer", bucket, "created the bucket");
+            Ok::<_, Diagnostics>(())
+        };
+        let bucket_setup = async {
+            s3::put_public_access_block(&clients.s3, bucket, desired::public_access(cfg.hosting))
+                .await?;
+            s3::put_default_encryption(&clients.s3, bucket).await?;
+            s3::put_versioning(&clients.s3, bucket, true).await?;
+            s3::put_bucket_tags(&clients.s3, bucket, &bucket_tags).await
+        };
+        match cfg.hosting {
+            Hosting::S3 => {
+                ctx.run(bucket_part).await.map_err(interrupted)??;
+                made.bucket = Some(bucket.to_string());
+                ctx.run(bucket_setup)
+                    .await
+                    .map_err(interrupted)?
+                    .map_err(|e| aws_error("Cannot configure the bucket", e))?;
+                let policy = desired::public_bucket_policy(bucket, id);
+                ctx.run(s3::put_bucket_policy(&clients.s3, bucket, &policy))
+                    .await
+                    .map_err(interrupted)?
+                    .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
+            }
+            Hosting::CloudFront => {
+                let domain = cfg.domain.clone().unwrap_or_default();
+                let zone = cfg.route53_zone_id.clone().unwrap_or_default();
+                let oac_name = desired::oac_name(&cfg.name);
+                let oac_description = format!("irsa issuer {}", cfg.name);
+                let oac_part = cloudfront::create_origin_access_control(
+                    &clients.cloudfront,
+                    &oac_name,
+                    &oac_description,
+                );
+                let cert_part = async {
+                    // A certificate of ours left behind (see adopt_provider) is reused.
+                    if let Some(arn) = acm::find_certificate_by_tag(
+                        &clients.acm,
+                        &domain,
+                        desired::NAME_TAG,
+                        &cfg.name,
+                    )
+                    .await?
+                    {
+                        let usable = acm::describe_certificate(&clients.acm, &arn)
+                            .await?
+                            .is_some_and(|c| {
+                                c.status == "ISSUED" || c.status == "PENDING_VALIDATION"
+                            });
+                        if usable {
+                            return Ok(arn);
+                        }
+                    }
+                    // One token per create: retries of this request are
+                    // idempotent, a later re-create gets a new certificate.
+                    let token =
+                        acm::idempotency_token(&format!("{}:{caller_reference}", id.account_id));
+                    let arn =
+                        acm::request_certificate(&clients.acm, &domain, &token, &tags).await?;
+                    Ok::<_, AwsCallError>(arn)
+                };
+                let (b, o, c) = ctx
+                    .run(async {
+                        tokio::join!(
+                            Box::pin(bucket_part),
+                            Box::pin(oac_part),
+                            Box::pin(cert_part)
+                        )
+                    })
+                    .await
+                    .map_err(interrupted)?;
+                if b.is_ok() {
+                    made.bucket = Some(bucket.to_string());
+                }
+                if let Ok(oac) = &o {
+                    made.oac_id = Some(oac.clone());
+                }
+                if let Ok(arn) = &c {
+                    made.certificate_arn = Some(arn.clone());
+                }
+                b?;
+                let oac_id =
+                    o.map_err(|e| aws_error("Cannot create the Origin Access Control", e))?;
+                let cert_arn = c.map_err(|e| aws_error("Cannot request the certificate", e))?;
+
+                let validate_cert = async {
+                    let records =
+                        acm::wait_for_validation_records(&clients.acm, &cert_arn, ctx).await?;
+                    Ok::<_, AwsCallError>(records)
+                };
+                let (setup, records) = ctx
+                    .run(async { tokio::join!(Box::pin(bucket_setup), Box::pin(validate_cert)) })
+                    .await
+                    .map_err(interrupted)?;
+                setup.map_err(|e| aws_error("Cannot configure the bucket", e))?;
+                let records = records.map_err(|e| {
+                    aws_error("Cannot read the certificate's validation records", e)
+                })?;
+                made.validation = records.clone();
+                let cname_records = desired::validation_records(&records);
+                route53::upsert_records(&clients.route53, &zone, &cname_records, ctx)
+                    .await
+                    .map_err(|e| {
+                        aws_error("Cannot create the certificate validation records", e)
+                    })?;
+                acm::wait_issued(&clients.acm, &cert_arn, ctx)
+                    .await
+                    .map_err(|e| aws_error("The certificate was not issued", e))?;
+
+                let spec = desired::distribution_spec(
+                    cfg,
+                    bucket,
+                    id,
+                    &oac_id,
+                    &cert_arn,
+                    caller_reference,
+                );
+                let dist = ctx
+                    .run(cloudfront::create_distribution(
+                        &clients.cloudfront,
+                        &spec,
+                        &tags,
+                    ))
+                    .await
+                    .map_err(interrupted)?
+                    .map_err(|e| aws_error("Cannot create the CloudFront distribution", e))?;
+                made.distribution = Some(dist.clone());
+                tracing::debug!(target: "irsa::oidc_issuer", distribution = %dist.id, "created the distribution");
+                let policy = desired::cloudfront_bucket_policy(bucket, id, &dist.arn);
+                ctx.run(s3::put_bucket_policy(&clients.s3, bucket, &policy))
+                    .await
+                    .map_err(interrupted)?
+                    .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
+                let aliases = desired::alias_records(&domain, &dist.domain_name);
+                route53::upsert_records(&clients.route53, &zone, &aliases, ctx)
+                    .await
+                    .map_err(|e| aws_error("Cannot create the A/AAAA alias records", e))?;
+            }
+        }
+        self.put_documents(ctx, clients, cfg, bucket, issuer, &cfg.jwks)
+            .await?;
+        tracing::debug!(target: "irsa::oidc_issuer", bucket, "published the discovery document and JWKS");
+        let arn = match made.adopt_provider.take() {
+            Some(p) => {
+                iam::set_client_ids(&clients.iam, &p.arn, &p.client_ids, &cfg.client_ids)
+                    .await
+                    .map_err(|e| aws_error("Cannot update the client IDs", e))?;
+                if !cfg.thumbprints.is_empty() && p.thumbprints != cfg.thumbprints {
+                    iam::set_thumbprints(&clients.iam, &p.arn, &cfg.thumbprints)
+                        .await
+                        .map_err(|e| aws_error("Cannot update the thumbprints", e))?;
+                }
+                iam::set_tags(&clients.iam, &p.arn, &p.tags, &tags)
+                    .await
+                    .map_err(|e| aws_error("Cannot tag the OIDC provider", e))?;
+                p.arn
+            }
+            None => ctx
+                .run(iam::create_oidc_provider(
+                    &clients.iam,
+                    issuer,
+                    &cfg.client_ids,
+                    &cfg.thumbprints,
+                    &tags,
+                ))
+                .await
+                .map_err(interrupted)?
+                .map_err(|e| aws_error("Cannot create the IAM OIDC provider", e))?,
+        };
+        tracing::debug!(target: "irsa::oidc_issuer", arn = %arn, "IAM trusts the issuer");
+        made.oidc_provider_arn = Some(arn);
+        if cfg.hosting == Hosting::CloudFront && cfg.wait_for_deployment {
+            if let Some(d) = &made.distribution {
+                cloudfront::wait_deployed(&clients.cloudfront, &d.id, ctx)
+                    .await
+                    .map_err(|e| {
+                        aws_error("The CloudFront distribution did not finish deploying", e)
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn put_documents(
+        &self,
+        ctx: &Ctx,
+        clients: &AwsClients,
+        cfg: &Config,
+        bucket: &str,
+        issuer: &str,
+        published: &Jwks,
+    ) -> Result<(), Diagnostics> {
+        let cc = desired::cache_control(cfg.cache_ttl);
+        let [(k1, b1, t1), (k2, b2, t2)] = desired::documents(issuer, published);
+        let (r1, r2) = ctx
+            .run(async {
+                tokio::join!(
+                    s3::put_object(&clients.s3, bucket, k1, b1.into_bytes(), t1, &cc),
+                    s3::put_object(&clients.s3, bucket, k2, b2.into_bytes(), t2, &cc)
+                )
+            })
+            .await
+            .map_err(interrupted)?;
+        r1.map_err(|e| aws_error("Cannot publish the discovery document", e))?;
+        r2.map_err(|e| aws_error("Cannot publish the JWKS", e))?;
+        Ok(())
+    }
+}
+
+/// The state after a create: what was made; what was not reached is null.
+fn state_after_create(
+    cfg: &Config,
+    planned: IssuerModel,
+    id: &Identity,
+    bucket: &str,
+    issuer: &str,
+    made: &Made,
+) -> IssuerModel {
+    let mut s = planned;
+    s.id = Tf::Known(cfg.name.clone());
+    set_issuer_attrs(&mut s, issuer, &cfg.jwks, cfg);
+    s.retained_keys = Tf::Known(vec![]);
+    s.oidc_provider_arn = made.oidc_provider_arn.clone().into();
+    s.bucket = made.bucket.clone().into();
+    s.region = Tf::Known(id.region.clone());
+    match cfg.hosting {
+        Hosting::S3 => {
+            s.bucket_settings = Tf::Known(desired::bucket_settings(
+                cfg.hosting,
+                &desired::public_bucket_policy(bucket, id),
+            ));
+            clear_cloudfront_attrs(&mut s);
+        }
+        Hosting::CloudFront => {
+            s.certificate_arn = made.certificate_arn.clone().into();
+            s.origin_access_control_id = made.oac_id.clone().into();
+            match &made.distribution {
+                Some(d) => {
+                    s.distribution_id = Tf::Known(d.id.clone());
+                    s.distribution_domain_name = Tf::Known(d.domain_name.clone());
+                    s.distribution_settings = Tf::Known(desired::distribution_settings(
+                        &d.spec,
+                        &d.fixed_settings_drift,
+                    ));
+                    let policy = desired::cloudfront_bucket_policy(bucket, id, &d.arn);
+                    s.bucket_settings = Tf::Known(desired::bucket_settings(cfg.hosting, &policy));
+                    s.dns_records = Tf::Known(desired::dns_records(
+                        cfg.domain.as_deref().unwrap_or_default(),
+                        &d.domain_name,
+                        &made.validation,
+                    ));
+                }
+                None => {
+                    s.distribution_id = Tf::Null;
+                    s.distribution_domain_name = Tf::Null;
+                    s.distribution_settings = Tf::Null;
+                    s.bucket_settings = Tf::Null;
+                    s.dns_records = Tf::Null;
+                }
+            }
+        }
+    }
+    // A partial create: whatever is still unknown was not made.
+    each_computed!(&mut s, f => if f.is_unknown() { *f = Tf::Null });
+    s
+}

@@ -1,0 +1,163 @@
+//! Destroy: refuse first when the bucket holds objects we did not write,
+//! then delete who trusts the issuer, the CloudFront parts, and the bucket
+//! last. Parts a partial create did not record are found by name, tag or
+//! comment.
+
+use tfplugin::{AttrPath, Ctx, Diagnostic, Diagnostics};
+
+use super::desired;
+use super::model::{Hosting, IssuerModel};
+use super::private::Private;
+use super::{aws_error, interrupted, OidcIssuer};
+use crate::aws::{acm, cloudfront, iam, route53, s3, AwsClients};
+
+impl OidcIssuer {
+    pub(super) async fn delete(
+        &self,
+        ctx: &Ctx,
+        clients: &AwsClients,
+        prior: &IssuerModel,
+        private: Option<Private>,
+    ) -> Result<(), Diagnostics> {
+        let name = prior.name.as_deref().unwrap_or_default().to_string();
+        let id = match private {
+            Some(p) => p.identity(),
+            None => self.identity(clients).await?,
+        };
+        let hosting = prior.hosting_mode();
+        let bucket = prior
+            .bucket
+            .known()
+            .cloned()
+            .unwrap_or_else(|| desired::bucket_name(&name, &id.account_id));
+
+        // Refuse before deleting anything: a refused destroy must leave the
+        // issuer whole (roles that trust it keep working).
+        let bucket_exists = s3::bucket_exists(&clients.s3, &bucket)
+            .await
+            .map_err(|e| aws_error("Cannot read the bucket", e))?;
+        if bucket_exists && prior.force_destroy.known() != Some(&true) {
+            let versions = s3::list_object_versions(&clients.s3, &bucket)
+                .await
+                .map_err(|e| aws_error("Cannot list the bucket", e))?;
+            let foreign: Vec<&str> = versions
+                .iter()
+                .map(|v| v.key.as_str())
+                .filter(|k| *k != desired::DISCOVERY_KEY && *k != desired::JWKS_KEY)
+                .collect();
+            if let Some(example) = foreign.first() {
+                return Err(Diagnostic::error(
+                    "Bucket holds objects this provider did not write",
+                    format!(
+                        "The bucket {bucket} holds {} object version(s) besides the issuer's documents (e.g. {example:?}). \
+                         Nothing was deleted. Remove them, or set force_destroy = true and apply before destroying.",
+                        foreign.len(),
+                    ),
+                )
+                .at(AttrPath::root("force_destroy"))
+                .into());
+            }
+        }
+
+        // Who trusts the issuer goes first.
+        let provider_arn = match prior.oidc_provider_arn.as_deref() {
+            Some(a) => Some(a.to_string()),
+            None => prior.issuer_url.as_deref().map(|i| {
+                iam::oidc_provider_arn(
+                    &id.account_id,
+                    &id.partition,
+                    i.trim_start_matches("https://"),
+                )
+            }),
+        };
+        if let Some(arn) = provider_arn {
+            iam::delete_oidc_provider(&clients.iam, &arn)
+                .await
+                .map_err(|e| aws_error("Cannot delete the IAM OIDC provider", e))?;
+        }
+
+        if hosting == Hosting::CloudFront {
+            let zone = prior
+                .route53_zone_id
+                .as_deref()
+                .unwrap_or_default()
+                .to_string();
+            let domain = prior.domain.as_deref().unwrap_or_default().to_string();
+            // The certificate, found by tag if a partial create lost its ARN.
+            let cert_arn = match prior.certificate_arn.as_deref() {
+                Some(a) => Some(a.to_string()),
+                None => {
+                    acm::find_certificate_by_tag(&clients.acm, &domain, desired::NAME_TAG, &name)
+                        .await
+                        .map_err(|e| aws_error("Cannot look for the certificate", e))?
+                }
+            };
+            let validation = match &cert_arn {
+                Some(arn) => acm::describe_certificate(&clients.acm, arn)
+                    .await
+                    .map_err(|e| aws_error("Cannot read the certificate", e))?
+                    .map(|c| c.validation_records)
+                    .unwrap_or_default(),
+                None => vec![],
+            };
+            if !zone.is_empty() && !domain.is_empty() {
+                // DELETE matches by name and type; the current values are read first.
+                let mut records = desired::alias_records(&domain, "");
+                records.extend(desired::validation_records(&validation));
+                route53::delete_records(&clients.route53, &zone, &records, ctx)
+                    .await
+                    .map_err(|e| aws_error("Cannot delete the DNS records", e))?;
+            }
+            let dist_id = match prior.distribution_id.as_deref() {
+                Some(d) => Some(d.to_string()),
+                None => cloudfront::find_distribution_by_comment(
+                    &clients.cloudfront,
+                    &desired::distribution_comment(&name),
+                )
+                .await
+                .map_err(|e| aws_error("Cannot look for the distribution", e))?,
+            };
+            if let Some(d) = dist_id {
+                ctx.run(cloudfront::delete_distribution(
+                    &clients.cloudfront,
+                    &d,
+                    ctx,
+                    true,
+                ))
+                .await
+                .map_err(interrupted)?
+                .map_err(|e| aws_error("Cannot delete the CloudFront distribution", e))?;
+            }
+            let oac = match prior.origin_access_control_id.as_deref() {
+                Some(o) => Some(o.to_string()),
+                None => cloudfront::find_origin_access_control(
+                    &clients.cloudfront,
+                    &desired::oac_name(&name),
+                )
+                .await
+                .map_err(|e| aws_error("Cannot look for the Origin Access Control", e))?,
+            };
+            if let Some(o) = oac {
+                cloudfront::delete_origin_access_control(&clients.cloudfront, &o)
+                    .await
+                    .map_err(|e| aws_error("Cannot delete the Origin Access Control", e))?;
+            }
+            if let Some(arn) = cert_arn {
+                acm::delete_certificate(&clients.acm, &arn, ctx)
+                    .await
+                    .map_err(|e| aws_error("Cannot delete the certificate", e))?;
+            }
+        }
+
+        // The bucket last: empty it of every version we wrote.
+        if bucket_exists {
+            s3::delete_all_object_versions(&clients.s3, &bucket)
+                .await
+                .map_err(|e| aws_error("Cannot empty the bucket", e))?;
+            s3::delete_bucket(&clients.s3, &bucket)
+                .await
+                .map_err(|e| aws_error("Cannot delete the bucket", e))?;
+        }
+        Ok(())
+    }
+}

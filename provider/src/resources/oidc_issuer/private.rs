@@ -1,0 +1,95 @@
+//! Bookkeeping kept in Terraform's private state: what is needed to find
+//! and compare the parts that have no attribute of their own.
+
+use serde::{Deserialize, Serialize};
+
+use super::desired::Identity;
+use crate::aws::acm::ValidationRecord;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub(super) struct Private {
+    pub account_id: String,
+    pub partition: String,
+    pub region: String,
+    pub caller_reference: String,
+    #[serde(default)]
+    pub validation: Vec<ValidationRecordJson>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub(super) struct ValidationRecordJson {
+    name: String,
+    rtype: String,
+    value: String,
+}
+
+impl Private {
+    pub fn new(id: &Identity, caller_reference: String) -> Private {
+        Private {
+            account_id: id.account_id.clone(),
+            partition: id.partition.clone(),
+            region: id.region.clone(),
+            caller_reference,
+            validation: vec![],
+        }
+    }
+    pub fn parse(bytes: &[u8]) -> Option<Private> {
+        serde_json::from_slice(bytes)
+            .ok()
+            .filter(|p: &Private| !p.account_id.is_empty())
+    }
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+    pub fn identity(&self) -> Identity {
+        Identity {
+            account_id: self.account_id.clone(),
+            partition: self.partition.clone(),
+            region: self.region.clone(),
+        }
+    }
+    pub fn validation_records(&self) -> Vec<ValidationRecord> {
+        self.validation
+            .iter()
+            .map(|v| ValidationRecord {
+                name: v.name.clone(),
+                rtype: v.rtype.clone(),
+                value: v.value.clone(),
+            })
+            .collect()
+    }
+    pub fn set_validation(&mut self, records: &[ValidationRecord]) {
+        self.validation = records
+            .iter()
+            .map(|v| ValidationRecordJson {
+                name: v.name.clone(),
+                rtype: v.rtype.clone(),
+                value: v.value.clone(),
+            })
+            .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_state_round_trips_and_rejects_garbage() {
+        let mut p = Private {
+            account_id: "123456789012".into(),
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+            caller_reference: "irsa-x".into(),
+            validation: vec![],
+        };
+        p.set_validation(&[ValidationRecord {
+            name: "_a.example.com".into(),
+            rtype: "CNAME".into(),
+            value: "_b.acm-validations.aws".into(),
+        }]);
+        assert_eq!(Private::parse(&p.encode()), Some(p.clone()));
+        assert_eq!(Private::parse(b""), None);
+        assert_eq!(Private::parse(b"{}"), None);
+    }
+}
