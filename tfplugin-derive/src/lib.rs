@@ -194,8 +194,13 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 }
             });
         } else {
-            let (required, optional, computed, sensitive) =
-                (opts.required, opts.optional, opts.computed, opts.sensitive);
+            let (required, optional, computed, sensitive, force_new) = (
+                opts.required,
+                opts.optional,
+                opts.computed,
+                opts.sensitive,
+                opts.replace,
+            );
             if !(required || optional || computed) {
                 // Plain object members (a nested object type) need no flags;
                 // the schema then marks them optional.
@@ -212,6 +217,8 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     sensitive: #sensitive,
                     deprecated: false,
                     semantics: <#ty as #tp::model::TfType>::SEMANTICS,
+                    force_new: #force_new,
+                    nested_doc: <#ty as #tp::model::TfType>::doc_block().map(::std::boxed::Box::new),
                 }
             });
         }
@@ -241,6 +248,9 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let mut __m = ::std::collections::BTreeMap::new();
                 #(#encode)*
                 #tp::Value::Object(__m)
+            }
+            fn doc_block() -> ::std::option::Option<#tp::schema::Block> {
+                ::std::option::Option::Some(<Self as #tp::model::Model>::block())
             }
         }
         impl #impl_generics #tp::model::Model for #ident #ty_generics #where_clause {

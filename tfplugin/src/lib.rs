@@ -3,6 +3,7 @@
 //! provider plugs in through the traits in [`framework`].
 
 pub mod diag;
+pub mod docs;
 pub mod framework;
 pub mod json;
 pub mod log;

@@ -193,6 +193,10 @@ pub trait TfType: Sized {
     /// Set by [`Json`]; the derive copies it into the schema attribute.
     const SEMANTICS: Semantics = Semantics::Exact;
     fn tf_type() -> Type;
+    /// For an object type: its members with their descriptions, for docs.
+    fn doc_block() -> Option<Block> {
+        None
+    }
     /// Decodes `v` (found at `path`), or says what is wrong with it there.
     fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics>;
     fn to_value(&self) -> Value;
@@ -314,6 +318,9 @@ pub fn object_entries<'a>(
 }
 
 impl<T: TfType> TfType for Tf<T> {
+    fn doc_block() -> Option<Block> {
+        T::doc_block()
+    }
     const SEMANTICS: Semantics = T::SEMANTICS;
     fn tf_type() -> Type {
         T::tf_type()
@@ -335,6 +342,9 @@ impl<T: TfType> TfType for Tf<T> {
 }
 
 impl<T: TfType> TfType for Option<T> {
+    fn doc_block() -> Option<Block> {
+        T::doc_block()
+    }
     const SEMANTICS: Semantics = T::SEMANTICS;
     fn tf_type() -> Type {
         T::tf_type()
@@ -417,6 +427,9 @@ impl TfType for i64 {
 }
 
 impl<T: TfType> TfType for Vec<T> {
+    fn doc_block() -> Option<Block> {
+        T::doc_block()
+    }
     fn tf_type() -> Type {
         Type::list(T::tf_type())
     }
@@ -445,6 +458,9 @@ impl<T: TfType> TfType for Vec<T> {
 }
 
 impl<T: TfType> TfType for BTreeMap<String, T> {
+    fn doc_block() -> Option<Block> {
+        T::doc_block()
+    }
     fn tf_type() -> Type {
         Type::map(T::tf_type())
     }

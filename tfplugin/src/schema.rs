@@ -32,6 +32,12 @@ pub struct Attribute {
     pub deprecated: bool,
     /// How the server compares this attribute's values (not sent to Terraform).
     pub semantics: Semantics,
+    /// A change replaces the resource (documentation; the resource's plan
+    /// says so to Terraform).
+    pub force_new: bool,
+    /// The members of an object-typed attribute with their descriptions,
+    /// for documentation (the wire type is `ty`).
+    pub nested_doc: Option<Box<Block>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +70,8 @@ impl Attribute {
             sensitive: false,
             deprecated: false,
             semantics: Semantics::Exact,
+            force_new: false,
+            nested_doc: None,
         }
     }
     pub fn required(name: &str, ty: Type, description: &str) -> Attribute {

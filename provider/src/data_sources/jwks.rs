@@ -38,11 +38,14 @@ pub struct JwksModel {
     // Optional
     /// PEM public keys (PKIX `PUBLIC KEY`, PKCS#1 `RSA PUBLIC KEY`, or a `CERTIFICATE`), e.g.
     /// `[file("sa.pub")]`: the files given to kube-apiserver's `--service-account-key-file`.
-    /// When set, the cluster is not contacted.
+    /// When set, the cluster is not contacted. One string may hold several blocks. An empty list,
+    /// a malformed block or a private key is an error at plan time naming the list element; the
+    /// key material is never repeated in the message.
     #[tf(optional)]
     pub public_keys_pem: Tf<Vec<Tf<String>>>,
-    /// The issuer URL the cluster must report (`--service-account-issuer`). Reading fails when the
-    /// cluster's issuer differs, a trailing slash included. Only with the cluster source.
+    /// The issuer URL the cluster must report (`--service-account-issuer`): `https://`, without a
+    /// trailing slash, query or fragment. Reading fails when the cluster's issuer differs (a
+    /// trailing slash counts), with both values and the flag to change. Only with the cluster source.
     #[tf(optional)]
     pub expected_issuer: Tf<String>,
 
@@ -50,7 +53,8 @@ pub struct JwksModel {
     /// SHA-256 (hex) of `json`: changes exactly when the key set does.
     #[tf(computed)]
     pub id: Tf<String>,
-    /// The JWKS: compact JSON, keys sorted by `kid`, members in kube-apiserver's order.
+    /// The JWKS: compact JSON, keys sorted by `kid`, members in kube-apiserver's order. Equal key
+    /// sets give byte-identical text.
     #[tf(computed)]
     pub json: Tf<String>,
     /// The keys' public labels: kid, kty, alg, use.
@@ -69,9 +73,13 @@ pub struct JwksModel {
 
 #[derive(Model, Clone, Debug, Default, PartialEq)]
 pub struct KeyModel {
+    /// Key ID: base64url SHA-256 of the key's DER SubjectPublicKeyInfo.
     pub kid: String,
+    /// `RSA` or `EC`.
     pub kty: String,
+    /// Signing algorithm (`RS256`, `ES256`, `ES384`, `ES512`).
     pub alg: String,
+    /// Always `sig`.
     #[tf(name = "use")]
     pub r#use: String,
 }

@@ -89,6 +89,7 @@ pub struct IssuerModel {
     #[tf(optional, computed)]
     pub cache_ttl: Tf<TtlModel>,
     /// How long a key removed from `jwks` stays published, so tokens it signed keep verifying (Go duration, default `24h`; `0s` removes at once).
+    /// The key is recorded in `retained_keys`; the first apply after that removes it.
     #[tf(optional, computed)]
     pub key_retention: Tf<String>,
     /// Delete the bucket on destroy even when it holds objects this provider did not write. Default: false.
@@ -97,7 +98,7 @@ pub struct IssuerModel {
     /// Wait until CloudFront has deployed changes. Default: true.
     #[tf(optional, computed)]
     pub wait_for_deployment: Tf<bool>,
-    /// Tags for every AWS object made.
+    /// Tags for every AWS object made. Keys starting with `irsa:` are reserved for the provider's own tags.
     #[tf(optional)]
     pub tags: Tf<BTreeMap<String, Tf<String>>>,
 
@@ -168,8 +169,11 @@ pub struct IssuerModel {
 /// `{ min, default, max }` in seconds.
 #[derive(Model, Clone, Debug, Default, PartialEq)]
 pub struct TtlModel {
+    /// Minimum TTL (`0` by default).
     pub min: Tf<i64>,
+    /// Default TTL, also the documents' `max-age` (`3600` by default).
     pub default: Tf<i64>,
+    /// Maximum TTL (`86400` by default).
     pub max: Tf<i64>,
 }
 
@@ -185,9 +189,12 @@ impl From<Ttl> for TtlModel {
 
 #[derive(Model, Clone, Debug, Default, PartialEq)]
 pub struct RetainedKeyModel {
+    /// The key's ID.
     pub kid: Tf<String>,
-    /// Unknown in a plan until the apply that removes the key stamps it.
+    /// When an apply removed it from `jwks` (RFC 3339); unknown in the plan
+    /// of that apply.
     pub removed_at: Tf<String>,
+    /// `removed_at` + `key_retention`: the first apply after it unpublishes the key.
     pub expires_at: Tf<String>,
 }
 
