@@ -10,8 +10,9 @@ data "irsa_jwks" "cluster" {
 }
 
 # From public keys: no cluster access at all. Give every key the API server
-# lists in --service-account-key-file (two during a rotation). Non-RSA keys
-# are accepted with a warning: AWS STS only accepts RS256-signed tokens.
+# lists in --service-account-key-file (two during a rotation). RSA and EC
+# P-256/P-384/P-521 keys are what AWS STS verifies (RS256..RS512,
+# ES256..ES512); a key of any other algorithm gives a warning.
 data "irsa_jwks" "from_pem" {
   public_keys_pem = [
     file("${path.module}/sa.pub"),
