@@ -392,6 +392,33 @@ impl Sandbox {
 /// What a [`StubApiServer`] answers: status and JSON body for a method and path.
 pub type StubHandler = dyn Fn(&http::Method, &str) -> (u16, serde_json::Value) + Send + Sync;
 
+/// One raw answer of a [`StubApiServer`] started with
+/// [`StubApiServer::start_raw`]: any body, e.g. malformed JSON.
+#[derive(Clone, Debug)]
+pub struct StubResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl StubResponse {
+    /// `status` with a JSON body.
+    pub fn json(status: u16, body: &serde_json::Value) -> StubResponse {
+        StubResponse::bytes(status, "application/json", body.to_string())
+    }
+
+    /// `status` with `body` as it is.
+    pub fn bytes(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> StubResponse {
+        StubResponse {
+            status,
+            content_type: content_type.to_string(),
+            body: body.into(),
+        }
+    }
+}
+
+type RawStubHandler = dyn Fn(&http::Method, &str) -> StubResponse + Send + Sync;
+
 /// A tiny HTTPS server on 127.0.0.1 with its own CA that answers every
 /// request from a handler, and records `METHOD path` of each request. For
 /// error paths the fake API server does not model (e.g. a user without the
@@ -409,13 +436,25 @@ impl StubApiServer {
     pub async fn start(
         handler: impl Fn(&http::Method, &str) -> (u16, serde_json::Value) + Send + Sync + 'static,
     ) -> anyhow::Result<StubApiServer> {
+        let handler: Arc<StubHandler> = Arc::new(handler);
+        Self::start_raw(move |method, path| {
+            let (status, body) = handler(method, path);
+            StubResponse::json(status, &body)
+        })
+        .await
+    }
+
+    /// Like [`start`](Self::start), with answers of any content type and body.
+    pub async fn start_raw(
+        handler: impl Fn(&http::Method, &str) -> StubResponse + Send + Sync + 'static,
+    ) -> anyhow::Result<StubApiServer> {
         use hyper::service::service_fn;
 
         let (ca_pem, server_config) = stub_tls()?;
         let acceptor = tokio_rustls::TlsAcceptor::from(server_config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("https://{}", listener.local_addr()?);
-        let handler: Arc<StubHandler> = Arc::new(handler);
+        let handler: Arc<RawStubHandler> = Arc::new(handler);
         let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
         let log = requests.clone();
         let task = tokio::spawn(async move {
@@ -432,11 +471,11 @@ impl StubApiServer {
                         log.lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .push(format!("{} {path}", req.method()));
-                        let (status, body) = handler(req.method(), &path);
+                        let answer = handler(req.method(), &path);
                         let resp = http::Response::builder()
-                            .status(status)
-                            .header(http::header::CONTENT_TYPE, "application/json")
-                            .body(Full::new(Bytes::from(body.to_string())))
+                            .status(answer.status)
+                            .header(http::header::CONTENT_TYPE, answer.content_type)
+                            .body(Full::new(Bytes::from(answer.body)))
                             .expect("valid response");
                         async move { Ok::<_, std::convert::Infallible>(resp) }
                     });

@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-use irsa_acceptance::fake_apiserver::{FakeApiServer, FakeApiServerConfig, RESTRICTED_USER};
+use irsa_acceptance::fake_apiserver::{
+    FakeApiServer, FakeApiServerConfig, JwksUri, DEFAULT_ISSUER, RESTRICTED_USER,
+};
 use irsa_acceptance::harness::{missing_tool, require_tool};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt as _;
@@ -939,6 +941,59 @@ impl Env {
         );
         text(&out.stderr)
     }
+}
+
+/// `jwks_uri` as kube-apiserver serves it without `--service-account-jwks-uri`
+/// (its own address) and with it (any URI), read by kubectl; the JWKS
+/// itself is still served at /openid/v1/jwks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_jwks_uri_as_configured() {
+    require_kubectl!();
+    let env = Env::start(FakeApiServerConfig {
+        jwks_uri: JwksUri::ExternalAddress,
+        ..Default::default()
+    })
+    .await;
+    let disc = env
+        .json(&["get", "--raw", "/.well-known/openid-configuration"])
+        .await;
+    assert_eq!(disc["issuer"], DEFAULT_ISSUER);
+    assert_eq!(
+        disc["jwks_uri"],
+        format!(
+            "https://127.0.0.1:{}/openid/v1/jwks",
+            env.server.addr().port()
+        )
+    );
+    // Still the external address after an issuer change.
+    env.server.set_issuer("https://oidc.example.com/a".into());
+    let disc = env
+        .json(&["get", "--raw", "/.well-known/openid-configuration"])
+        .await;
+    assert_eq!(disc["issuer"], "https://oidc.example.com/a");
+    assert_eq!(
+        disc["jwks_uri"],
+        format!("{}/openid/v1/jwks", env.server.url())
+    );
+    let jwks = env.json(&["get", "--raw", "/openid/v1/jwks"]).await;
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(1));
+    env.server.shutdown().await;
+
+    let env = Env::start(FakeApiServerConfig {
+        jwks_uri: JwksUri::Fixed("https://keys.example.net/jwks.json".into()),
+        ..Default::default()
+    })
+    .await;
+    let disc = env
+        .json(&["get", "--raw", "/.well-known/openid-configuration"])
+        .await;
+    assert_eq!(disc["jwks_uri"], "https://keys.example.net/jwks.json");
+    assert_eq!(
+        disc.as_object().map(|o| o.len()),
+        Some(5),
+        "exactly the five fields: {disc}"
+    );
+    env.server.shutdown().await;
 }
 
 /// kubectl on this machine (/usr/bin/kubectl) is Google Cloud SDK's

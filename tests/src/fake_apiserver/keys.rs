@@ -121,12 +121,19 @@ impl KeySet {
     /// with `--service-account-jwks-uri` set the way IRSA setups set it
     /// (a trailing slash on the issuer is not doubled).
     pub fn discovery(&self, issuer: &str) -> Value {
+        let jwks_uri = format!("{}{JWKS_PATH}", issuer.trim_end_matches('/'));
+        self.discovery_with_jwks_uri(issuer, &jwks_uri)
+    }
+
+    /// The discovery document with another `jwks_uri` (kube-apiserver with
+    /// `--service-account-jwks-uri`, or without it: its external address).
+    pub fn discovery_with_jwks_uri(&self, issuer: &str, jwks_uri: &str) -> Value {
         let mut algs: Vec<&str> = self.keys.iter().map(|_| "RS256").collect();
         algs.sort_unstable();
         algs.dedup();
         json!({
             "issuer": issuer,
-            "jwks_uri": format!("{}{JWKS_PATH}", issuer.trim_end_matches('/')),
+            "jwks_uri": jwks_uri,
             "response_types_supported": ["id_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algs,
