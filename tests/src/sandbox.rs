@@ -5,8 +5,12 @@
 //!   `scripts/setup`, pinned version) on a free port, waits until it answers,
 //!   [`Moto::reset`]s state; killed on drop.
 //! * [`Sandbox`]: [`Moto`] (optional) + [`FakeApiServer`] + a temp dir with a
-//!   kubeconfig; [`Sandbox::env`] gives the same variables as
-//!   `scripts/sandbox` writes to `.sandbox/env`.
+//!   kubeconfig; [`Sandbox::env`] gives the variables `scripts/sandbox`
+//!   writes to `.sandbox/env` that configure the provider (checked by
+//!   running the script in tests/tests/sandbox_scripts.rs).
+//! * [`repo_script`], [`source_env_file`]: run the repository's scripts and
+//!   read what they write, for the tests of scripts/sandbox and
+//!   scripts/quickstart.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -388,6 +392,33 @@ impl Sandbox {
 /// What a [`StubApiServer`] answers: status and JSON body for a method and path.
 pub type StubHandler = dyn Fn(&http::Method, &str) -> (u16, serde_json::Value) + Send + Sync;
 
+/// One raw answer of a [`StubApiServer`] started with
+/// [`StubApiServer::start_raw`]: any body, e.g. malformed JSON.
+#[derive(Clone, Debug)]
+pub struct StubResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl StubResponse {
+    /// `status` with a JSON body.
+    pub fn json(status: u16, body: &serde_json::Value) -> StubResponse {
+        StubResponse::bytes(status, "application/json", body.to_string())
+    }
+
+    /// `status` with `body` as it is.
+    pub fn bytes(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> StubResponse {
+        StubResponse {
+            status,
+            content_type: content_type.to_string(),
+            body: body.into(),
+        }
+    }
+}
+
+type RawStubHandler = dyn Fn(&http::Method, &str) -> StubResponse + Send + Sync;
+
 /// A tiny HTTPS server on 127.0.0.1 with its own CA that answers every
 /// request from a handler, and records `METHOD path` of each request. For
 /// error paths the fake API server does not model (e.g. a user without the
@@ -405,13 +436,25 @@ impl StubApiServer {
     pub async fn start(
         handler: impl Fn(&http::Method, &str) -> (u16, serde_json::Value) + Send + Sync + 'static,
     ) -> anyhow::Result<StubApiServer> {
+        let handler: Arc<StubHandler> = Arc::new(handler);
+        Self::start_raw(move |method, path| {
+            let (status, body) = handler(method, path);
+            StubResponse::json(status, &body)
+        })
+        .await
+    }
+
+    /// Like [`start`](Self::start), with answers of any content type and body.
+    pub async fn start_raw(
+        handler: impl Fn(&http::Method, &str) -> StubResponse + Send + Sync + 'static,
+    ) -> anyhow::Result<StubApiServer> {
         use hyper::service::service_fn;
 
         let (ca_pem, server_config) = stub_tls()?;
         let acceptor = tokio_rustls::TlsAcceptor::from(server_config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("https://{}", listener.local_addr()?);
-        let handler: Arc<StubHandler> = Arc::new(handler);
+        let handler: Arc<RawStubHandler> = Arc::new(handler);
         let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
         let log = requests.clone();
         let task = tokio::spawn(async move {
@@ -428,11 +471,11 @@ impl StubApiServer {
                         log.lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .push(format!("{} {path}", req.method()));
-                        let (status, body) = handler(req.method(), &path);
+                        let answer = handler(req.method(), &path);
                         let resp = http::Response::builder()
-                            .status(status)
-                            .header(http::header::CONTENT_TYPE, "application/json")
-                            .body(Full::new(Bytes::from(body.to_string())))
+                            .status(answer.status)
+                            .header(http::header::CONTENT_TYPE, answer.content_type)
+                            .body(Full::new(Bytes::from(answer.body)))
                             .expect("valid response");
                         async move { Ok::<_, std::convert::Infallible>(resp) }
                     });
@@ -655,6 +698,89 @@ pub async fn https_get(
         .map_err(|_| anyhow!("GET {base}{path} timed out"))?
 }
 
+// ---------------------------------------------------------------------------
+// The repository's scripts (scripts/sandbox, scripts/quickstart)
+// ---------------------------------------------------------------------------
+
+/// `<workspace>/scripts/<name>` as a command with a clean environment: none
+/// of the caller's `TF_*`, `AWS_*`, `KUBE*` or `IRSA_SANDBOX_*`, `HOME` left
+/// as it is, stdin closed, killed on drop. `IRSA_FAKE_APISERVER_BIN` is set
+/// to `fake_apiserver_bin` so that scripts/sandbox never builds one.
+pub fn repo_script(name: &str, fake_apiserver_bin: &Path) -> tokio::process::Command {
+    let path = crate::harness::workspace_root().join("scripts").join(name);
+    let mut cmd = tokio::process::Command::new(path);
+    for (k, _) in std::env::vars_os() {
+        if let Some(k) = k.to_str() {
+            if k.starts_with("TF_")
+                || k.starts_with("AWS_")
+                || k.starts_with("KUBE")
+                || k.starts_with("IRSA_SANDBOX_")
+                || k == "CHECKPOINT_DISABLE"
+            {
+                cmd.env_remove(k);
+            }
+        }
+    }
+    cmd.env("IRSA_FAKE_APISERVER_BIN", fake_apiserver_bin)
+        .env("IRSA_TOOLS_DIR", crate::harness::tools_dir())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// The variables a shell gets from sourcing `path` (e.g. `.sandbox/env`),
+/// read by bash itself: `env -i bash -c '. FILE; env -0'` minus what bash
+/// sets on its own.
+pub fn source_env_file(path: &Path) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    fn env_of(
+        script: &str,
+        file: &Path,
+    ) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+        let out = Command::new("bash")
+            .env_clear()
+            .arg("-c")
+            .arg(script)
+            .arg("bash")
+            .arg(file)
+            .stdin(Stdio::null())
+            .output()
+            .context("running bash")?;
+        if !out.status.success() {
+            bail!(
+                "bash -c {script:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|kv| !kv.is_empty())
+            .filter_map(|kv| {
+                let kv = String::from_utf8_lossy(kv);
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .filter(|(k, _)| k != "_")
+            .collect())
+    }
+    let base = env_of("env -0", path)?;
+    let sourced = env_of("set -e; . \"$1\"; env -0", path)?;
+    Ok(sourced
+        .into_iter()
+        .filter(|(k, v)| base.get(k) != Some(v))
+        .collect())
+}
+
+/// Whether process `pid` is still running (not a zombie).
+pub fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,9 +823,11 @@ mod tests {
         assert_eq!(stub.requests(), vec!["GET /openid/v1/jwks".to_string()]);
     }
 
-    /// Needs scripts/setup (the venv's moto_server).
+    /// The names and values of `Sandbox::env`. That scripts/sandbox writes
+    /// the same (plus the quickstart's own) is checked by running it:
+    /// tests/tests/sandbox_scripts.rs. Needs scripts/setup (the venv's moto_server).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sandbox_env_matches_scripts_sandbox() {
+    async fn sandbox_env_names_and_values() {
         let sandbox = Sandbox::start().await;
         let env: std::collections::BTreeMap<String, String> = sandbox.env().into_iter().collect();
         let names: Vec<&str> = env.keys().map(String::as_str).collect();

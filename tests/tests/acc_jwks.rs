@@ -14,8 +14,11 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use irsa_acceptance::fake_apiserver::{FakeApiServerConfig, JwksUri, DEFAULT_ISSUER};
 use irsa_acceptance::harness::{each_terraform, hcl_string, TfOutput, Workdir, REQUIRED_PROVIDERS};
-use irsa_acceptance::sandbox::{k8s_forbidden_path, Sandbox, StubApiServer};
+use irsa_acceptance::sandbox::{
+    free_port, k8s_forbidden_path, Sandbox, SandboxConfig, StubApiServer, StubResponse,
+};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
@@ -330,14 +333,29 @@ fn openssl_ec_xy(dir: &Path, pub_pem: &str) -> (String, String) {
 // Tests
 // ---------------------------------------------------------------------------
 
+/// A fake API server (no moto) whose discovery document gives `jwks_uri`.
+async fn kube_only_with(jwks_uri: JwksUri) -> Sandbox {
+    Sandbox::start_with(SandboxConfig {
+        moto: None,
+        apiserver: FakeApiServerConfig {
+            jwks_uri,
+            ..Default::default()
+        },
+    })
+    .await
+}
+
 /// (a) Cluster source through `kubernetes { config_path }`: the JWKS equals
 /// what the cluster serves, canonical, sorted; issuer and jwks_uri come from
-/// the discovery document; a second plan is empty.
+/// the discovery document; a second plan is empty. The cluster is a
+/// kube-apiserver without `--service-account-jwks-uri`, whose `jwks_uri`
+/// is its own address, not `<issuer>/openid/v1/jwks`: a provider that
+/// derived it from the issuer fails here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_source_matches_served_jwks() {
     each_terraform(|tf| async move {
         let label = tf.label();
-        let sandbox = Sandbox::start_kube_only().await;
+        let sandbox = kube_only_with(JwksUri::ExternalAddress).await;
         let wd = Workdir::new(&tf, &cluster_config_path(sandbox.kubeconfig_path(), ""));
         wd.apply().await.unwrap_or_else(|e| panic!("{e:#}"));
 
@@ -357,6 +375,17 @@ async fn cluster_source_matches_served_jwks() {
             outs["jwks_uri"]["value"], discovery["jwks_uri"],
             "[{label}] jwks_uri"
         );
+        // What the cluster serves is not what the issuer would give.
+        assert_eq!(
+            discovery["jwks_uri"],
+            format!("{}/openid/v1/jwks", sandbox.k8s_url()),
+            "[{label}] the fake serves its own address"
+        );
+        assert_ne!(
+            outs["jwks_uri"]["value"],
+            format!("{DEFAULT_ISSUER}/openid/v1/jwks"),
+            "[{label}] jwks_uri derived from the issuer"
+        );
         assert!(
             outs["id"]["value"].as_str().is_some_and(|s| !s.is_empty()),
             "[{label}] id is empty: {outs}"
@@ -373,7 +402,9 @@ async fn cluster_source_matches_served_jwks() {
 async fn cluster_source_after_rotation_shows_two_keys() {
     each_terraform(|tf| async move {
         let label = tf.label();
-        let sandbox = Sandbox::start_kube_only().await;
+        // --service-account-jwks-uri set to somewhere else entirely.
+        let jwks_uri = "https://keys.example.net/cluster-b/jwks.json";
+        let sandbox = kube_only_with(JwksUri::Fixed(jwks_uri.into())).await;
         let mut wd = Workdir::new(&tf, &cluster_config_env(""));
         wd.envs(sandbox.env());
         wd.apply().await.unwrap_or_else(|e| panic!("{e:#}"));
@@ -381,6 +412,7 @@ async fn cluster_source_after_rotation_shows_two_keys() {
         let served = sandbox.served_jwks().await.unwrap();
         let old_kids = assert_canonical_jwks(&label, &before["json"]["value"], &served);
         assert_eq!(old_kids.len(), 1, "[{label}]");
+        assert_eq!(before["jwks_uri"]["value"], jwks_uri, "[{label}] jwks_uri");
 
         sandbox.apiserver.rotate_key();
 
@@ -676,4 +708,155 @@ data "irsa_jwks" "cluster" {{
     })
     .await;
     accept.abort();
+}
+
+/// A stub API server whose discovery document is valid and whose
+/// `/openid/v1/jwks` answers with whatever `jwks` holds at the time.
+async fn stub_serving(jwks: Arc<std::sync::Mutex<Vec<u8>>>) -> StubApiServer {
+    StubApiServer::start_raw(move |_, path| match path {
+        "/.well-known/openid-configuration" => StubResponse::json(
+            200,
+            &serde_json::json!({
+                "issuer": DEFAULT_ISSUER,
+                "jwks_uri": format!("{DEFAULT_ISSUER}/openid/v1/jwks"),
+                "response_types_supported": ["id_token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }),
+        ),
+        "/openid/v1/jwks" => StubResponse::bytes(
+            200,
+            "application/jwk-set+json",
+            jwks.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        ),
+        _ => StubResponse::json(
+            404,
+            &irsa_acceptance::sandbox::k8s_status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ),
+        ),
+    })
+    .await
+    .expect("stub API server")
+}
+
+/// (h) Issue 6 section 4: a cluster that serves an empty key set, malformed
+/// JSON, or a key with private members, through the data source with real
+/// Terraform. Each is refused with a message naming the cluster and the
+/// problem; a private member's value appears nowhere (output or state).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_served_bad_key_sets_are_refused() {
+    // A real public key (from the fake API server) to build the variants from.
+    let good = {
+        let sandbox = Sandbox::start_kube_only().await;
+        sandbox.served_jwks().await.expect("served JWKS")
+    };
+    let secret = "SECRETprivateEXPONENTvalue0123456789abcdef";
+    let mut with_private = good.clone();
+    with_private["keys"][0]["d"] = Value::String(secret.into());
+    with_private["keys"][0]["p"] = Value::String(format!("{secret}-p"));
+    let variants: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "empty",
+            br#"{"keys":[]}"#.to_vec(),
+            r"the JWKS contains no keys",
+        ),
+        (
+            "malformed",
+            br#"{"keys":[{"kty":"RSA","#.to_vec(),
+            r"the JWKS is not valid JSON",
+        ),
+        (
+            "private",
+            with_private.to_string().into_bytes(),
+            r#"contains the private key member "(d|p)""#,
+        ),
+    ];
+    let (variants, good) = (&variants, &good);
+    each_terraform(|tf| async move {
+        let label = tf.label();
+        let body = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stub = stub_serving(body.clone()).await;
+        let host = stub.url();
+        let mut wd = Workdir::new(&tf, &cluster_config_token(&host, "stub-token"));
+        wd.write_file("ca.pem", stub.ca_pem());
+        wd.env_remove("KUBE_CONFIG_PATH");
+        // The stub serves a usable key set first: the configuration is right.
+        *body.lock().unwrap() = good.to_string().into_bytes();
+        wd.apply().await.unwrap_or_else(|e| panic!("{e:#}"));
+        let outs = wd.output_json().await;
+        assert_canonical_jwks(&label, &outs["json"]["value"], good);
+
+        for (name, served, pattern) in variants {
+            *body.lock().unwrap() = served.clone();
+            let before = stub.requests().len();
+            let out = wd.expect_error(&["apply", "-auto-approve"], pattern).await;
+            let text = without_source_lines(&out);
+            assert_says(&label, &text, r"The cluster's JWKS is unusable");
+            assert_says(
+                &label,
+                &text,
+                &format!(
+                    "GET /openid/v1/jwks on (https://)?{}",
+                    regex::escape(host.trim_start_matches("https://"))
+                ),
+            );
+            assert!(
+                stub.requests()[before..]
+                    .iter()
+                    .any(|r| r == "GET /openid/v1/jwks"),
+                "[{label}] {name}: the provider did not read the JWKS: {:?}",
+                stub.requests()
+            );
+            assert!(
+                !out.combined().contains(secret),
+                "[{label}] {name}: a private member's value appears in the output:\n{out}"
+            );
+            let state =
+                std::fs::read_to_string(wd.path().join("terraform.tfstate")).unwrap_or_default();
+            assert!(
+                !state.contains(secret),
+                "[{label}] {name}: a private member's value is in the state"
+            );
+        }
+    })
+    .await;
+}
+
+/// (i) A cluster that cannot be reached at read time (nothing listens on
+/// its port): the apply fails, saying which address could not be reached
+/// and why, and no JWKS reaches the state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_cluster_fails_at_read() {
+    let sandbox = Sandbox::start_kube_only().await;
+    each_terraform(|tf| {
+        let sandbox = &sandbox;
+        async move {
+            let label = tf.label();
+            // A port that was free a moment ago: nothing listens there.
+            let port = free_port().expect("free port");
+            let host = format!("https://127.0.0.1:{port}");
+            let mut wd = Workdir::new(&tf, &cluster_config_token(&host, &sandbox.k8s_token()));
+            wd.write_file("ca.pem", sandbox.ca_pem());
+            wd.env_remove("KUBE_CONFIG_PATH");
+            let out = wd
+                .expect_error(
+                    &["apply", "-auto-approve"],
+                    r"Cannot (connect to the Kubernetes cluster|read the cluster's (signing keys|OpenID discovery document))",
+                )
+                .await;
+            let text = without_source_lines(&out);
+            assert_says(
+                &label,
+                &text,
+                &format!(r"cannot reach the Kubernetes API server at \S*127\.0\.0\.1:{port}"),
+            );
+            assert_says(&label, &text, r"(?i)connection refused");
+            let state = std::fs::read_to_string(wd.path().join("terraform.tfstate")).unwrap_or_default();
+            assert!(!state.contains("\"keys\""), "[{label}] a JWKS reached the state: {state}");
+        }
+    })
+    .await;
 }

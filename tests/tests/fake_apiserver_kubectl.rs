@@ -1,29 +1,34 @@
 //! The fake API server checked with the real kubectl, so that it is the
 //! Kubernetes protocol as kubectl speaks it (discovery, REST mapping,
 //! server-side apply, TokenRequest, Status errors) that is exercised, not
-//! our own reading of it. Every test skips (with a message) when
-//! /usr/bin/kubectl is absent.
+//! our own reading of it. kubectl is looked up on PATH; a test without it
+//! fails with the reason, unless the run allows the skip on purpose
+//! (`IRSA_ALLOW_MISSING_TOOLS=kubectl`), which is then reported as SKIPPED
+//! (see `irsa_acceptance::harness::require_tool`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-use irsa_acceptance::fake_apiserver::{FakeApiServer, FakeApiServerConfig, RESTRICTED_USER};
+use irsa_acceptance::fake_apiserver::{
+    FakeApiServer, FakeApiServerConfig, JwksUri, DEFAULT_ISSUER, RESTRICTED_USER,
+};
+use irsa_acceptance::harness::{missing_tool, require_tool};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt as _;
 use tokio::process::Command;
 
-const KUBECTL: &str = "/usr/bin/kubectl";
-
+/// kubectl on PATH, or the test fails (or is reported SKIPPED on purpose).
 macro_rules! require_kubectl {
     () => {
-        if !Path::new(KUBECTL).exists() {
-            eprintln!(
-                "SKIP {}: {KUBECTL} not found; this test needs the real kubectl",
-                module_path!()
-            );
+        if require_tool("kubectl").is_none() {
             return;
         }
     };
+}
+
+/// The kubectl on PATH (checked by `require_kubectl!` first).
+fn kubectl_path() -> PathBuf {
+    require_tool("kubectl").expect("kubectl on PATH (require_kubectl! ran first)")
 }
 
 const MANIFEST: &str = r#"
@@ -85,7 +90,7 @@ impl Env {
             server,
             dir,
             kubeconfig,
-            kubectl: PathBuf::from(KUBECTL),
+            kubectl: kubectl_path(),
         }
     }
 
@@ -938,23 +943,88 @@ impl Env {
     }
 }
 
-/// /usr/bin/kubectl on this machine is Google Cloud SDK's dispatcher, which
-/// picks the kubectl matching the server's version (the fake says v1.33,
-/// so the tests above run kubectl 1.33). Run the core flow with every
-/// versioned kubectl next to it too, so kubectl 1.32 is covered as well.
+/// `jwks_uri` as kube-apiserver serves it without `--service-account-jwks-uri`
+/// (its own address) and with it (any URI), read by kubectl; the JWKS
+/// itself is still served at /openid/v1/jwks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_jwks_uri_as_configured() {
+    require_kubectl!();
+    let env = Env::start(FakeApiServerConfig {
+        jwks_uri: JwksUri::ExternalAddress,
+        ..Default::default()
+    })
+    .await;
+    let disc = env
+        .json(&["get", "--raw", "/.well-known/openid-configuration"])
+        .await;
+    assert_eq!(disc["issuer"], DEFAULT_ISSUER);
+    assert_eq!(
+        disc["jwks_uri"],
+        format!(
+            "https://127.0.0.1:{}/openid/v1/jwks",
+            env.server.addr().port()
+        )
+    );
+    // Still the external address after an issuer change.
+    env.server.set_issuer("https://oidc.example.com/a".into());
+    let disc = env
+        .json(&["get", "--raw", "/.well-known/openid-configuration"])
+        .await;
+    assert_eq!(disc["issuer"], "https://oidc.example.com/a");
+    assert_eq!(
+        disc["jwks_uri"],
+        format!("{}/openid/v1/jwks", env.server.url())
+    );
+    let jwks = env.json(&["get", "--raw", "/openid/v1/jwks"]).await;
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(1));
+    env.server.shutdown().await;
+
+    let env = Env::start(FakeApiServerConfig {
+        jwks_uri: JwksUri::Fixed("https://keys.example.net/jwks.json".into()),
+        ..Default::default()
+    })
+    .await;
+    let disc = env
+        .json(&["get", "--raw", "/.well-known/openid-configuration"])
+        .await;
+    assert_eq!(disc["jwks_uri"], "https://keys.example.net/jwks.json");
+    assert_eq!(
+        disc.as_object().map(|o| o.len()),
+        Some(5),
+        "exactly the five fields: {disc}"
+    );
+    env.server.shutdown().await;
+}
+
+/// kubectl on this machine (/usr/bin/kubectl) is Google Cloud SDK's
+/// dispatcher, which picks the kubectl matching the server's version (the
+/// fake says v1.33, so the tests above run kubectl 1.33). Run the core flow
+/// with both versioned kubectls next to it too, so kubectl 1.32 is covered as
+/// well. Missing ones fail the test (skip on purpose:
+/// `IRSA_ALLOW_MISSING_TOOLS=kubectl-versions`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn core_flow_with_each_installed_kubectl_version() {
     require_kubectl!();
-    let real = std::fs::canonicalize(KUBECTL).unwrap_or_else(|_| PathBuf::from(KUBECTL));
+    let on_path = kubectl_path();
+    let real = std::fs::canonicalize(&on_path).unwrap_or(on_path);
     let dir = real.parent().map(Path::to_path_buf).unwrap_or_default();
-    let versions: Vec<PathBuf> = ["kubectl.1.32", "kubectl.1.33"]
-        .iter()
-        .map(|n| dir.join(n))
-        .filter(|p| p.exists())
-        .collect();
-    if versions.is_empty() {
-        eprintln!("SKIP core_flow_with_each_installed_kubectl_version: no versioned kubectl binaries next to {}", real.display());
-        return;
+    let wanted = ["kubectl.1.32", "kubectl.1.33"];
+    let (versions, missing): (Vec<PathBuf>, Vec<PathBuf>) =
+        wanted.iter().map(|n| dir.join(n)).partition(|p| p.exists());
+    if !missing.is_empty() {
+        let reason = format!(
+            "versioned kubectl {} not found next to {} (the Google Cloud SDK dispatcher \
+             installs kubectl.1.32 and kubectl.1.33 there)",
+            missing
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            real.display()
+        );
+        if !missing_tool("kubectl-versions", &reason) {
+            return;
+        }
     }
     for bin in versions {
         let mut env = Env::new().await;

@@ -370,7 +370,7 @@ fn non_resource(
         "/apis" => json_response(200, &resources::api_group_list()),
         "/healthz" | "/livez" | "/readyz" => respond(200, "text/plain; charset=utf-8", "ok"),
         DISCOVERY_PATH => {
-            let doc = shared.keys().discovery(&shared.issuer());
+            let doc = shared.discovery();
             oidc_response("application/json", &doc)
         }
         JWKS_PATH => oidc_response("application/jwk-set+json", &shared.keys().jwks()),

@@ -10,8 +10,11 @@
 //!   client-go accepts). `/openapi/v2` and `/openapi/v3` are 404, so use
 //!   `kubectl apply --validate=false`. `/healthz`, `/livez`, `/readyz`.
 //! - **OIDC**: `/.well-known/openid-configuration` and `/openid/v1/jwks`,
-//!   shaped exactly as kube-apiserver serves them, with
-//!   `jwks_uri = <issuer>/openid/v1/jwks` (as with `--service-account-jwks-uri`).
+//!   shaped exactly as kube-apiserver serves them. `jwks_uri` follows
+//!   [`FakeApiServerConfig::jwks_uri`]: by default `<issuer>/openid/v1/jwks`
+//!   (as with `--service-account-jwks-uri` set that way);
+//!   [`JwksUri::ExternalAddress`] is kube-apiserver without that flag,
+//!   `https://<its address>/openid/v1/jwks`; [`JwksUri::Fixed`] any URI.
 //! - **TokenRequest**: `POST /api/v1/namespaces/<ns>/serviceaccounts/<sa>/token`
 //!   mints RS256 tokens signed by the newest key.
 //! - **Objects** (in memory): core/v1 Namespace, ServiceAccount, Secret,
@@ -141,6 +144,24 @@ pub struct FakeApiServerConfig {
     /// still readable and deletable, no new objects allowed) before it and
     /// everything in it are removed, as the namespace controller would.
     pub namespace_termination_delay: Duration,
+    /// The `jwks_uri` of the discovery document.
+    pub jwks_uri: JwksUri,
+}
+
+/// What the discovery document gives as `jwks_uri`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum JwksUri {
+    /// `<issuer>/openid/v1/jwks`, following issuer changes: what
+    /// `--service-account-jwks-uri` is set to in IRSA setups.
+    #[default]
+    FromIssuer,
+    /// kube-apiserver without `--service-account-jwks-uri`:
+    /// `https://<external address>/openid/v1/jwks`, here the address it
+    /// listens on (upstream's integration test expects
+    /// `https://192.168.10.4:443/openid/v1/jwks` for its advertise address).
+    ExternalAddress,
+    /// `--service-account-jwks-uri=<this>`.
+    Fixed(String),
 }
 
 impl Default for FakeApiServerConfig {
@@ -152,6 +173,7 @@ impl Default for FakeApiServerConfig {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             log_requests: false,
             namespace_termination_delay: Duration::from_millis(500),
+            jwks_uri: JwksUri::default(),
         }
     }
 }
@@ -167,6 +189,7 @@ pub(crate) struct Shared {
     server_address: String,
     log_requests: bool,
     namespace_termination_delay: Duration,
+    jwks_uri: JwksUri,
 }
 
 impl Shared {
@@ -189,6 +212,19 @@ impl Shared {
     }
     fn set_issuer(&self, issuer: String) {
         *self.issuer.write().unwrap_or_else(|e| e.into_inner()) = issuer;
+    }
+    /// `GET /.well-known/openid-configuration`, with the configured `jwks_uri`.
+    fn discovery(&self) -> Value {
+        let issuer = self.issuer();
+        let keys = self.keys();
+        match &self.jwks_uri {
+            JwksUri::FromIssuer => keys.discovery(&issuer),
+            JwksUri::ExternalAddress => keys.discovery_with_jwks_uri(
+                &issuer,
+                &format!("https://{}{}", self.server_address, keys::JWKS_PATH),
+            ),
+            JwksUri::Fixed(uri) => keys.discovery_with_jwks_uri(&issuer, uri),
+        }
     }
 }
 
@@ -236,6 +272,7 @@ impl FakeApiServer {
             server_address: addr.to_string(),
             log_requests: cfg.log_requests,
             namespace_termination_delay: cfg.namespace_termination_delay,
+            jwks_uri: cfg.jwks_uri,
         });
         let (shutdown_tx, shutdown_rx) = tokio_watch::channel(false);
         let acceptor = TlsAcceptor::from(tls.server_config.clone());
