@@ -1410,6 +1410,21 @@ mod tests {
         fn schema(&self) -> Schema {
             toy_schema()
         }
+        fn upgrade_state_with_warnings(
+            &self,
+            raw: RawState,
+        ) -> Result<(Value, Diagnostics), Diagnostics> {
+            let v = self.upgrade_state(raw)?;
+            let mut warnings = Diagnostics::default();
+            if v.attr("size").is_null() {
+                warnings.warning_at(
+                    AttrPath::root("size"),
+                    "Size not carried over",
+                    "size_text was not a number",
+                );
+            }
+            Ok((v, warnings))
+        }
         fn upgrade_state(&self, raw: RawState) -> Result<Value, Diagnostics> {
             assert_eq!(raw.version, 0);
             let old: serde_json::Value =
@@ -1511,6 +1526,132 @@ mod tests {
         let v = decoded(&r.upgraded_state);
         assert_eq!(v.attr("name"), &Value::string("a"));
         assert_eq!(v.attr("size"), &Value::number(42i64));
+    }
+
+    #[tokio::test]
+    async fn upgrade_warnings_reach_terraform_next_to_the_upgraded_state() {
+        let r = upgrade(0, r#"{"name":"a","size_text":"big"}"#).await;
+        assert_eq!(r.diagnostics.len(), 1, "{:?}", r.diagnostics);
+        assert_eq!(
+            r.diagnostics[0].severity,
+            proto::diagnostic::Severity::Warning as i32
+        );
+        assert_eq!(decoded(&r.upgraded_state).attr("name"), &Value::string("a"));
+    }
+
+    #[tokio::test]
+    async fn state_json_keeps_digits_f64_would_lose() {
+        let r = upgrade(
+            1,
+            r#"{"name":"a","size":123456789012345678901234567890.000000000000000000001}"#,
+        )
+        .await;
+        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+        assert_eq!(
+            decoded(&r.upgraded_state)
+                .attr("size")
+                .as_number()
+                .unwrap()
+                .as_str(),
+            "123456789012345678901234567890.000000000000000000001"
+        );
+    }
+
+    #[tokio::test]
+    async fn identity_schemas_are_empty_and_an_identity_upgrade_is_a_clear_error() {
+        let svc = service();
+        let r = svc
+            .get_resource_identity_schemas(Request::new(
+                proto::get_resource_identity_schemas::Request {},
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.identity_schemas.is_empty() && r.diagnostics.is_empty());
+        let r = svc
+            .upgrade_resource_identity(Request::new(proto::upgrade_resource_identity::Request {
+                type_name: "toy_thing".into(),
+                version: 2,
+                raw_identity: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.upgraded_identity.is_none());
+        assert_eq!(r.diagnostics.len(), 1);
+        assert!(r.diagnostics[0].detail.contains("version 2"));
+    }
+
+    #[test]
+    fn routine_refusals_are_told_apart_from_bad_certificates() {
+        use std::io::{Error, ErrorKind};
+        assert!(refusal_is_routine(&Error::new(
+            ErrorKind::UnexpectedEof,
+            "tls handshake eof"
+        )));
+        assert!(refusal_is_routine(&Error::from(ErrorKind::BrokenPipe)));
+        assert!(refusal_is_routine(&Error::from(ErrorKind::ConnectionReset)));
+        // What tokio-rustls gives for a certificate we do not pin.
+        let bad_cert = Error::new(
+            ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert!(!refusal_is_routine(&bad_cert));
+        let no_cert = Error::new(
+            ErrorKind::InvalidData,
+            rustls::Error::NoCertificatesPresented,
+        );
+        assert!(!refusal_is_routine(&no_cert));
+    }
+
+    /// go-plugin's Windows transport, exercised on every platform: the first
+    /// free port of the range, the `tcp|127.0.0.1:PORT` handshake, and gRPC
+    /// served over it.
+    #[tokio::test]
+    async fn tcp_listener_scans_the_port_range_and_serves_grpc() {
+        // A range whose first port is taken.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let first = taken.local_addr().unwrap().port();
+        assert!(
+            Listener::bind_tcp(first, first).is_err(),
+            "a range of one busy port"
+        );
+        let last = first.saturating_add(50);
+        let listener = Listener::bind_tcp(first, last).unwrap();
+        assert_eq!(listener.network(), "tcp");
+        let addr: std::net::SocketAddr = listener.address().parse().unwrap();
+        assert!(addr.ip().is_loopback());
+        assert!(
+            addr.port() > first && addr.port() <= last,
+            "{addr} not in {first}..={last} after the busy one"
+        );
+        assert_eq!(
+            handshake_line(listener.network(), &listener.address(), Some("CERT")),
+            format!(
+                "1|6|tcp|127.0.0.1:{}|grpc|CERT
+",
+                addr.port()
+            )
+        );
+        assert!(Listener::bind_tcp(10, 9).is_err(), "min above max");
+
+        let svc = Arc::new(service());
+        let server = tonic::transport::Server::builder()
+            .add_service(provider_server(svc))
+            .serve_with_incoming(incoming(listener, None));
+        let serving = tokio::spawn(server);
+        let mut client = proto::provider_client::ProviderClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
+        let schema = client
+            .get_provider_schema(proto::get_provider_schema::Request {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(schema.resource_schemas.contains_key("toy_thing"));
+        let caps = schema.server_capabilities.unwrap();
+        assert!(caps.get_provider_schema_optional);
+        serving.abort();
     }
 
     #[tokio::test]
