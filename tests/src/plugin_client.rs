@@ -125,6 +125,11 @@ pub struct PluginProcess {
     pub handshake: Handshake,
     pub identity: ClientIdentity,
     stderr: Arc<Mutex<String>>,
+    /// Everything on stdout after the handshake line (go-plugin reads
+    /// nothing more there, so this must stay empty).
+    stdout: Arc<Mutex<String>>,
+    /// The pipe readers; they end when the process has closed both pipes.
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl PluginProcess {
@@ -148,7 +153,7 @@ impl PluginProcess {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err_pipe = child.stderr.take().expect("stderr piped");
         let sink = stderr.clone();
-        tokio::spawn(async move {
+        let err_reader = tokio::spawn(async move {
             let mut buf = [0u8; 4096];
             while let Ok(n) = err_pipe.read(&mut buf).await {
                 if n == 0 {
@@ -170,19 +175,86 @@ impl PluginProcess {
                     stderr.lock().unwrap()
                 )
             })?;
-        // Anything else on stdout would break go-plugin; keep draining to see it.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Anything else on stdout would break go-plugin; keep it to check.
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let out_sink = stdout.clone();
+        let out_reader = tokio::spawn(async move {
+            let mut rest = lines.into_inner();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = rest.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                out_sink
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
         let handshake = Handshake::parse(&line)?;
         Ok(PluginProcess {
             child,
             handshake,
             identity,
             stderr,
+            stdout,
+            readers: vec![err_reader, out_reader],
         })
     }
 
+    /// stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// stdout after the handshake line, so far.
+    pub fn stdout_after_handshake(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr satisfies `pred` (log lines are written by another
+    /// thread of the plugin and read by another task here, so they can trail
+    /// the RPC that caused them). Returns the stderr it saw last.
+    pub async fn wait_for_stderr(
+        &self,
+        within: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let now = self.stderr();
+            if pred(&now) {
+                return Ok(now);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(now);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Asks the plugin to exit as go-plugin does (GRPCController.Shutdown),
+    /// waits for it, and then for its pipes to be read to the end, so that
+    /// stdout and stderr are complete: a check that nothing was printed is
+    /// then not a race.
+    pub async fn shutdown_and_collect(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let channel = self.connect().await?;
+        go_plugin::grpc_controller_client::GrpcControllerClient::new(channel)
+            .shutdown(go_plugin::Empty {})
+            .await?;
+        let status = self.wait_exit(Duration::from_secs(10)).await?;
+        self.wait_pipes_closed().await?;
+        Ok(status)
+    }
+
+    /// After the process exited: waits until both pipes are read to EOF.
+    pub async fn wait_pipes_closed(&mut self) -> anyhow::Result<()> {
+        for r in self.readers.drain(..) {
+            tokio::time::timeout(Duration::from_secs(10), r)
+                .await
+                .context("a pipe of the plugin stayed open after it exited")??;
+        }
+        Ok(())
     }
 
     /// Connects with the given client identity (None: no client certificate).
@@ -233,6 +305,11 @@ pub async fn connect_tls(
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(tls_channel(config, socket).await?)
+}
+
+/// A channel over the socket with the given TLS client configuration.
+async fn tls_channel(config: rustls::ClientConfig, socket: &Path) -> anyhow::Result<Channel> {
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let socket = socket.to_path_buf();
     let channel = Endpoint::try_from("http://localhost")?
@@ -308,6 +385,14 @@ impl ServerCertVerifier for PinnedServerCert {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// A provider client that, like go-plugin's (`MaxCallRecvMsgSize` and
+/// `MaxCallSendMsgSize` of math.MaxInt32), has no 4 MiB limit of its own.
+pub fn provider_client(channel: Channel) -> proto::provider_client::ProviderClient<Channel> {
+    proto::provider_client::ProviderClient::new(channel)
+        .max_decoding_message_size(i32::MAX as usize)
+        .max_encoding_message_size(i32::MAX as usize)
 }
 
 /// msgpack-encodes a value of the given block's type.

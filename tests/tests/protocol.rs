@@ -3,10 +3,12 @@
 
 use std::time::{Duration, Instant};
 
+use irsa_acceptance::fault_proxy::FaultProxy;
 use irsa_acceptance::plugin_client::{
     connect_plain, decode_value, dynamic_value, go_plugin, object_of, proto, provider_binary,
-    ClientIdentity, Handshake, PluginProcess, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE,
+    provider_client, ClientIdentity, Handshake, PluginProcess, MAGIC_COOKIE_KEY,
 };
+use irsa_acceptance::sandbox::NO_AWS_ENDPOINT;
 use proto::provider_client::ProviderClient;
 use tfplugin::Value;
 
@@ -62,17 +64,22 @@ async fn run_by_hand_it_prints_a_human_message_and_exits_non_zero() {
     assert!(err.contains("This binary is a plugin"), "{err}");
 }
 
+/// go-plugin's `protocolVersion()`: with no common version the plugin still
+/// prints its handshake (with the version it has), and the client reports
+/// "incompatible API version with plugin. Plugin version: 6, Client versions:
+/// [4 5]". Exiting instead made Terraform 0.12-0.14 say only "Unrecognized
+/// remote plugin message".
 #[tokio::test]
-async fn refuses_a_terraform_that_offers_only_protocol_5() {
-    let out = tokio::process::Command::new(provider_binary())
-        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
-        .env("PLUGIN_PROTOCOL_VERSIONS", "4,5")
-        .output()
+async fn a_terraform_that_offers_only_protocol_5_gets_a_version_6_handshake_to_refuse() {
+    let mut p = PluginProcess::start(&[("PLUGIN_PROTOCOL_VERSIONS", "4,5")])
         .await
         .unwrap();
-    assert!(!out.status.success());
-    assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("protocol 6"));
+    assert_eq!(p.handshake.protocol_version, "6");
+    let said = p
+        .wait_for_stderr(Duration::from_secs(10), |e| e.contains("protocol 6"))
+        .await;
+    assert!(said.is_ok(), "no explanation on stderr: {said:?}");
+    p.child.kill().await.unwrap();
 }
 
 #[tokio::test]
@@ -152,18 +159,94 @@ async fn only_the_client_certificate_from_plugin_client_cert_may_connect() {
         .await
         .expect("still serving");
 
-    // The refusals happened in the TLS layer, and were logged as such.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let refusals = p
-        .stderr()
-        .lines()
-        .filter(|l| l.contains("refused a connection"))
-        .count();
+    // The refusals happened in the TLS layer, and were logged as warnings.
+    let seen = p
+        .wait_for_stderr(Duration::from_secs(10), |e| {
+            e.lines()
+                .filter(|l| l.contains("refused a connection") && l.contains(r#""@level":"warn""#))
+                .count()
+                >= 3
+        })
+        .await;
     assert!(
-        refusals >= 3,
-        "expected three TLS refusals in the log:\n{}",
-        p.stderr()
+        seen.is_ok(),
+        "expected three TLS refusals at WARN in the log:\n{seen:?}"
     );
+}
+
+/// go-plugin opens a connection and drops it on every Terraform run; that
+/// refusal (EOF in the handshake, or a broken pipe) is routine and logged at
+/// DEBUG, while a client with a wrong certificate stays a warning.
+#[tokio::test]
+async fn a_dropped_connection_is_logged_at_debug_and_a_wrong_certificate_at_warn() {
+    let p = PluginProcess::start(&[("TF_LOG_PROVIDER", "DEBUG")])
+        .await
+        .unwrap();
+    // Connect and hang up at once, as go-plugin's client does.
+    drop(
+        tokio::net::UnixStream::connect(&p.handshake.address)
+            .await
+            .unwrap(),
+    );
+    let dropped = p
+        .wait_for_stderr(Duration::from_secs(10), |e| {
+            e.contains("refused a connection")
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the dropped connection was not logged:\n{e}"));
+    let line = dropped
+        .lines()
+        .find(|l| l.contains("refused a connection"))
+        .unwrap();
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(entry["@level"], "debug", "{line}");
+    assert!(
+        entry["@message"].as_str().unwrap().contains("eof"),
+        "{line}"
+    );
+
+    // A stranger's certificate: a warning.
+    let stranger = ClientIdentity::terraform_like();
+    let refused = async {
+        let ch = p.connect_as(Some(&stranger)).await?;
+        ProviderClient::new(ch)
+            .get_provider_schema(proto::get_provider_schema::Request {})
+            .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    assert!(refused.is_err());
+    let warned = p
+        .wait_for_stderr(Duration::from_secs(10), |e| {
+            e.lines()
+                .any(|l| l.contains("refused a connection") && l.contains(r#""@level":"warn""#))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the wrong certificate was not a warning:\n{e}"));
+    let warn: serde_json::Value = serde_json::from_str(
+        warned
+            .lines()
+            .find(|l| l.contains("refused a connection") && l.contains(r#""@level":"warn""#))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        !warn["@message"].as_str().unwrap().contains("eof"),
+        "the warning is about the certificate: {warn}"
+    );
+    // And at the default level Terraform uses for providers (TF_LOG=WARN and
+    // up), the routine drop prints nothing at all.
+    let quiet = PluginProcess::start(&[("TF_LOG_PROVIDER", "WARN")])
+        .await
+        .unwrap();
+    drop(
+        tokio::net::UnixStream::connect(&quiet.handshake.address)
+            .await
+            .unwrap(),
+    );
+    let mut quiet = quiet;
+    quiet.shutdown_and_collect().await.unwrap();
+    assert_eq!(quiet.stderr(), "", "a routine drop is not a warning");
 }
 
 #[tokio::test]
@@ -314,6 +397,232 @@ async fn opentofu_call_order_with_unknowns_at_plan_then_read_then_stop_and_shutd
         !std::path::Path::new(&p.handshake.address).exists(),
         "socket cleaned up"
     );
+    // go-plugin reads nothing on stdout after the handshake line: every RPC
+    // above must have printed nothing there.
+    p.wait_pipes_closed().await.unwrap();
+    assert_eq!(
+        p.stdout_after_handshake(),
+        "",
+        "the provider printed to stdout during RPCs"
+    );
+}
+
+/// Terraform 1.12+ calls GetResourceIdentitySchemas right after every
+/// GetProviderSchema; an error there (anything but an empty answer or
+/// UNIMPLEMENTED) fails every command.
+#[tokio::test]
+async fn resource_identity_schemas_are_served_empty() {
+    let p = PluginProcess::start(&[]).await.unwrap();
+    let mut client = ProviderClient::new(p.connect().await.unwrap());
+    let schema = client
+        .get_provider_schema(proto::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!schema.resource_schemas.is_empty());
+    let ids = client
+        .get_resource_identity_schemas(proto::get_resource_identity_schemas::Request {})
+        .await
+        .expect("served, not UNIMPLEMENTED")
+        .into_inner();
+    assert!(
+        ids.identity_schemas.is_empty(),
+        "{:?}",
+        ids.identity_schemas
+    );
+    assert!(ids.diagnostics.is_empty(), "{:?}", ids.diagnostics);
+
+    // Identity data can only come from another provider: a clear error.
+    let up = client
+        .upgrade_resource_identity(proto::upgrade_resource_identity::Request {
+            type_name: "irsa_oidc_issuer".into(),
+            version: 1,
+            raw_identity: Some(proto::RawState {
+                json: br#"{"id":"x"}"#.to_vec(),
+                flatmap: Default::default(),
+            }),
+        })
+        .await
+        .expect("served, not UNIMPLEMENTED")
+        .into_inner();
+    assert!(up.upgraded_identity.is_none());
+    assert_eq!(errors(&up.diagnostics).len(), 1, "{:?}", up.diagnostics);
+    assert!(up.diagnostics[0].detail.contains("irsa_oidc_issuer"));
+}
+
+/// With `get_provider_schema_optional`, Terraform reuses the schema from its
+/// cache and a provider process gets its first call without any
+/// GetProviderSchema before it; ours must serve that.
+#[tokio::test]
+async fn schema_reuse_is_declared_and_a_fresh_process_serves_without_get_provider_schema() {
+    let p = PluginProcess::start(&[]).await.unwrap();
+    let mut client = ProviderClient::new(p.connect().await.unwrap());
+    // First call of this process: no GetProviderSchema.
+    let provider_config = object_of(&provider_block(), vec![]);
+    let c = client
+        .configure_provider(proto::configure_provider::Request {
+            terraform_version: "1.15.5".into(),
+            config: Some(dynamic_value(&provider_block(), &provider_config)),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+    let cfg = object_of(
+        &jwks_block(),
+        vec![("public_keys_pem", Value::string_list([RSA_PUB]))],
+    );
+    let r = client
+        .read_data_source(proto::read_data_source::Request {
+            type_name: "irsa_jwks".into(),
+            config: Some(dynamic_value(&jwks_block(), &cfg)),
+            provider_meta: None,
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", r.diagnostics);
+    let state = decode_value(&jwks_block(), r.state.as_ref().unwrap());
+    assert!(state
+        .attr("json")
+        .as_str()
+        .unwrap()
+        .contains(RSA_KID.trim()));
+
+    // And both places the capability is announced say so.
+    let meta = client
+        .get_metadata(proto::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let schema = client
+        .get_provider_schema(proto::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    for caps in [meta.server_capabilities, schema.server_capabilities] {
+        let caps = caps.expect("server capabilities");
+        assert!(caps.get_provider_schema_optional, "{caps:?}");
+        assert!(!caps.move_resource_state && !caps.plan_destroy, "{caps:?}");
+    }
+}
+
+/// Terraform's own limit is 256 MiB each way (terraform-plugin-go), and
+/// PlanResourceChange carries three copies of a state. tonic's default would
+/// refuse anything over 4 MiB with OUT_OF_RANGE ("Plugin error").
+#[tokio::test]
+async fn a_request_far_over_4_mib_is_served() {
+    let p = PluginProcess::start(&[]).await.unwrap();
+    let mut client = provider_client(p.connect().await.unwrap());
+    let kube_block = provider_block()
+        .blocks
+        .iter()
+        .find(|b| b.type_name == "kubernetes")
+        .unwrap()
+        .block
+        .clone();
+    let big = "x".repeat(24 << 20);
+    let provider_config = object_of(
+        &provider_block(),
+        vec![(
+            "kubernetes",
+            Value::List(vec![object_of(
+                &kube_block,
+                vec![("token", Value::string(big)), ("exec", Value::List(vec![]))],
+            )]),
+        )],
+    );
+    let request = proto::validate_provider_config::Request {
+        config: Some(dynamic_value(&provider_block(), &provider_config)),
+    };
+    assert!(prost::Message::encoded_len(&request) > 24 << 20);
+    let r = client.validate_provider_config(request).await;
+    assert!(r.is_ok(), "a 24 MiB request was refused: {:?}", r.err());
+}
+
+/// go-plugin's client opens StreamStdio and StartStream on every connection
+/// and keeps them open; after Shutdown the plugin must still exit before
+/// go-plugin's 2 s kill, not wait for those streams to end.
+#[tokio::test]
+async fn shutdown_with_go_plugins_streams_open_exits_within_go_plugins_deadline() {
+    let mut p = PluginProcess::start(&[]).await.unwrap();
+    let channel = p.connect().await.unwrap();
+    let stdio = go_plugin::grpc_stdio_client::GrpcStdioClient::new(channel.clone())
+        .stream_stdio(go_plugin::Empty {})
+        .await
+        .unwrap()
+        .into_inner();
+    let (_broker_tx, broker_rx) = tokio::sync::mpsc::channel::<go_plugin::ConnInfo>(1);
+    let broker = go_plugin::grpc_broker_client::GrpcBrokerClient::new(channel.clone())
+        .start_stream(tokio_stream::wrappers::ReceiverStream::new(broker_rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let asked = Instant::now();
+    go_plugin::grpc_controller_client::GrpcControllerClient::new(channel.clone())
+        .shutdown(go_plugin::Empty {})
+        .await
+        .unwrap();
+    let status = p.wait_exit(Duration::from_secs(10)).await.unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "exit took {:?}, go-plugin kills after 2 s",
+        asked.elapsed()
+    );
+    assert!(status.success(), "{status:?}");
+    drop((stdio, broker, channel));
+}
+
+/// PLUGIN_UNIX_SOCKET_GROUP (go-plugin's `setGroupWritable`): the socket is
+/// 0660 and its directory 0750, both of that group, so a host running as
+/// another member of the group can connect.
+#[cfg(unix)]
+#[tokio::test]
+async fn plugin_unix_socket_group_makes_the_socket_group_writable() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // A group other than ours when we may chown to it (root), else our own.
+    let own = std::fs::metadata("/proc/self").unwrap().gid();
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let (name, gid) = std::fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((f.first()?.to_string(), f.get(2)?.parse::<u32>().ok()?))
+        })
+        .find(|(_, g)| if root { *g != own } else { *g == own })
+        .expect("a group in /etc/group");
+    let p = PluginProcess::start(&[("PLUGIN_UNIX_SOCKET_GROUP", &name)])
+        .await
+        .unwrap();
+    let sock = std::path::Path::new(&p.handshake.address);
+    let meta = std::fs::metadata(sock).unwrap();
+    assert_eq!(meta.gid(), gid, "socket group");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    let dir = std::fs::metadata(sock.parent().unwrap()).unwrap();
+    assert_eq!(dir.gid(), gid, "directory group");
+    assert_eq!(dir.permissions().mode() & 0o777, 0o750);
+    ProviderClient::new(p.connect().await.unwrap())
+        .get_provider_schema(proto::get_provider_schema::Request {})
+        .await
+        .unwrap();
+
+    // Without it, the directory is ours alone.
+    let private = PluginProcess::start(&[]).await.unwrap();
+    let dir = std::path::Path::new(&private.handshake.address)
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    assert_eq!(
+        std::fs::metadata(dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+
+    // A group that does not exist: the plugin refuses to start.
+    let bad = PluginProcess::start(&[("PLUGIN_UNIX_SOCKET_GROUP", "no-such-group-h2")]).await;
+    assert!(bad.is_err(), "started with an unknown group");
 }
 
 #[tokio::test]
@@ -392,10 +701,12 @@ async fn stop_provider_cancels_a_read_in_flight() {
     // A "cluster" that accepts connections and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = silent.local_addr().unwrap();
+    let (connected_tx, mut connected) = tokio::sync::mpsc::channel::<()>(8);
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((s, _)) = silent.accept().await {
             held.push(s);
+            let _ = connected_tx.try_send(());
         }
     });
     let p = PluginProcess::start(&[]).await.unwrap();
@@ -447,7 +758,11 @@ async fn stop_provider_cancels_a_read_in_flight() {
             })
             .await
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Stop only cancels work that started before it: wait until the read is
+    // really blocked on the cluster (it has connected), not a fixed time.
+    tokio::time::timeout(Duration::from_secs(20), connected.recv())
+        .await
+        .expect("the read never reached the cluster");
     client
         .stop_provider(proto::stop_provider::Request {})
         .await
@@ -477,8 +792,14 @@ async fn logs_are_json_lines_on_stderr_at_the_tf_log_level_and_stdout_stays_clea
         })
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut p = p;
+    p.shutdown_and_collect().await.unwrap();
     let stderr = p.stderr();
+    assert_eq!(
+        p.stdout_after_handshake(),
+        "",
+        "stdout carries only the handshake"
+    );
     let lines: Vec<serde_json::Value> = stderr
         .lines()
         .map(|l| {
@@ -500,7 +821,7 @@ async fn logs_are_json_lines_on_stderr_at_the_tf_log_level_and_stdout_stays_clea
         .contains("configuring provider")));
 
     // Without TF_LOG the provider is silent.
-    let quiet = PluginProcess::start(&[]).await.unwrap();
+    let mut quiet = PluginProcess::start(&[]).await.unwrap();
     let mut client = ProviderClient::new(quiet.connect().await.unwrap());
     client
         .configure_provider(proto::configure_provider::Request {
@@ -510,8 +831,10 @@ async fn logs_are_json_lines_on_stderr_at_the_tf_log_level_and_stdout_stays_clea
         })
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Both pipes read to the end after the exit, so "nothing" is the whole output.
+    quiet.shutdown_and_collect().await.unwrap();
     assert_eq!(quiet.stderr(), "");
+    assert_eq!(quiet.stdout_after_handshake(), "");
 }
 
 #[tokio::test]
@@ -655,9 +978,19 @@ async fn terraform_attaches_to_a_provider_started_with_debug() {
 /// data it depends on is known: unknown `jwks`, nothing looked up yet.
 #[tokio::test]
 async fn resource_plan_with_unknown_configuration_waits_without_calling_aws() {
-    let p = PluginProcess::start(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")])
-        .await
-        .unwrap();
+    // Every AWS request goes through a counting proxy, with credentials set
+    // so that a call would really be sent (not fail before the network).
+    let proxy = FaultProxy::start(NO_AWS_ENDPOINT).await.expect("proxy");
+    let url = proxy.url();
+    let p = PluginProcess::start(&[
+        ("AWS_ENDPOINT_URL", url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ])
+    .await
+    .unwrap();
     let mut client = ProviderClient::new(p.connect().await.unwrap());
     let block = irsa::resources::oidc_issuer::model::schema().block;
     let cfg = object_of(
@@ -728,4 +1061,181 @@ async fn resource_plan_with_unknown_configuration_waits_without_calling_aws() {
         .unwrap()
         .into_inner();
     assert_eq!(path_names(&errors(&v.diagnostics)[0].attribute), ["name"]);
+    assert_eq!(
+        proxy.requests(),
+        0,
+        "validate and plan with unknowns called AWS:\n{}",
+        proxy.log_text()
+    );
+
+    // The counter sees this process's AWS calls: an import has to look.
+    let imported = client
+        .import_resource_state(proto::import_resource_state::Request {
+            type_name: "irsa_oidc_issuer".into(),
+            id: "prod".into(),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !errors(&imported.diagnostics).is_empty(),
+        "no AWS behind the proxy"
+    );
+    assert!(
+        proxy.requests() > 0,
+        "the import's AWS calls did not reach the proxy, so the count above proves nothing"
+    );
+}
+
+/// msgpack written by hand as Terraform writes it (not by our own codec, so
+/// a bug that is symmetric in our encoder and decoder cannot hide): an
+/// object with every attribute of the schema Terraform got from
+/// GetProviderSchema, nulls, a refined unknown (ext 12, "not null"), and a
+/// list of strings; the answer is read back by hand too.
+#[tokio::test]
+async fn hand_built_msgpack_as_terraform_sends_it() {
+    let p = PluginProcess::start(&[]).await.unwrap();
+    let mut client = ProviderClient::new(p.connect().await.unwrap());
+    let schema = client
+        .get_provider_schema(proto::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let block = schema.data_source_schemas["irsa_jwks"]
+        .block
+        .clone()
+        .unwrap();
+    let mut names: Vec<String> = block.attributes.iter().map(|a| a.name.clone()).collect();
+    names.extend(block.block_types.iter().map(|b| b.type_name.clone()));
+    names.sort();
+    let config = |pem: &[u8]| {
+        let mut b = Vec::new();
+        rmp::encode::write_map_len(&mut b, names.len() as u32).unwrap();
+        for n in &names {
+            rmp::encode::write_str(&mut b, n).unwrap();
+            if n == "public_keys_pem" {
+                b.extend_from_slice(pem);
+            } else {
+                b.push(0xc0);
+            }
+        }
+        proto::DynamicValue {
+            msgpack: b,
+            json: vec![],
+        }
+    };
+    // Plan time: the PEM list is unknown but known not to be null.
+    let v = client
+        .validate_data_resource_config(proto::validate_data_resource_config::Request {
+            type_name: "irsa_jwks".into(),
+            config: Some(config(&[0xc7, 3, 12, 0x81, 0x01, 0xc2])),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+    // Any other extension code is an unknown too.
+    let v = client
+        .validate_data_resource_config(proto::validate_data_resource_config::Request {
+            type_name: "irsa_jwks".into(),
+            config: Some(config(&[0xd4, 7, 0])),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+
+    // Apply time: a one-element list of strings.
+    let mut list = vec![0x91];
+    rmp::encode::write_str(&mut list, RSA_PUB).unwrap();
+    client
+        .configure_provider(proto::configure_provider::Request {
+            terraform_version: "1.15.5".into(),
+            config: Some(dynamic_value(
+                &provider_block(),
+                &object_of(&provider_block(), vec![]),
+            )),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap();
+    let r = client
+        .read_data_source(proto::read_data_source::Request {
+            type_name: "irsa_jwks".into(),
+            config: Some(config(&list)),
+            provider_meta: None,
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", r.diagnostics);
+    // Read the answer by hand: a map, keys in sorted order (as cty writes
+    // them), `json` a string naming our kid, `issuer` nil.
+    let bytes = r.state.unwrap().msgpack;
+    let mut rd = &bytes[..];
+    let n = rmp::decode::read_map_len(&mut rd).unwrap() as usize;
+    assert_eq!(n, names.len(), "one entry per attribute");
+    let mut keys = Vec::new();
+    for _ in 0..n {
+        let mut key = vec![0u8; 256];
+        let k = rmp::decode::read_str(&mut rd, &mut key)
+            .unwrap()
+            .to_string();
+        match k.as_str() {
+            "json" => {
+                let len = rmp::decode::read_str_len(&mut rd).unwrap() as usize;
+                let text = std::str::from_utf8(&rd[..len]).unwrap();
+                assert!(text.contains(RSA_KID.trim()), "{text}");
+                rd = &rd[len..];
+            }
+            "issuer" => {
+                rmp::decode::read_nil(&mut rd).unwrap();
+            }
+            _ => skip_msgpack(&mut rd),
+        }
+        keys.push(k);
+    }
+    assert!(rd.is_empty(), "trailing bytes");
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "object keys in sorted order");
+}
+
+/// Skips one msgpack value (only the kinds a state holds).
+fn skip_msgpack(rd: &mut &[u8]) {
+    use rmp::Marker::*;
+    let marker = rmp::decode::read_marker(rd).map_err(|_| ()).unwrap();
+    let take = |rd: &mut &[u8], n: usize| *rd = &rd[n..];
+    let be = |rd: &mut &[u8], n: usize| -> usize {
+        let v = rd[..n].iter().fold(0usize, |a, b| (a << 8) | *b as usize);
+        *rd = &rd[n..];
+        v
+    };
+    match marker {
+        Null | True | False | FixPos(_) | FixNeg(_) => {}
+        U8 | I8 => take(rd, 1),
+        U16 | I16 => take(rd, 2),
+        U32 | I32 | F32 => take(rd, 4),
+        U64 | I64 | F64 => take(rd, 8),
+        FixStr(n) => take(rd, n as usize),
+        Str8 | Bin8 => {
+            let n = be(rd, 1);
+            take(rd, n)
+        }
+        Str16 | Bin16 => {
+            let n = be(rd, 2);
+            take(rd, n)
+        }
+        Str32 | Bin32 => {
+            let n = be(rd, 4);
+            take(rd, n)
+        }
+        FixArray(n) => (0..n).for_each(|_| skip_msgpack(rd)),
+        Array16 => (0..be(rd, 2)).for_each(|_| skip_msgpack(rd)),
+        FixMap(n) => (0..2 * n).for_each(|_| skip_msgpack(rd)),
+        Map16 => (0..2 * be(rd, 2)).for_each(|_| skip_msgpack(rd)),
+        other => panic!("unexpected msgpack marker {other:?} in a state"),
+    }
 }

@@ -200,6 +200,16 @@ pub trait Resource: Send + Sync + 'static {
         .into())
     }
 
+    /// [`Resource::upgrade_state`] with warnings for the user next to the
+    /// upgraded value (for example an assumption made for a new attribute).
+    /// The server calls this one; the default has no warnings.
+    fn upgrade_state_with_warnings(
+        &self,
+        raw: RawState,
+    ) -> Result<(Value, Diagnostics), Diagnostics> {
+        self.upgrade_state(raw).map(|v| (v, Diagnostics::default()))
+    }
+
     async fn read(&self, ctx: &Ctx, req: ReadRequest) -> ReadResponse;
     async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> PlanResponse;
     async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse;

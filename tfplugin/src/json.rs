@@ -1,10 +1,18 @@
 //! The JSON encoding of values: `DynamicValue.json` and stored state
 //! (`RawState.json`, which is what UpgradeResourceState receives).
 //!
-//! JSON has no unknowns; numbers are read at f64/i64/u64 precision.
+//! JSON has no unknowns. Numbers keep every digit of their text, as cty's
+//! reader does (`json.Number`): we read the document with serde_json's
+//! `RawValue` and parse number text ourselves, so a 30-digit integer or a
+//! decimal that f64 would round survives. (serde_json's
+//! `arbitrary_precision` would do the same, but that feature changes
+//! `serde_json::Number` for every crate in the build.) Like cty, a string
+//! attribute also accepts a JSON number or bool, and bool and number
+//! attributes accept their value written as a string.
 
 use std::collections::BTreeMap;
 
+use serde_json::value::RawValue;
 use serde_json::Value as J;
 
 use super::value::{Number, Type, Value};
@@ -17,15 +25,21 @@ pub struct DecodeError {
 }
 
 pub fn decode_bytes(ty: &Type, bytes: &[u8]) -> Result<Value, DecodeError> {
-    let json: J = serde_json::from_slice(bytes).map_err(|e| DecodeError {
+    let text = std::str::from_utf8(bytes).map_err(|e| DecodeError {
         path: "(root)".into(),
         msg: e.to_string(),
     })?;
-    decode(ty, &json)
+    let raw: &RawValue = serde_json::from_str(text).map_err(|e| DecodeError {
+        path: "(root)".into(),
+        msg: e.to_string(),
+    })?;
+    decode_at(ty, raw, "")
 }
 
+/// Decodes an already parsed document (digits beyond what serde_json's
+/// `Number` holds are gone by then; prefer [`decode_bytes`]).
 pub fn decode(ty: &Type, json: &J) -> Result<Value, DecodeError> {
-    decode_at(ty, json, "")
+    decode_bytes(ty, json.to_string().as_bytes())
 }
 
 fn fail<T>(path: &str, msg: impl Into<String>) -> Result<T, DecodeError> {
@@ -39,48 +53,93 @@ fn fail<T>(path: &str, msg: impl Into<String>) -> Result<T, DecodeError> {
     })
 }
 
-fn decode_at(ty: &Type, json: &J, path: &str) -> Result<Value, DecodeError> {
-    if json.is_null() {
+fn parse<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue, path: &str) -> Result<T, DecodeError> {
+    serde_json::from_str(raw.get()).map_err(|e| DecodeError {
+        path: if path.is_empty() {
+            "(root)".into()
+        } else {
+            path.to_string()
+        },
+        msg: e.to_string(),
+    })
+}
+
+/// The kind of JSON value a raw text is, from its first byte.
+#[derive(PartialEq)]
+enum Kind {
+    Null,
+    Bool(bool),
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+fn kind(raw: &RawValue) -> Kind {
+    let t = raw.get().trim_start();
+    match t.as_bytes().first() {
+        Some(b'n') => Kind::Null,
+        Some(b't') => Kind::Bool(true),
+        Some(b'f') => Kind::Bool(false),
+        Some(b'"') => Kind::String,
+        Some(b'[') => Kind::Array,
+        Some(b'{') => Kind::Object,
+        _ => Kind::Number,
+    }
+}
+
+fn decode_at(ty: &Type, raw: &RawValue, path: &str) -> Result<Value, DecodeError> {
+    let k = kind(raw);
+    if k == Kind::Null {
         return Ok(Value::Null);
     }
     match ty {
-        Type::Bool => json
-            .as_bool()
-            .map(Value::Bool)
-            .map_or_else(|| fail(path, "expected a bool"), Ok),
-        Type::String => json
-            .as_str()
-            .map(Value::string)
-            .map_or_else(|| fail(path, "expected a string"), Ok),
-        Type::Number => match json {
-            J::Number(n) => Number::parse(&n.to_string())
-                .map(Value::Number)
-                .map_or_else(|| fail(path, "bad number"), Ok),
-            // cty's JSON decoder also accepts numbers written as strings.
-            J::String(s) => Number::parse(s)
-                .map(Value::Number)
-                .map_or_else(|| fail(path, "bad number"), Ok),
-            _ => fail(path, "expected a number"),
+        Type::Bool => match k {
+            Kind::Bool(b) => Ok(Value::Bool(b)),
+            Kind::String => match parse::<String>(raw, path)?.as_str() {
+                "true" => Ok(Value::Bool(true)),
+                "false" => Ok(Value::Bool(false)),
+                _ => fail(path, "expected a bool"),
+            },
+            _ => fail(path, "expected a bool"),
         },
+        Type::String => match k {
+            Kind::String => Ok(Value::String(parse(raw, path)?)),
+            Kind::Bool(b) => Ok(Value::string(b.to_string())),
+            Kind::Number => Ok(Value::string(raw.get().trim())),
+            _ => fail(path, "expected a string"),
+        },
+        Type::Number => {
+            let text = match k {
+                Kind::Number => raw.get().trim().to_string(),
+                Kind::String => parse::<String>(raw, path)?,
+                _ => return fail(path, "expected a number"),
+            };
+            Number::parse(&text)
+                .map(Value::Number)
+                .map_or_else(|| fail(path, format!("bad number {text:?}")), Ok)
+        }
         Type::List(elem) | Type::Set(elem) => {
-            let items = json
-                .as_array()
-                .map_or_else(|| fail(path, "expected an array"), Ok)?;
+            if k != Kind::Array {
+                return fail(path, "expected an array");
+            }
+            let items: Vec<&RawValue> = parse(raw, path)?;
             let vals = items
                 .iter()
                 .enumerate()
                 .map(|(i, j)| decode_at(elem, j, &format!("{path}[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(if matches!(ty, Type::Set(_)) {
-                Value::Set(vals)
+                Value::set(vals)
             } else {
                 Value::List(vals)
             })
         }
         Type::Tuple(elems) => {
-            let items = json
-                .as_array()
-                .map_or_else(|| fail(path, "expected an array"), Ok)?;
+            if k != Kind::Array {
+                return fail(path, "expected an array");
+            }
+            let items: Vec<&RawValue> = parse(raw, path)?;
             if items.len() != elems.len() {
                 return fail(path, "tuple length does not match its type");
             }
@@ -93,25 +152,29 @@ fn decode_at(ty: &Type, json: &J, path: &str) -> Result<Value, DecodeError> {
             Ok(Value::Tuple(vals))
         }
         Type::Map(elem) => {
-            let obj = json
-                .as_object()
-                .map_or_else(|| fail(path, "expected an object"), Ok)?;
+            if k != Kind::Object {
+                return fail(path, "expected an object");
+            }
+            let obj: BTreeMap<String, &RawValue> = parse(raw, path)?;
             let mut out = BTreeMap::new();
             for (k, j) in obj {
-                out.insert(k.clone(), decode_at(elem, j, &format!("{path}[{k:?}]"))?);
+                let v = decode_at(elem, j, &format!("{path}[{k:?}]"))?;
+                out.insert(k, v);
             }
             Ok(Value::Map(out))
         }
         Type::Object(attrs) => {
-            let obj = json
-                .as_object()
-                .map_or_else(|| fail(path, "expected an object"), Ok)?;
+            if k != Kind::Object {
+                return fail(path, "expected an object");
+            }
+            let obj: BTreeMap<String, &RawValue> = parse(raw, path)?;
             let mut out = BTreeMap::new();
             for (k, j) in obj {
-                let Some(t) = attrs.get(k) else {
+                let Some(t) = attrs.get(&k) else {
                     return fail(path, format!("unsupported attribute {k:?}"));
                 };
-                out.insert(k.clone(), decode_at(t, j, &join(path, k))?);
+                let v = decode_at(t, j, &join(path, &k))?;
+                out.insert(k, v);
             }
             for name in attrs.keys() {
                 out.entry(name.clone()).or_insert(Value::Null);
@@ -120,17 +183,23 @@ fn decode_at(ty: &Type, json: &J, path: &str) -> Result<Value, DecodeError> {
         }
         Type::Dynamic => {
             // cty's JSON for dynamic: {"value": ..., "type": ...}
-            let obj = json
-                .as_object()
-                .map_or_else(|| fail(path, "expected {\"value\",\"type\"}"), Ok)?;
+            if k != Kind::Object {
+                return fail(path, "expected {\"value\",\"type\"}");
+            }
+            let obj: BTreeMap<String, &RawValue> = parse(raw, path)?;
             let t = obj
                 .get("type")
                 .map_or_else(|| fail(path, "dynamic value without type"), Ok)?;
-            let t = Type::from_json(t).map_err(|m| DecodeError {
+            let t: J = parse(t, path)?;
+            let t = Type::from_json(&t).map_err(|m| DecodeError {
                 path: path.into(),
                 msg: m,
             })?;
-            decode_at(&t, obj.get("value").unwrap_or(&J::Null), path)
+            let v = match obj.get("value") {
+                Some(v) => decode_at(&t, v, path)?,
+                None => Value::Null,
+            };
+            Ok(Value::Dynamic(t, Box::new(v)))
         }
     }
 }
@@ -158,6 +227,7 @@ pub fn encode(value: &Value) -> J {
         Value::Map(m) | Value::Object(m) => {
             J::Object(m.iter().map(|(k, v)| (k.clone(), encode(v))).collect())
         }
+        Value::Dynamic(_, v) => encode(v),
     }
 }
 
@@ -176,6 +246,67 @@ mod tests {
         let e = decode_bytes(&ty, br#"{"name":"a","ttl":{"min":"x"}}"#).unwrap_err();
         assert_eq!(e.path, "ttl.min");
         assert!(decode_bytes(&ty, br#"{"nope":1}"#).is_err());
+    }
+
+    #[test]
+    fn state_numbers_keep_every_digit() {
+        let ty = Type::object([("big", Type::Number), ("dec", Type::Number)]);
+        // 30 digits (beyond u64), and a decimal that f64 would round to
+        // 0.30000000000000004 or similar.
+        let v = decode_bytes(
+            &ty,
+            br#"{"big": 123456789012345678901234567890, "dec": 0.1000000000000000055511151231257827}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            v.attr("big").as_number().unwrap().as_str(),
+            "123456789012345678901234567890"
+        );
+        assert_eq!(
+            v.attr("dec").as_number().unwrap().as_str(),
+            "0.1000000000000000055511151231257827"
+        );
+        // And msgpack carries them on unchanged.
+        let bytes = crate::msgpack::encode(&ty, &v);
+        assert_eq!(crate::msgpack::decode(&ty, &bytes).unwrap(), v);
+    }
+
+    #[test]
+    fn primitives_are_read_as_leniently_as_cty_reads_them() {
+        let ty = Type::object([
+            ("s", Type::String),
+            ("t", Type::String),
+            ("b", Type::Bool),
+            ("n", Type::Number),
+        ]);
+        let v = decode_bytes(&ty, br#"{"s": 12.50, "t": true, "b": "false", "n": "7"}"#).unwrap();
+        assert_eq!(v.attr("s"), &Value::string("12.50"));
+        assert_eq!(v.attr("t"), &Value::string("true"));
+        assert_eq!(v.attr("b"), &Value::Bool(false));
+        assert_eq!(v.attr("n"), &Value::number(7i64));
+        assert!(decode_bytes(&ty, br#"{"b": "yes"}"#).is_err());
+        assert!(decode_bytes(&ty, br#"{"n": [1]}"#).is_err());
+    }
+
+    #[test]
+    fn sets_are_canonical_and_dynamic_keeps_its_type() {
+        let ty = Type::object([("s", Type::set(Type::String)), ("d", Type::Dynamic)]);
+        let v = decode_bytes(
+            &ty,
+            br#"{"s": ["b", "a", "b"], "d": {"value": ["x"], "type": ["list", "string"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            v.attr("s"),
+            &Value::Set(vec![Value::string("a"), Value::string("b")])
+        );
+        assert_eq!(
+            v.attr("d"),
+            &Value::Dynamic(
+                Type::list(Type::String),
+                Box::new(Value::string_list(["x"]))
+            )
+        );
     }
 
     #[test]

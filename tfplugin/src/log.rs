@@ -51,8 +51,53 @@ fn level_from_env() -> u8 {
         .unwrap_or(0)
 }
 
-/// Installs the stderr logger and a panic hook that logs panics as errors.
-/// Safe to call more than once; only the first call installs anything.
+thread_local! {
+    /// How many guarded handler polls are running on this thread.
+    static IN_HANDLER: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as polling a handler whose panics the server
+/// catches (and reports as a diagnostic); see [`handler_scope`].
+pub struct HandlerScope(());
+
+/// While the returned guard lives, a panic on this thread is one the server
+/// turns into a diagnostic, so the hook does not report a crash.
+pub fn handler_scope() -> HandlerScope {
+    IN_HANDLER.with(|c| c.set(c.get() + 1));
+    HandlerScope(())
+}
+
+impl Drop for HandlerScope {
+    fn drop(&mut self) {
+        IN_HANDLER.with(|c| c.set(c.get().saturating_sub(1)));
+    }
+}
+
+/// The report for a panic nothing catches, in the shape Terraform looks for:
+/// go-plugin logs a plugin's stderr lines that start with `panic: ` (and the
+/// lines after them) at ERROR even when TF_LOG is off, and Terraform then
+/// prints them as the plugin's stack trace ("The plugin crashed!").
+pub fn crash_report(
+    msg: &str,
+    location: &str,
+    thread: &str,
+    backtrace: &std::backtrace::Backtrace,
+) -> String {
+    let mut out = format!("panic: {msg}\n\nthread '{thread}' panicked at {location}\n");
+    if matches!(
+        backtrace.status(),
+        std::backtrace::BacktraceStatus::Captured
+    ) {
+        out.push_str(&backtrace.to_string());
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Installs the stderr logger and a panic hook. Safe to call more than once;
+/// only the first call installs anything.
 pub fn init() {
     LEVEL.store(level_from_env(), Ordering::Relaxed);
     if tracing_subscriber::registry()
@@ -60,13 +105,11 @@ pub fn init() {
         .try_init()
         .is_ok()
     {
-        // Keep Rust's own report too: Terraform shows a crashed plugin's raw
-        // stderr, which is all there is when TF_LOG is off.
         let default_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let location = info
                 .location()
-                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
                 .unwrap_or_default();
             let msg = info
                 .payload()
@@ -75,7 +118,20 @@ pub fn init() {
                 .or_else(|| info.payload().downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic".into());
             tracing::error!(target: "irsa::panic", location = %location, "provider panicked: {msg}");
-            default_hook(info);
+            if IN_HANDLER.with(|c| c.get() > 0) {
+                // Caught by the server and returned as a diagnostic; Rust's
+                // own report goes to the debug log only.
+                default_hook(info);
+                return;
+            }
+            let thread = std::thread::current();
+            let report = crash_report(
+                &msg,
+                &location,
+                thread.name().unwrap_or("<unnamed>"),
+                &std::backtrace::Backtrace::force_capture(),
+            );
+            let _ = std::io::stderr().lock().write_all(report.as_bytes());
         }));
     }
 }
@@ -188,6 +244,29 @@ mod tests {
         assert_eq!(parse_level("debug"), 4);
         assert_eq!(parse_level("JSON"), 5);
         assert_eq!(parse_level("nonsense"), 5);
+    }
+
+    #[test]
+    fn crash_report_starts_with_the_line_terraform_recognises() {
+        let bt = std::backtrace::Backtrace::force_capture();
+        let r = crash_report("boom", "src/x.rs:1:2", "main", &bt);
+        assert!(r.starts_with("panic: boom\n"), "{r}");
+        assert!(r.contains("src/x.rs:1:2"), "{r}");
+        assert!(r.lines().count() > 3, "with a backtrace: {r}");
+        let none = crash_report("boom", "l", "t", &std::backtrace::Backtrace::disabled());
+        assert_eq!(none, "panic: boom\n\nthread 't' panicked at l\n");
+    }
+
+    #[test]
+    fn handler_scopes_nest_and_end() {
+        let depth = || IN_HANDLER.with(|c| c.get());
+        assert_eq!(depth(), 0);
+        {
+            let _a = handler_scope();
+            let _b = handler_scope();
+            assert_eq!(depth(), 2);
+        }
+        assert_eq!(depth(), 0);
     }
 
     #[test]

@@ -283,6 +283,7 @@ fn describe(v: &Value) -> &'static str {
         Value::Map(_) => "a map",
         Value::Object(_) => "an object",
         Value::Tuple(_) => "a tuple",
+        Value::Dynamic(_, v) => describe(v),
     }
 }
 

@@ -2,9 +2,11 @@
 //!
 //! Wire rules (cty's msgpack format): objects are maps keyed by attribute
 //! name; lists, sets and tuples are arrays; numbers are ints, floats, or a
-//! decimal string when neither is exact; unknowns are extension 0, or
-//! extension 12 carrying a map of refinements; a `dynamic` value is a
-//! two-element array of its JSON type and its value.
+//! decimal string when neither is exact (±Inf as float64); unknowns are
+//! any extension (Terraform writes 0 for a plain unknown, and 12 carrying a
+//! map of refinements); a `dynamic` value is a two-element array of its JSON
+//! type (as msgpack binary) and its value, except a plain null or unknown of
+//! no known type, which is written bare.
 
 use std::collections::BTreeMap;
 
@@ -134,13 +136,15 @@ impl<'a> Reader<'a> {
         let head = self.head()?;
         match head {
             Head::Nil => return Ok(Value::Null),
-            Head::Ext(EXT_UNKNOWN, n) => {
-                self.take(n)?;
-                return Ok(Value::unknown());
-            }
+            // The spec: any extension code is an unknown value; only code
+            // 12 carries refinements.
             Head::Ext(EXT_REFINED_UNKNOWN, n) => {
                 let raw = self.take(n)?;
-                return Ok(Value::Unknown(parse_refinements(raw)));
+                return Ok(Value::Unknown(parse_refinements(raw, ty)));
+            }
+            Head::Ext(_, n) => {
+                self.take(n)?;
+                return Ok(Value::unknown());
             }
             _ => {}
         }
@@ -156,7 +160,8 @@ impl<'a> Reader<'a> {
                 let json: serde_json::Value = serde_json::from_slice(ty_json)
                     .map_err(|e| DecodeError(format!("dynamic type: {e}")))?;
                 let inner = Type::from_json(&json).map_err(DecodeError)?;
-                self.value(&inner)
+                let v = self.value(&inner)?;
+                Ok(Value::Dynamic(inner, Box::new(v)))
             }
             Type::Bool => match head {
                 Head::Bool(b) => Ok(Value::Bool(b)),
@@ -166,7 +171,7 @@ impl<'a> Reader<'a> {
                 Head::Int(i) => Ok(Value::Number(
                     Number::parse(&i.to_string()).expect("integer text"),
                 )),
-                Head::Float(f) if f.is_finite() => Ok(Value::Number(Number::from(f))),
+                Head::Float(f) if !f.is_nan() => Ok(Value::Number(Number::from(f))),
                 Head::Str(n) => {
                     let s = self.text(n)?;
                     Number::parse(&s)
@@ -187,7 +192,7 @@ impl<'a> Reader<'a> {
                     .map(|_| self.value(elem))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(if matches!(ty, Type::Set(_)) {
-                    Value::Set(items)
+                    Value::set(items)
                 } else {
                     Value::List(items)
                 })
@@ -245,35 +250,87 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Reads the refinements we understand; anything else is kept raw only.
-fn parse_refinements(raw: &[u8]) -> Unknown {
-    let mut unknown = Unknown {
-        raw_refinements: Some(raw.to_vec()),
-        ..Default::default()
-    };
+/// Reads the refinements of an unknown of type `ty`: nullness and string
+/// prefix into fields, others kept raw (with the type they belong to).
+/// A malformed map yields a plain unknown, as cty's reader gives up too.
+fn parse_refinements(raw: &[u8], ty: &Type) -> Unknown {
+    let mut unknown = Unknown::default();
     let mut rd = Reader { buf: raw, pos: 0 };
     let Ok(Head::Map(n)) = rd.head() else {
         return unknown;
     };
     for _ in 0..n {
         let Ok(Head::Int(key)) = rd.head() else {
-            return unknown;
+            return Unknown::default();
         };
-        let Ok(head) = rd.head() else { return unknown };
+        let start = rd.pos;
+        let Ok(head) = rd.head() else {
+            return Unknown::default();
+        };
         match (key as i64, head) {
             (REFINE_NULLNESS, Head::Bool(b)) => unknown.nullable = Some(b),
             (REFINE_STRING_PREFIX, Head::Str(len)) => match rd.text(len) {
                 Ok(s) => unknown.string_prefix = Some(s),
-                Err(_) => return unknown,
+                Err(_) => return Unknown::default(),
             },
-            (_, other) => {
+            (key, other) => {
                 if rd.skip_after_head(other).is_err() {
-                    return unknown;
+                    return Unknown::default();
                 }
+                unknown
+                    .other_refinements
+                    .push((key, raw[start..rd.pos].to_vec()));
             }
         }
     }
+    if !unknown.other_refinements.is_empty() {
+        unknown.refined_at = Some(ty.clone());
+    }
     unknown
+}
+
+/// cty's msgpack for an unknown of type `ty`: ext 0 when nothing is known
+/// about it, else ext 12 with the refinements that apply to `ty`.
+fn write_unknown(out: &mut Vec<u8>, ty: &Type, u: &Unknown) {
+    use rmp::encode as w;
+    let mut entries: Vec<(i64, Vec<u8>)> = Vec::new();
+    // An unknown of no known type cannot be refined in cty.
+    if !matches!(ty, Type::Dynamic) {
+        if u.nullable == Some(false) {
+            let mut b = Vec::new();
+            w::write_bool(&mut b, false).expect("vec write");
+            entries.push((REFINE_NULLNESS, b));
+        }
+        if let (Type::String, Some(prefix)) = (ty, &u.string_prefix) {
+            if !prefix.is_empty() {
+                let mut b = Vec::new();
+                w::write_str(&mut b, prefix).expect("vec write");
+                entries.push((REFINE_STRING_PREFIX, b));
+            }
+        }
+        if u.refined_at.as_ref() == Some(ty) {
+            entries.extend(
+                u.other_refinements
+                    .iter()
+                    .filter(|(k, _)| *k != REFINE_NULLNESS && *k != REFINE_STRING_PREFIX)
+                    .cloned(),
+            );
+        }
+    }
+    if entries.is_empty() {
+        w::write_ext_meta(out, 1, EXT_UNKNOWN).expect("vec write");
+        out.push(0);
+        return;
+    }
+    entries.sort_by_key(|(k, _)| *k);
+    let mut payload = Vec::new();
+    w::write_map_len(&mut payload, entries.len() as u32).expect("vec write");
+    for (k, v) in &entries {
+        w::write_sint(&mut payload, *k).expect("vec write");
+        payload.extend_from_slice(v);
+    }
+    w::write_ext_meta(out, payload.len() as u32, EXT_REFINED_UNKNOWN).expect("vec write");
+    out.extend_from_slice(&payload);
 }
 
 impl Reader<'_> {
@@ -308,28 +365,31 @@ fn write_value(out: &mut Vec<u8>, ty: &Type, value: &Value) {
             return;
         }
         Value::Unknown(u) => {
-            match &u.raw_refinements {
-                Some(raw) => {
-                    w::write_ext_meta(out, raw.len() as u32, EXT_REFINED_UNKNOWN)
-                        .expect("vec write");
-                    out.extend_from_slice(raw);
-                }
-                None => {
-                    w::write_ext_meta(out, 1, EXT_UNKNOWN).expect("vec write");
-                    out.push(0);
-                }
-            }
+            write_unknown(out, ty, u);
+            return;
+        }
+        // At a typed position the wrapper has nothing to add.
+        Value::Dynamic(_, inner) if !matches!(ty, Type::Dynamic) => {
+            write_value(out, ty, inner);
             return;
         }
         _ => {}
     }
     match ty {
         Type::Dynamic => {
-            let inferred = infer_type(value);
+            let (concrete, inner) = match value {
+                Value::Dynamic(t, v) => (t.clone(), &**v),
+                v => (infer_type(v), v),
+            };
+            if matches!(concrete, Type::Dynamic) {
+                // Nothing more is known than "dynamic": cty writes it bare.
+                write_value(out, &Type::Dynamic, inner);
+                return;
+            }
             w::write_array_len(out, 2).expect("vec write");
-            let ty_json = inferred.to_json().to_string();
-            w::write_str(out, &ty_json).expect("vec write");
-            write_value(out, &inferred, value);
+            let ty_json = concrete.to_json().to_string();
+            w::write_bin(out, ty_json.as_bytes()).expect("vec write");
+            write_value(out, &concrete, inner);
         }
         Type::Object(attrs) => {
             w::write_map_len(out, attrs.len() as u32).expect("vec write");
@@ -346,10 +406,17 @@ fn write_value(out: &mut Vec<u8>, ty: &Type, value: &Value) {
                 write_value(out, elem, v);
             }
         }
-        Type::List(elem) | Type::Set(elem) => {
+        Type::List(elem) => {
             let items = value.elements().unwrap_or(&[]);
             w::write_array_len(out, items.len() as u32).expect("vec write");
             for v in items {
+                write_value(out, elem, v);
+            }
+        }
+        Type::Set(elem) => {
+            let items = crate::value::canonical_set(value.elements().unwrap_or(&[]).to_vec());
+            w::write_array_len(out, items.len() as u32).expect("vec write");
+            for v in &items {
                 write_value(out, elem, v);
             }
         }
@@ -377,7 +444,14 @@ fn write_value(out: &mut Vec<u8>, ty: &Type, value: &Value) {
 
 fn write_number(out: &mut Vec<u8>, n: &Number) {
     use rmp::encode as w;
-    if let Some(i) = n.as_i64() {
+    if let Some(negative) = n.infinite_sign() {
+        let inf = if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
+        w::write_f64(out, inf).expect("vec write");
+    } else if let Some(i) = n.as_i64() {
         w::write_sint(out, i).expect("vec write");
     } else if let Some(u) = n.as_u64() {
         w::write_uint(out, u).expect("vec write");
@@ -390,17 +464,39 @@ fn write_number(out: &mut Vec<u8>, n: &Number) {
     }
 }
 
-/// The type a value has on its own, for values in `dynamic` positions.
+/// The type a value has on its own, for values in `dynamic` positions that
+/// were not read with a type ([`Value::Dynamic`] keeps the one they had).
+/// A list, set or map whose elements all have one known type keeps its kind;
+/// otherwise it can only be a tuple or an object.
 pub fn infer_type(value: &Value) -> Type {
+    fn uniform<'a>(items: impl Iterator<Item = &'a Value>) -> Option<Type> {
+        let mut ty = None;
+        for v in items {
+            let t = infer_type(v);
+            if matches!(t, Type::Dynamic) || ty.as_ref().is_some_and(|u| *u != t) {
+                return None;
+            }
+            ty = Some(t);
+        }
+        ty
+    }
     match value {
         Value::Null | Value::Unknown(_) => Type::Dynamic,
+        Value::Dynamic(t, _) => t.clone(),
         Value::Bool(_) => Type::Bool,
         Value::Number(_) => Type::Number,
         Value::String(_) => Type::String,
-        Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
-            Type::Tuple(v.iter().map(infer_type).collect())
-        }
-        Value::Map(m) | Value::Object(m) => {
+        Value::List(v) => uniform(v.iter())
+            .map(Type::list)
+            .unwrap_or_else(|| Type::Tuple(v.iter().map(infer_type).collect())),
+        Value::Set(v) => uniform(v.iter())
+            .map(Type::set)
+            .unwrap_or_else(|| Type::Tuple(v.iter().map(infer_type).collect())),
+        Value::Tuple(v) => Type::Tuple(v.iter().map(infer_type).collect()),
+        Value::Map(m) => uniform(m.values()).map(Type::map).unwrap_or_else(|| {
+            Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect())
+        }),
+        Value::Object(m) => {
             Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect())
         }
     }
@@ -488,12 +584,169 @@ mod tests {
         assert_eq!(encode(&Type::String, &v), bytes);
     }
 
+    /// A `dynamic` value as cty writes it: [type JSON as bin, value].
+    fn cty_dynamic(type_json: &str, value: &[u8]) -> Vec<u8> {
+        let mut b = vec![0x92, 0xc4, type_json.len() as u8];
+        b.extend_from_slice(type_json.as_bytes());
+        b.extend_from_slice(value);
+        b
+    }
+
     #[test]
-    fn dynamic_values_carry_their_type() {
-        let v = Value::string("hi");
-        let bytes = encode(&Type::Dynamic, &v);
-        assert_eq!(decode(&Type::Dynamic, &bytes).unwrap(), v);
+    fn dynamic_values_keep_their_type_and_are_written_back_byte_for_byte() {
+        // list(string) ["a"] at a dynamic position.
+        let bytes = cty_dynamic(r#"["list","string"]"#, &[0x91, 0xa1, b'a']);
+        let v = decode(&Type::Dynamic, &bytes).unwrap();
+        assert_eq!(
+            v,
+            Value::Dynamic(
+                Type::list(Type::String),
+                Box::new(Value::string_list(["a"]))
+            )
+        );
+        assert_eq!(
+            v.elements().unwrap(),
+            &[Value::string("a")],
+            "accessors look through"
+        );
+        assert_eq!(
+            encode(&Type::Dynamic, &v),
+            bytes,
+            "not re-inferred as a tuple"
+        );
+
+        // A null string and a refined unknown string: wrapped, with their type.
+        let null_string = cty_dynamic(r#""string""#, &[0xc0]);
+        let v = decode(&Type::Dynamic, &null_string).unwrap();
+        assert!(v.is_null());
+        assert_eq!(encode(&Type::Dynamic, &v), null_string);
+        let refined = cty_dynamic(r#""string""#, &[0xc7, 3, 12, 0x81, 0x01, 0xc2]);
+        let v = decode(&Type::Dynamic, &refined).unwrap();
+        assert!(v.is_unknown());
+        assert_eq!(encode(&Type::Dynamic, &v), refined);
+
+        // A plain unknown of no known type is bare.
         assert!(decode(&Type::Dynamic, &[0xd4, 0, 0]).unwrap().is_unknown());
+        assert_eq!(encode(&Type::Dynamic, &Value::unknown()), [0xd4, 0, 0]);
+
+        // A value built by the provider: its type is inferred, the type JSON is bin.
+        let built = encode(&Type::Dynamic, &Value::string("hi"));
+        assert_eq!(built, cty_dynamic(r#""string""#, &[0xa2, b'h', b'i']));
+        let list = encode(&Type::Dynamic, &Value::string_list(["a"]));
+        assert_eq!(list, bytes, "a uniform list stays a list");
+        // cty also accepts the type as str; so do we.
+        let mut as_str = bytes.clone();
+        as_str[1] = 0xd9;
+        assert_eq!(
+            decode(&Type::Dynamic, &as_str).unwrap(),
+            decode(&Type::Dynamic, &bytes).unwrap()
+        );
+    }
+
+    #[test]
+    fn any_extension_code_is_an_unknown() {
+        for code in [0u8, 1, 5, 12, 0x7f, 0xff] {
+            let v = decode(&Type::Number, &[0xd4, code, 0]).unwrap();
+            assert!(v.is_unknown(), "ext {code}");
+        }
+        // Longer payloads too, and refinements are read only from code 12.
+        let v = decode(&Type::String, &[0xd5, 3, 0x81, 0x01]).unwrap();
+        assert_eq!(v, Value::unknown());
+        let v = decode(&Type::String, &[0xc7, 3, 12, 0x81, 0x01, 0xc2]).unwrap();
+        assert_eq!(v, Value::Unknown(Unknown::not_null()));
+    }
+
+    #[test]
+    fn refinements_are_written_from_the_public_fields() {
+        // nullable=false on a number: ext 12 {1: false}.
+        let u = Value::Unknown(Unknown::not_null());
+        assert_eq!(encode(&Type::Number, &u), [0xc7, 3, 12, 0x81, 0x01, 0xc2]);
+        // A string prefix only where the type is a string.
+        let p = Value::Unknown(Unknown {
+            string_prefix: Some("arn:".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            encode(&Type::String, &p),
+            [0xc7, 7, 12, 0x81, 0x02, 0xa4, b'a', b'r', b'n', b':']
+        );
+        assert_eq!(encode(&Type::Number, &p), [0xd4, 0, 0]);
+        // Number bounds (key 3) read at number are kept there, dropped elsewhere.
+        let bounds = [0xc7, 7, 12, 0x82, 0x01, 0xc2, 0x03, 0x92, 0x00, 0xc3];
+        let v = decode(&Type::Number, &bounds).unwrap();
+        assert_eq!(encode(&Type::Number, &v), bounds);
+        assert_eq!(encode(&Type::String, &v), [0xc7, 3, 12, 0x81, 0x01, 0xc2]);
+    }
+
+    #[test]
+    fn sets_are_canonical_sets() {
+        let ty = Type::set(Type::String);
+        // ["b", "a", "b"] as Terraform might order it.
+        let v = decode(&ty, &[0x93, 0xa1, b'b', 0xa1, b'a', 0xa1, b'b']).unwrap();
+        assert_eq!(v, Value::Set(vec![Value::string("a"), Value::string("b")]));
+        assert_eq!(
+            v,
+            Value::Set(vec![Value::string("b"), Value::string("a")]),
+            "order does not matter"
+        );
+        assert_ne!(v, Value::Set(vec![Value::string("a")]));
+        assert_eq!(encode(&ty, &v), [0x92, 0xa1, b'a', 0xa1, b'b']);
+        // Unknown elements are never merged.
+        let two = decode(&ty, &[0x92, 0xd4, 0, 0, 0xd4, 0, 0]).unwrap();
+        assert_eq!(two.elements().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn infinities_travel_as_float64() {
+        for inf in [f64::INFINITY, f64::NEG_INFINITY] {
+            let mut b = vec![0xcb];
+            b.extend_from_slice(&inf.to_bits().to_be_bytes());
+            let v = decode(&Type::Number, &b).unwrap();
+            let n = v.as_number().unwrap();
+            assert_eq!(n.infinite_sign(), Some(inf < 0.0));
+            assert_eq!(n.as_i64(), None, "no integer reading of infinity");
+            assert_eq!(encode(&Type::Number, &v), b);
+        }
+        let mut nan = vec![0xcb];
+        nan.extend_from_slice(&f64::NAN.to_bits().to_be_bytes());
+        assert!(decode(&Type::Number, &nan).is_err());
+    }
+
+    /// An object as Terraform sends a resource config at plan time: keys in
+    /// sorted order, a refined unknown, a set, a nested block list.
+    #[test]
+    fn a_plan_time_config_as_terraform_encodes_it() {
+        let ty = Type::object([
+            ("arn", Type::String),
+            ("ids", Type::set(Type::String)),
+            ("n", Type::Number),
+            ("nested", Type::list(Type::object([("on", Type::Bool)]))),
+        ]);
+        let mut b = vec![0x84];
+        b.extend_from_slice(&[
+            0xa3, b'a', b'r', b'n', 0xc7, 7, 12, 0x81, 0x02, 0xa4, b'a', b'r', b'n', b':',
+        ]);
+        b.extend_from_slice(&[0xa3, b'i', b'd', b's', 0x92, 0xa1, b'1', 0xa1, b'2']);
+        b.extend_from_slice(&[0xa1, b'n', 0xcb]);
+        b.extend_from_slice(&1.5f64.to_bits().to_be_bytes());
+        b.extend_from_slice(&[
+            0xa6, b'n', b'e', b's', b't', b'e', b'd', 0x91, 0x81, 0xa2, b'o', b'n', 0xc3,
+        ]);
+        let v = decode(&ty, &b).unwrap();
+        let Value::Unknown(u) = v.attr("arn") else {
+            panic!("arn should be unknown: {v:?}")
+        };
+        assert_eq!(u.string_prefix.as_deref(), Some("arn:"));
+        assert_eq!(
+            v.attr("ids"),
+            &Value::set([Value::string("2"), Value::string("1")])
+        );
+        assert_eq!(v.attr("n").as_number().unwrap().as_str(), "1.5");
+        assert_eq!(
+            v.attr("nested").elements().unwrap()[0].attr("on"),
+            &Value::Bool(true)
+        );
+        assert_eq!(encode(&ty, &v), b, "written back exactly as cty would");
     }
 
     #[test]

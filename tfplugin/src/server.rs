@@ -1,9 +1,12 @@
 //! The plugin process: go-plugin handshake, AutoMTLS, and the gRPC services
 //! (tfplugin6 Provider, go-plugin's controller/stdio/broker, health).
+//!
+//! Transport, as go-plugin's `serverListener()`: a Unix socket on Unix
+//! systems, TCP on 127.0.0.1 within `PLUGIN_MIN_PORT..=PLUGIN_MAX_PORT` on
+//! Windows (see [`Listener`]).
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -11,9 +14,9 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Notify};
-use tokio_stream::wrappers::{ReceiverStream, UnixListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status};
@@ -32,6 +35,16 @@ pub const MAGIC_COOKIE_VALUE: &str =
     "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 const CORE_PROTOCOL_VERSION: u32 = 1;
 const PROTOCOL_VERSION: u32 = 6;
+
+/// Largest gRPC message we accept or send: terraform-plugin-go's
+/// `grpcMaxMessageSize` (256 MiB). go-plugin's client itself sends up to
+/// 2 GiB; tonic's default would be 4 MiB.
+pub const MAX_MESSAGE_SIZE: usize = 256 << 20;
+
+/// After GRPCController.Shutdown (or SIGTERM), how long calls in flight get
+/// to finish before the process exits anyway. go-plugin's client kills the
+/// plugin 2 s after asking it to stop.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(1);
 
 pub struct ServeOptions {
     /// Full source address, e.g. `registry.terraform.io/irsa/irsa`, used in
@@ -67,9 +80,11 @@ pub fn serve(provider: Arc<dyn framework::Provider>, opts: ServeOptions) -> std:
         return std::process::ExitCode::from(1);
     }
     if !debug {
-        if let Err(msg) = check_protocol_versions() {
+        // Like go-plugin's protocolVersion(): serve our version anyway and
+        // let the client report the mismatch in its own words ("incompatible
+        // API version with plugin"), which is what the user gets to see.
+        if let Err(msg) = check_protocol_versions(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok()) {
             eprintln!("{msg}");
-            return std::process::ExitCode::from(1);
         }
     }
 
@@ -83,19 +98,23 @@ pub fn serve(provider: Arc<dyn framework::Provider>, opts: ServeOptions) -> std:
             return std::process::ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(provider, opts, debug)) {
+    let code = match runtime.block_on(run(provider, opts, debug)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(target: "irsa::plugin", "plugin server failed: {e}");
             eprintln!("plugin server failed: {e}");
             std::process::ExitCode::from(1)
         }
-    }
+    };
+    // Blocking work still running (a stuck credential_process, say) must not
+    // keep the process alive past go-plugin's kill deadline.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    code
 }
 
 /// go-plugin's client lists the protocol versions it speaks; we speak 6 only.
-fn check_protocol_versions() -> Result<(), String> {
-    let Ok(list) = std::env::var("PLUGIN_PROTOCOL_VERSIONS") else {
+fn check_protocol_versions(list: Option<String>) -> Result<(), String> {
+    let Some(list) = list else {
         return Ok(());
     };
     if list
@@ -116,9 +135,7 @@ async fn run(
     opts: ServeOptions,
     debug: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let socket_dir = make_socket_dir()?;
-    let socket_path = socket_dir.join("plugin.sock");
-    let listener = UnixListener::bind(&socket_path)?;
+    let listener = Listener::bind_default()?;
 
     let shutdown = Arc::new(Notify::new());
     let services = Services::new(provider, shutdown.clone());
@@ -128,9 +145,7 @@ async fn run(
         .await;
 
     let router = tonic::transport::Server::builder()
-        .add_service(proto::provider_server::ProviderServer::from_arc(
-            services.provider.clone(),
-        ))
+        .add_service(provider_server(services.provider.clone()))
         .add_service(
             go_plugin::grpc_controller_server::GrpcControllerServer::from_arc(
                 services.controller.clone(),
@@ -144,62 +159,307 @@ async fn run(
         ))
         .add_service(health_service);
 
+    // Fires once when serving should end; `stopping` then starts the drain deadline.
+    let stopping = Arc::new(Notify::new());
     let stop_signal = {
         let shutdown = shutdown.clone();
+        let stopping = stopping.clone();
         async move {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            // Terraform forwards Ctrl-C to the whole process group and then
-            // calls StopProvider; like go-plugin we ignore SIGINT unless we
-            // were started by hand in debug mode.
-            let mut int =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
             tokio::select! {
                 _ = shutdown.notified() => {},
-                _ = async { match term.as_mut() { Some(s) => { s.recv().await; }, None => std::future::pending().await } } => {},
-                _ = async {
-                    loop {
-                        match int.as_mut() { Some(s) => { s.recv().await; }, None => std::future::pending::<()>().await }
-                        if debug { break; }
-                    }
-                } => {},
+                _ = termination_signal(debug) => {},
             }
+            stopping.notify_one();
         }
     };
 
     let client_cert = std::env::var("PLUGIN_CLIENT_CERT")
         .ok()
         .filter(|s| !s.trim().is_empty());
-    let result = if debug {
-        print_reattach(&opts.address, &socket_path)?;
-        router
-            .serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop_signal)
-            .await
+    let network = listener.network();
+    let address = listener.address();
+    let cleanup = listener.cleanup_path();
+    let acceptor = if debug {
+        print_reattach(&opts.address, network, &address)?;
+        None
     } else if let Some(pem) = client_cert {
         let identity = tls::ServerIdentity::generate()?;
         let pinned = tls::parse_client_cert(&pem)?;
         let config = Arc::new(identity.server_config(pinned)?);
-        let incoming = tls_incoming(listener, tokio_rustls::TlsAcceptor::from(config));
-        print_handshake(&socket_path, Some(&identity.handshake_cert()))?;
-        router
-            .serve_with_incoming_shutdown(incoming, stop_signal)
-            .await
+        print_handshake(network, &address, Some(&identity.handshake_cert()))?;
+        Some(tokio_rustls::TlsAcceptor::from(config))
     } else {
         // go-plugin without AutoMTLS: plain gRPC on a socket only we can open.
         tracing::warn!(target: "irsa::plugin", "PLUGIN_CLIENT_CERT not set: serving without TLS on a private socket");
-        print_handshake(&socket_path, None)?;
-        router
-            .serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop_signal)
-            .await
+        print_handshake(network, &address, None)?;
+        None
     };
-    let _ = std::fs::remove_dir_all(&socket_dir);
-    result.map_err(Into::into)
+    let incoming = incoming(listener, acceptor);
+    let result = tokio::select! {
+        r = router.serve_with_incoming_shutdown(incoming, stop_signal) => r.map_err(Into::into),
+        _ = async { stopping.notified().await; tokio::time::sleep(SHUTDOWN_DRAIN).await } => {
+            tracing::debug!(target: "irsa::plugin", "calls still open {SHUTDOWN_DRAIN:?} after shutdown was asked for: exiting anyway");
+            Ok(())
+        }
+    };
+    if let Some(dir) = cleanup {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
 }
 
-fn make_socket_dir() -> std::io::Result<PathBuf> {
+/// The provider service with Terraform's message size limits.
+pub fn provider_server(
+    svc: Arc<ProviderService>,
+) -> proto::provider_server::ProviderServer<ProviderService> {
+    proto::provider_server::ProviderServer::from_arc(svc)
+        .max_decoding_message_size(MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(MAX_MESSAGE_SIZE)
+}
+
+/// SIGTERM ends the plugin. Terraform sends Ctrl-C (SIGINT) to the whole
+/// process group and then calls StopProvider; like go-plugin we ignore it
+/// unless we were started by hand in debug mode.
+#[cfg(unix)]
+async fn termination_signal(debug: bool) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    tokio::select! {
+        _ = async { match term.as_mut() { Some(s) => { s.recv().await; }, None => std::future::pending().await } } => {},
+        _ = async {
+            loop {
+                match int.as_mut() { Some(s) => { s.recv().await; }, None => std::future::pending::<()>().await }
+                if debug { break; }
+            }
+        } => {},
+    }
+}
+
+#[cfg(not(unix))]
+async fn termination_signal(debug: bool) {
+    loop {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        if debug {
+            break;
+        }
+    }
+}
+
+fn handshake_line(network: &str, address: &str, cert: Option<&str>) -> String {
+    format!(
+        "{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|{network}|{address}|grpc|{}\n",
+        cert.unwrap_or("")
+    )
+}
+
+fn print_handshake(network: &str, address: &str, cert: Option<&str>) -> std::io::Result<()> {
+    let line = handshake_line(network, address, cert);
+    let mut out = std::io::stdout().lock();
+    out.write_all(line.as_bytes())?;
+    out.flush()
+}
+
+fn print_reattach(provider: &str, network: &str, address: &str) -> std::io::Result<()> {
+    let value = serde_json::json!({
+        provider: {
+            "Protocol": "grpc",
+            "ProtocolVersion": PROTOCOL_VERSION,
+            "Pid": std::process::id(),
+            "Test": true,
+            "Addr": {"Network": network, "String": address},
+        }
+    });
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Provider started. To attach Terraform CLI, set the TF_REATTACH_PROVIDERS environment variable with the following:\n\n\tTF_REATTACH_PROVIDERS='{value}'\n"
+    )?;
+    out.flush()
+}
+
+// ---------------------------------------------------------------------------
+// Transport
+
+/// Where the plugin listens.
+pub enum Listener {
+    /// A socket in a private directory of its own (removed on exit).
+    #[cfg(unix)]
+    Unix {
+        listener: tokio::net::UnixListener,
+        dir: std::path::PathBuf,
+        path: std::path::PathBuf,
+    },
+    /// 127.0.0.1:PORT, go-plugin's transport on Windows.
+    Tcp(TcpListener),
+}
+
+impl Listener {
+    /// go-plugin's choice: TCP on Windows, a Unix socket everywhere else.
+    pub fn bind_default() -> std::io::Result<Listener> {
+        #[cfg(unix)]
+        {
+            Listener::bind_unix()
+        }
+        #[cfg(not(unix))]
+        {
+            let (min, max) = port_range_from_env()?;
+            Listener::bind_tcp(min, max)
+        }
+    }
+
+    /// The first free port of `min..=max` on 127.0.0.1, as go-plugin's
+    /// `serverListener_tcp()` scans it.
+    pub fn bind_tcp(min: u16, max: u16) -> std::io::Result<Listener> {
+        if min > max {
+            return Err(std::io::Error::other(format!(
+                "PLUGIN_MIN_PORT value of {min} is greater than PLUGIN_MAX_PORT value of {max}"
+            )));
+        }
+        for port in min..=max {
+            if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+                l.set_nonblocking(true)?;
+                return Ok(Listener::Tcp(TcpListener::from_std(l)?));
+            }
+        }
+        Err(std::io::Error::other(format!(
+            "couldn't bind the plugin's TCP listener: no free port on 127.0.0.1 in {min}..={max}"
+        )))
+    }
+
+    /// A socket in a new 0700 directory under `PLUGIN_UNIX_SOCKET_DIR` or
+    /// the temp dir. With `PLUGIN_UNIX_SOCKET_GROUP` (go-plugin's
+    /// `setGroupWritable`), the directory becomes 0750 and the socket 0660,
+    /// both owned by that group, so a host running as another user of the
+    /// group can connect.
+    #[cfg(unix)]
+    pub fn bind_unix() -> std::io::Result<Listener> {
+        let group = socket_group()?;
+        let dir = make_socket_dir()?;
+        let path = dir.join("plugin.sock");
+        let listener = match tokio::net::UnixListener::bind(&path) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        if let Some(gid) = group {
+            use std::os::unix::fs::PermissionsExt;
+            let shared = (|| {
+                std::os::unix::fs::chown(&dir, None, Some(gid))?;
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750))?;
+                std::os::unix::fs::chown(&path, None, Some(gid))?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))
+            })();
+            if let Err(e) = shared {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot give the plugin socket to group {gid} (PLUGIN_UNIX_SOCKET_GROUP): {e}"),
+                ));
+            }
+        }
+        Ok(Listener::Unix {
+            listener,
+            dir,
+            path,
+        })
+    }
+
+    /// The handshake's network field.
+    pub fn network(&self) -> &'static str {
+        match self {
+            #[cfg(unix)]
+            Listener::Unix { .. } => "unix",
+            Listener::Tcp(_) => "tcp",
+        }
+    }
+
+    /// The handshake's address field: a socket path or `127.0.0.1:PORT`.
+    pub fn address(&self) -> String {
+        match self {
+            #[cfg(unix)]
+            Listener::Unix { path, .. } => path.display().to_string(),
+            Listener::Tcp(l) => l
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| "127.0.0.1:0".into()),
+        }
+    }
+
+    fn cleanup_path(&self) -> Option<std::path::PathBuf> {
+        match self {
+            #[cfg(unix)]
+            Listener::Unix { dir, .. } => Some(dir.clone()),
+            Listener::Tcp(_) => None,
+        }
+    }
+
+    pub async fn accept(&self) -> std::io::Result<Conn> {
+        match self {
+            #[cfg(unix)]
+            Listener::Unix { listener, .. } => listener.accept().await.map(|(s, _)| Conn::Unix(s)),
+            Listener::Tcp(l) => l.accept().await.map(|(s, _)| {
+                let _ = s.set_nodelay(true);
+                Conn::Tcp(s)
+            }),
+        }
+    }
+}
+
+/// `PLUGIN_MIN_PORT`/`PLUGIN_MAX_PORT`, which go-plugin's client always
+/// sets (10000 and 25000 unless the host configures others).
+pub fn port_range_from_env() -> std::io::Result<(u16, u16)> {
+    let read = |name: &str, default: u16| -> std::io::Result<u16> {
+        match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => v
+                .trim()
+                .parse()
+                .map_err(|e| std::io::Error::other(format!("Couldn't get value from {name}: {e}"))),
+            _ => Ok(default),
+        }
+    };
+    Ok((
+        read("PLUGIN_MIN_PORT", 10000)?,
+        read("PLUGIN_MAX_PORT", 25000)?,
+    ))
+}
+
+/// The gid for `PLUGIN_UNIX_SOCKET_GROUP`: a group name (from /etc/group),
+/// else a numeric id, as go-plugin's LookupGroup then LookupGroupId.
+#[cfg(unix)]
+fn socket_group() -> std::io::Result<Option<u32>> {
+    let Some(group) = std::env::var("PLUGIN_UNIX_SOCKET_GROUP")
+        .ok()
+        .filter(|g| !g.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let group = group.trim();
+    let by_name = std::fs::read_to_string("/etc/group").ok().and_then(|text| {
+        text.lines().find_map(|l| {
+            let mut f = l.split(':');
+            (f.next() == Some(group))
+                .then(|| f.nth(1).and_then(|gid| gid.parse::<u32>().ok()))
+                .flatten()
+        })
+    });
+    match by_name.or_else(|| group.parse().ok()) {
+        Some(gid) => Ok(Some(gid)),
+        None => Err(std::io::Error::other(format!(
+            "PLUGIN_UNIX_SOCKET_GROUP={group:?} is neither a group name nor a group id"
+        ))),
+    }
+}
+
+#[cfg(unix)]
+fn make_socket_dir() -> std::io::Result<std::path::PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
-        .map(PathBuf::from)
+        .map(std::path::PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
     for attempt in 0..16u32 {
         let nonce = std::time::SystemTime::now()
@@ -221,58 +481,50 @@ fn make_socket_dir() -> std::io::Result<PathBuf> {
     ))
 }
 
-fn print_handshake(socket: &std::path::Path, cert: Option<&str>) -> std::io::Result<()> {
-    let line = format!(
-        "{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|unix|{}|grpc|{}\n",
-        socket.display(),
-        cert.unwrap_or("")
-    );
-    let mut out = std::io::stdout().lock();
-    out.write_all(line.as_bytes())?;
-    out.flush()
+/// Whether a refused connection is the routine kind: go-plugin opens a
+/// connection and drops it before (or during) the TLS handshake on every
+/// Terraform run, which shows up as EOF or a broken pipe. A peer that
+/// completes its part with a wrong (or no) certificate, or speaks no TLS at
+/// all, gets a protocol error instead, and that one is worth a warning.
+pub fn refusal_is_routine(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        UnexpectedEof | BrokenPipe | ConnectionReset | ConnectionAborted | NotConnected
+    )
 }
 
-fn print_reattach(address: &str, socket: &std::path::Path) -> std::io::Result<()> {
-    let value = serde_json::json!({
-        address: {
-            "Protocol": "grpc",
-            "ProtocolVersion": PROTOCOL_VERSION,
-            "Pid": std::process::id(),
-            "Test": true,
-            "Addr": {"Network": "unix", "String": socket.display().to_string()},
-        }
-    });
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "Provider started. To attach Terraform CLI, set the TF_REATTACH_PROVIDERS environment variable with the following:\n\n\tTF_REATTACH_PROVIDERS='{value}'\n"
-    )?;
-    out.flush()
-}
-
-/// TLS-terminated connections; a peer that fails authentication never
-/// reaches gRPC.
-fn tls_incoming(
-    listener: UnixListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-) -> ReceiverStream<std::io::Result<TlsConn>> {
+/// Accepted connections, TLS-terminated when `acceptor` is set; a peer that
+/// fails authentication never reaches gRPC.
+fn incoming(
+    listener: Listener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) -> ReceiverStream<std::io::Result<ServerConn>> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
             let sock = match listener.accept().await {
-                Ok((sock, _)) => sock,
+                Ok(sock) => sock,
                 Err(e) => {
                     tracing::warn!(target: "irsa::plugin", "accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             };
-            let acceptor = acceptor.clone();
+            let Some(acceptor) = acceptor.clone() else {
+                if tx.send(Ok(ServerConn::Plain(sock))).await.is_err() {
+                    return;
+                }
+                continue;
+            };
             let tx = tx.clone();
             tokio::spawn(async move {
                 match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(sock)).await {
                     Ok(Ok(stream)) => {
-                        let _ = tx.send(Ok(TlsConn(stream))).await;
+                        let _ = tx.send(Ok(ServerConn::Tls(Box::new(stream)))).await;
+                    }
+                    Ok(Err(e)) if refusal_is_routine(&e) => {
+                        tracing::debug!(target: "irsa::plugin", "refused a connection: {e}")
                     }
                     Ok(Err(e)) => {
                         tracing::warn!(target: "irsa::plugin", "refused a connection: {e}")
@@ -287,38 +539,58 @@ fn tls_incoming(
     ReceiverStream::new(rx)
 }
 
-pub struct TlsConn(tokio_rustls::server::TlsStream<UnixStream>);
+/// One accepted socket.
+pub enum Conn {
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+    Tcp(TcpStream),
+}
 
-impl Connected for TlsConn {
+/// A connection as gRPC sees it.
+pub enum ServerConn {
+    Plain(Conn),
+    Tls(Box<tokio_rustls::server::TlsStream<Conn>>),
+}
+
+impl Connected for ServerConn {
     type ConnectInfo = ();
     fn connect_info(&self) -> Self::ConnectInfo {}
 }
 
-impl AsyncRead for TlsConn {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
+macro_rules! delegate_io {
+    ($ty:ty, $self:ident => $($pat:pat => $inner:expr),+) => {
+        impl AsyncRead for $ty {
+            fn poll_read(
+                mut $self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<std::io::Result<()>> {
+                match &mut *$self { $($pat => Pin::new($inner).poll_read(cx, buf)),+ }
+            }
+        }
+        impl AsyncWrite for $ty {
+            fn poll_write(
+                mut $self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<std::io::Result<usize>> {
+                match &mut *$self { $($pat => Pin::new($inner).poll_write(cx, buf)),+ }
+            }
+            fn poll_flush(mut $self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+                match &mut *$self { $($pat => Pin::new($inner).poll_flush(cx)),+ }
+            }
+            fn poll_shutdown(mut $self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+                match &mut *$self { $($pat => Pin::new($inner).poll_shutdown(cx)),+ }
+            }
+        }
+    };
 }
 
-impl AsyncWrite for TlsConn {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
+#[cfg(unix)]
+delegate_io!(Conn, self => Conn::Unix(s) => s, Conn::Tcp(s) => s);
+#[cfg(not(unix))]
+delegate_io!(Conn, self => Conn::Tcp(s) => s);
+delegate_io!(ServerConn, self => ServerConn::Plain(s) => s, ServerConn::Tls(s) => &mut **s);
 
 // ---------------------------------------------------------------------------
 // Services
@@ -436,6 +708,13 @@ async fn guarded<T>(
     what: &str,
     fut: impl std::future::Future<Output = T>,
 ) -> Result<T, Diagnostics> {
+    let mut fut = Box::pin(fut);
+    // The panic hook reads this mark: a panic here becomes a diagnostic, so
+    // it must not print the crash report Terraform takes for a dead plugin.
+    let fut = std::future::poll_fn(move |cx| {
+        let _scope = super::log::handler_scope();
+        fut.as_mut().poll(cx)
+    });
     match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
         Ok(v) => Ok(v),
         Err(payload) => {
@@ -706,6 +985,7 @@ impl proto::provider_server::Provider for ProviderService {
         let empty = proto::upgrade_resource_state::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
         let raw = req.raw_state.unwrap_or_default();
+        let mut warnings = Diagnostics::default();
         let upgraded = if req.version == entry.schema.version && !raw.json.is_empty() {
             try_diags!(
                 json::decode_bytes(&entry.ty, &raw.json).map_err(|e| Diagnostics::from(
@@ -733,20 +1013,22 @@ impl proto::provider_server::Provider for ProviderService {
                 json: (!raw.json.is_empty()).then_some(raw.json),
                 flatmap: raw.flatmap,
             };
-            try_diags!(
+            let (value, diags) = try_diags!(
                 try_diags!(
                     guarded("UpgradeResourceState", async {
-                        entry.handler.upgrade_state(raw)
+                        entry.handler.upgrade_state_with_warnings(raw)
                     })
                     .await,
                     empty
                 ),
                 empty
-            )
+            );
+            warnings = diags;
+            value
         };
         Ok(Response::new(proto::upgrade_resource_state::Response {
             upgraded_state: encode(&entry.ty, &upgraded),
-            diagnostics: vec![],
+            diagnostics: diagnostics_to_proto(warnings),
         }))
     }
 
@@ -994,6 +1276,43 @@ impl proto::provider_server::Provider for ProviderService {
         Ok(Response::new(proto::get_functions::Response::default()))
     }
 
+    async fn get_resource_identity_schemas(
+        &self,
+        _req: Request<proto::get_resource_identity_schemas::Request>,
+    ) -> RpcResult<proto::get_resource_identity_schemas::Response> {
+        // No resource type has an identity. Terraform 1.12+ calls this after
+        // every GetProviderSchema; an empty map is what it expects then.
+        Ok(Response::new(
+            proto::get_resource_identity_schemas::Response::default(),
+        ))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        req: Request<proto::upgrade_resource_identity::Request>,
+    ) -> RpcResult<proto::upgrade_resource_identity::Response> {
+        // Terraform calls this only when stored identity data has another
+        // version than the identity schema; we declare none, so this is
+        // state from a provider that was not this one.
+        let req = req.into_inner();
+        let diagnostics = match self.resource(&req.type_name) {
+            Err(d) => d,
+            Ok(_) => Diagnostic::error(
+                "Resource identity not supported",
+                format!(
+                    "{} has no resource identity, but the state holds identity data of version {}. \
+                     Was it written by another provider?",
+                    req.type_name, req.version
+                ),
+            )
+            .into(),
+        };
+        Ok(Response::new(proto::upgrade_resource_identity::Response {
+            upgraded_identity: None,
+            diagnostics: diagnostics_to_proto(diagnostics),
+        }))
+    }
+
     async fn stop_provider(
         &self,
         _req: Request<proto::stop_provider::Request>,
@@ -1010,7 +1329,10 @@ impl proto::provider_server::Provider for ProviderService {
 fn capabilities() -> proto::ServerCapabilities {
     proto::ServerCapabilities {
         plan_destroy: false,
-        get_provider_schema_optional: false,
+        // Every schema is built when the service is made, and no handler
+        // depends on GetProviderSchema having been called, so Terraform may
+        // reuse the schema it cached from another process of this provider.
+        get_provider_schema_optional: true,
         move_resource_state: false,
     }
 }
@@ -1087,6 +1409,21 @@ mod tests {
         }
         fn schema(&self) -> Schema {
             toy_schema()
+        }
+        fn upgrade_state_with_warnings(
+            &self,
+            raw: RawState,
+        ) -> Result<(Value, Diagnostics), Diagnostics> {
+            let v = self.upgrade_state(raw)?;
+            let mut warnings = Diagnostics::default();
+            if v.attr("size").is_null() {
+                warnings.warning_at(
+                    AttrPath::root("size"),
+                    "Size not carried over",
+                    "size_text was not a number",
+                );
+            }
+            Ok((v, warnings))
         }
         fn upgrade_state(&self, raw: RawState) -> Result<Value, Diagnostics> {
             assert_eq!(raw.version, 0);
@@ -1189,6 +1526,132 @@ mod tests {
         let v = decoded(&r.upgraded_state);
         assert_eq!(v.attr("name"), &Value::string("a"));
         assert_eq!(v.attr("size"), &Value::number(42i64));
+    }
+
+    #[tokio::test]
+    async fn upgrade_warnings_reach_terraform_next_to_the_upgraded_state() {
+        let r = upgrade(0, r#"{"name":"a","size_text":"big"}"#).await;
+        assert_eq!(r.diagnostics.len(), 1, "{:?}", r.diagnostics);
+        assert_eq!(
+            r.diagnostics[0].severity,
+            proto::diagnostic::Severity::Warning as i32
+        );
+        assert_eq!(decoded(&r.upgraded_state).attr("name"), &Value::string("a"));
+    }
+
+    #[tokio::test]
+    async fn state_json_keeps_digits_f64_would_lose() {
+        let r = upgrade(
+            1,
+            r#"{"name":"a","size":123456789012345678901234567890.000000000000000000001}"#,
+        )
+        .await;
+        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+        assert_eq!(
+            decoded(&r.upgraded_state)
+                .attr("size")
+                .as_number()
+                .unwrap()
+                .as_str(),
+            "123456789012345678901234567890.000000000000000000001"
+        );
+    }
+
+    #[tokio::test]
+    async fn identity_schemas_are_empty_and_an_identity_upgrade_is_a_clear_error() {
+        let svc = service();
+        let r = svc
+            .get_resource_identity_schemas(Request::new(
+                proto::get_resource_identity_schemas::Request {},
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.identity_schemas.is_empty() && r.diagnostics.is_empty());
+        let r = svc
+            .upgrade_resource_identity(Request::new(proto::upgrade_resource_identity::Request {
+                type_name: "toy_thing".into(),
+                version: 2,
+                raw_identity: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.upgraded_identity.is_none());
+        assert_eq!(r.diagnostics.len(), 1);
+        assert!(r.diagnostics[0].detail.contains("version 2"));
+    }
+
+    #[test]
+    fn routine_refusals_are_told_apart_from_bad_certificates() {
+        use std::io::{Error, ErrorKind};
+        assert!(refusal_is_routine(&Error::new(
+            ErrorKind::UnexpectedEof,
+            "tls handshake eof"
+        )));
+        assert!(refusal_is_routine(&Error::from(ErrorKind::BrokenPipe)));
+        assert!(refusal_is_routine(&Error::from(ErrorKind::ConnectionReset)));
+        // What tokio-rustls gives for a certificate we do not pin.
+        let bad_cert = Error::new(
+            ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert!(!refusal_is_routine(&bad_cert));
+        let no_cert = Error::new(
+            ErrorKind::InvalidData,
+            rustls::Error::NoCertificatesPresented,
+        );
+        assert!(!refusal_is_routine(&no_cert));
+    }
+
+    /// go-plugin's Windows transport, exercised on every platform: the first
+    /// free port of the range, the `tcp|127.0.0.1:PORT` handshake, and gRPC
+    /// served over it.
+    #[tokio::test]
+    async fn tcp_listener_scans_the_port_range_and_serves_grpc() {
+        // A range whose first port is taken.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let first = taken.local_addr().unwrap().port();
+        assert!(
+            Listener::bind_tcp(first, first).is_err(),
+            "a range of one busy port"
+        );
+        let last = first.saturating_add(50);
+        let listener = Listener::bind_tcp(first, last).unwrap();
+        assert_eq!(listener.network(), "tcp");
+        let addr: std::net::SocketAddr = listener.address().parse().unwrap();
+        assert!(addr.ip().is_loopback());
+        assert!(
+            addr.port() > first && addr.port() <= last,
+            "{addr} not in {first}..={last} after the busy one"
+        );
+        assert_eq!(
+            handshake_line(listener.network(), &listener.address(), Some("CERT")),
+            format!(
+                "1|6|tcp|127.0.0.1:{}|grpc|CERT
+",
+                addr.port()
+            )
+        );
+        assert!(Listener::bind_tcp(10, 9).is_err(), "min above max");
+
+        let svc = Arc::new(service());
+        let server = tonic::transport::Server::builder()
+            .add_service(provider_server(svc))
+            .serve_with_incoming(incoming(listener, None));
+        let serving = tokio::spawn(server);
+        let mut client = proto::provider_client::ProviderClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
+        let schema = client
+            .get_provider_schema(proto::get_provider_schema::Request {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(schema.resource_schemas.contains_key("toy_thing"));
+        let caps = schema.server_capabilities.unwrap();
+        assert!(caps.get_provider_schema_optional);
+        serving.abort();
     }
 
     #[tokio::test]

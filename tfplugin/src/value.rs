@@ -164,6 +164,20 @@ impl Number {
     pub fn as_f64(&self) -> Option<f64> {
         self.0.parse::<f64>().ok().filter(|f| f.is_finite())
     }
+
+    /// Positive or negative infinity, which cty numbers can be (for example
+    /// `pow(10, 400)`) and msgpack carries as a float64.
+    pub fn infinity(negative: bool) -> Number {
+        Number(if negative { "-Inf" } else { "+Inf" }.to_string())
+    }
+    /// `Some(true)` for -Inf, `Some(false)` for +Inf, None when finite.
+    pub fn infinite_sign(&self) -> Option<bool> {
+        match self.0.as_str() {
+            "+Inf" => Some(false),
+            "-Inf" => Some(true),
+            _ => None,
+        }
+    }
 }
 
 /// Canonical text for integer-valued numbers ("7", not "7.0" or "7e0"), so
@@ -198,6 +212,9 @@ impl From<u64> for Number {
 
 impl From<f64> for Number {
     fn from(f: f64) -> Number {
+        if f.is_infinite() {
+            return Number::infinity(f < 0.0);
+        }
         Number(normalize_decimal(&format!("{f}")))
     }
 }
@@ -210,20 +227,37 @@ impl fmt::Display for Number {
 
 /// What Terraform already knows about an unknown value ("refinements").
 ///
-/// We keep the encoded form so an unknown we pass through keeps every
-/// refinement Terraform gave it, even the ones we do not interpret.
+/// The encoder writes the public fields (`nullable: Some(false)` at any
+/// type, `string_prefix` at type string). Refinements we do not interpret
+/// (number and collection-length bounds) are kept as read and re-emitted
+/// only at the type they were read at, since cty rejects them elsewhere.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Unknown {
     /// `Some(false)`: Terraform knows the value will not be null.
     pub nullable: Option<bool>,
     /// Known prefix of a string that is not yet known.
     pub string_prefix: Option<String>,
-    /// The raw msgpack refinement map, re-emitted unchanged when present.
-    pub(crate) raw_refinements: Option<Vec<u8>>,
+    /// Other refinements: key and its raw msgpack value.
+    pub(crate) other_refinements: Vec<(i64, Vec<u8>)>,
+    /// The type `other_refinements` were read at.
+    pub(crate) refined_at: Option<Type>,
+}
+
+impl Unknown {
+    /// An unknown Terraform knows will not be null.
+    pub fn not_null() -> Unknown {
+        Unknown {
+            nullable: Some(false),
+            ..Default::default()
+        }
+    }
 }
 
 /// A Terraform value. Collections hold their elements; objects their attributes.
-#[derive(Clone, Debug, PartialEq, Default)]
+///
+/// Sets compare as sets (order and duplicates do not matter); decoding puts
+/// them in a canonical order without duplicates, as cty does.
+#[derive(Clone, Debug, Default)]
 pub enum Value {
     #[default]
     Null,
@@ -236,6 +270,92 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
     Object(BTreeMap<String, Value>),
     Tuple(Vec<Value>),
+    /// A value read at a `dynamic` position, with the concrete type it came
+    /// with, so it is written back with the same type (cty would otherwise
+    /// see, say, a tuple where a list was). Also what lets a null or unknown
+    /// of a concrete type keep that type. The accessors look through it.
+    Dynamic(Type, Box<Value>),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => true,
+            (Unknown(a), Unknown(b)) => a == b,
+            (Bool(a), Bool(b)) => a == b,
+            (Number(a), Number(b)) => a == b,
+            (String(a), String(b)) => a == b,
+            (List(a), List(b)) | (Tuple(a), Tuple(b)) => a == b,
+            (Set(a), Set(b)) => canonical_set(a.clone()) == canonical_set(b.clone()),
+            (Map(a), Map(b)) | (Object(a), Object(b)) => a == b,
+            (Dynamic(t, a), Dynamic(u, b)) => t == u && a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A total order over values, used to put set elements in a canonical order.
+pub fn value_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Number(_) => 2,
+            Value::String(_) => 3,
+            Value::List(_) => 4,
+            Value::Set(_) => 5,
+            Value::Tuple(_) => 6,
+            Value::Map(_) => 7,
+            Value::Object(_) => 8,
+            Value::Dynamic(..) => 9,
+            Value::Unknown(_) => 10,
+        }
+    }
+    fn seq(a: &[Value], b: &[Value]) -> Ordering {
+        for (x, y) in a.iter().zip(b) {
+            let o = value_order(x, y);
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        a.len().cmp(&b.len())
+    }
+    fn maps(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> Ordering {
+        for ((k, x), (l, y)) in a.iter().zip(b) {
+            let o = k.cmp(l).then_with(|| value_order(x, y));
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        a.len().cmp(&b.len())
+    }
+    match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(p), Some(q)) if p != q => p.partial_cmp(&q).unwrap_or(Ordering::Equal),
+            _ => x.as_str().cmp(y.as_str()),
+        },
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::List(x), Value::List(y)) | (Value::Tuple(x), Value::Tuple(y)) => seq(x, y),
+        (Value::Set(x), Value::Set(y)) => seq(&canonical_set(x.clone()), &canonical_set(y.clone())),
+        (Value::Map(x), Value::Map(y)) | (Value::Object(x), Value::Object(y)) => maps(x, y),
+        (Value::Dynamic(t, x), Value::Dynamic(u, y)) => t
+            .to_json()
+            .to_string()
+            .cmp(&u.to_json().to_string())
+            .then_with(|| value_order(x, y)),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+/// Set elements in canonical order, known duplicates removed. Unknown
+/// elements are never equal to anything (cty keeps each), so they stay.
+pub fn canonical_set(mut items: Vec<Value>) -> Vec<Value> {
+    items.sort_by(value_order);
+    items.dedup_by(|b, a| a.is_wholly_known() && b.is_wholly_known() && value_order(a, b).is_eq());
+    items
 }
 
 impl Value {
@@ -251,6 +371,17 @@ impl Value {
     pub fn object<K: Into<String>>(attrs: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Object(attrs.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
+    /// A set: elements in canonical order, duplicates removed.
+    pub fn set(items: impl IntoIterator<Item = Value>) -> Value {
+        Value::Set(canonical_set(items.into_iter().collect()))
+    }
+    /// The value itself, or what a [`Value::Dynamic`] wraps.
+    pub fn inner(&self) -> &Value {
+        match self {
+            Value::Dynamic(_, v) => v.inner(),
+            v => v,
+        }
+    }
     pub fn string_list<S: Into<String>>(items: impl IntoIterator<Item = S>) -> Value {
         Value::List(items.into_iter().map(|s| Value::String(s.into())).collect())
     }
@@ -260,10 +391,10 @@ impl Value {
     }
 
     pub fn is_null(&self) -> bool {
-        matches!(self, Value::Null)
+        matches!(self.inner(), Value::Null)
     }
     pub fn is_unknown(&self) -> bool {
-        matches!(self, Value::Unknown(_))
+        matches!(self.inner(), Value::Unknown(_))
     }
     /// True when neither this value nor anything inside it is unknown.
     pub fn is_wholly_known(&self) -> bool {
@@ -273,6 +404,7 @@ impl Value {
                 v.iter().all(Value::is_wholly_known)
             }
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
+            Value::Dynamic(_, v) => v.is_wholly_known(),
             _ => true,
         }
     }
@@ -280,40 +412,40 @@ impl Value {
     /// An attribute of an object value; null for anything else or a missing name.
     pub fn attr(&self, name: &str) -> &Value {
         const NULL: Value = Value::Null;
-        match self {
+        match self.inner() {
             Value::Object(m) => m.get(name).unwrap_or(&NULL),
             _ => &NULL,
         }
     }
 
     pub fn as_str(&self) -> Option<&str> {
-        match self {
+        match self.inner() {
             Value::String(s) => Some(s),
             _ => None,
         }
     }
     pub fn as_bool(&self) -> Option<bool> {
-        match self {
+        match self.inner() {
             Value::Bool(b) => Some(*b),
             _ => None,
         }
     }
     pub fn as_number(&self) -> Option<&Number> {
-        match self {
+        match self.inner() {
             Value::Number(n) => Some(n),
             _ => None,
         }
     }
     /// Elements of a list, set or tuple.
     pub fn elements(&self) -> Option<&[Value]> {
-        match self {
+        match self.inner() {
             Value::List(v) | Value::Set(v) | Value::Tuple(v) => Some(v),
             _ => None,
         }
     }
     /// Entries of a map or object.
     pub fn entries(&self) -> Option<&BTreeMap<String, Value>> {
-        match self {
+        match self.inner() {
             Value::Map(m) | Value::Object(m) => Some(m),
             _ => None,
         }
@@ -321,8 +453,12 @@ impl Value {
 
     /// Replaces an attribute of an object value (no-op on other values).
     pub fn set_attr(&mut self, name: &str, v: Value) {
-        if let Value::Object(m) = self {
-            m.insert(name.to_string(), v);
+        match self {
+            Value::Object(m) => {
+                m.insert(name.to_string(), v);
+            }
+            Value::Dynamic(_, inner) => inner.set_attr(name, v),
+            _ => {}
         }
     }
 }
