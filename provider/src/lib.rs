@@ -8,8 +8,10 @@
 
 pub mod aws;
 pub mod data_sources;
+pub mod http;
 pub mod kube;
 pub mod oidc;
+pub mod policy;
 pub mod provider;
 pub mod resources;
 

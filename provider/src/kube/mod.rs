@@ -2,6 +2,8 @@
 //! (the hashicorp/kubernetes provider's conventions) and the raw reads the
 //! data sources need. Thin I/O; no IRSA logic here.
 
+mod token_request;
+
 use std::time::Duration;
 
 use base64::Engine;

@@ -118,9 +118,15 @@ impl tfplugin::Provider for IrsaProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(crate::data_sources::jwks::JwksDataSource::new(
-            self.state.clone(),
-        ))]
+        vec![
+            Arc::new(crate::data_sources::jwks::JwksDataSource::new(
+                self.state.clone(),
+            )),
+            Arc::new(crate::data_sources::trust_policy::TrustPolicyDataSource),
+            Arc::new(
+                crate::data_sources::issuer_check::IssuerCheckDataSource::new(self.state.clone()),
+            ),
+        ]
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {

@@ -1,0 +1,440 @@
+//! Data source `irsa_trust_policy`: the trust policy of an IAM role that
+//! Kubernetes service accounts assume through an IAM OIDC provider. Pure:
+//! no AWS or Kubernetes call; every bad input is refused at plan time with
+//! its attribute path. The document is built by [`crate::policy::trust`].
+
+use async_trait::async_trait;
+
+use crate::policy::trust::{
+    check_operator, default_audience, Condition, OidcProviderArn, ServiceAccount, TrustPolicy,
+};
+use tfplugin::{AttrPath, Ctx, DataSource, Diagnostics, Json, Model, Schema, Tf, TfType, Value};
+
+pub const TYPE_NAME: &str = "irsa_trust_policy";
+
+/// The trust policy (`assume_role_policy`) of an IAM role for Kubernetes
+/// service accounts (IRSA): the IAM OIDC provider as `Federated` principal,
+/// `sts:AssumeRoleWithWebIdentity`, `<provider>:sub` matched with
+/// `StringEquals` for exact service accounts and `StringLike` only for
+/// wildcards (in separate statements, since one statement with both would
+/// AND them), and `<provider>:aud` with `StringEquals`. The output is sorted,
+/// so the order of the inputs never causes a plan diff.
+#[derive(Model, Debug)]
+pub struct TrustPolicyModel {
+    /// ARN of the IAM OIDC provider, e.g. `irsa_oidc_issuer.this.oidc_provider_arn`
+    /// (`arn:<partition>:iam::<account>:oidc-provider/<host>[/<path>]`). The
+    /// condition keys' prefix `<host>[/<path>]` is taken from it.
+    #[tf(required)]
+    pub oidc_provider_arn: Tf<String>,
+    /// Service accounts allowed to assume the role, as `"<namespace>/<name>"`.
+    /// `*` and `?` are allowed in the name only (`"jobs/*"`); a wildcard
+    /// namespace or a bare `"*"` is refused.
+    #[tf(required)]
+    pub service_accounts: Tf<Vec<Tf<String>>>,
+    /// The token audience (`aud`) to require: the client ID the IAM OIDC
+    /// provider trusts and the pod identity webhook requests. Default
+    /// `sts.amazonaws.com` (`sts.amazonaws.com.cn` in `aws-cn`); required in
+    /// other partitions.
+    #[tf(optional)]
+    pub audience: Tf<String>,
+    /// More conditions, added to every statement, as in
+    /// `aws_iam_policy_document`: `test` (an IAM condition operator),
+    /// `variable` (the condition key) and `values` (ORed). Conditions on the
+    /// `:sub` and `:aud` keys this data source sets are refused.
+    #[tf(optional)]
+    pub extra_conditions: Tf<Vec<ExtraCondition>>,
+    /// The policy document as compact JSON, for `aws_iam_role.assume_role_policy`.
+    #[tf(computed)]
+    pub json: Tf<Json>,
+}
+
+/// One extra condition.
+#[derive(Model, Debug, Clone)]
+pub struct ExtraCondition {
+    pub test: Tf<String>,
+    pub variable: Tf<String>,
+    pub values: Tf<Vec<Tf<String>>>,
+}
+
+pub struct TrustPolicyDataSource;
+
+/// Checks every known value; returns the policy when everything is known
+/// and valid.
+fn check(m: &TrustPolicyModel) -> (Diagnostics, Option<TrustPolicy>) {
+    let mut d = Diagnostics::default();
+    let mut complete = true;
+
+    let provider = match &m.oidc_provider_arn {
+        Tf::Known(arn) => match OidcProviderArn::parse(arn) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                d.error_at(
+                    AttrPath::root("oidc_provider_arn"),
+                    "Invalid OIDC provider ARN",
+                    e,
+                );
+                None
+            }
+        },
+        _ => {
+            complete = false;
+            None
+        }
+    };
+
+    let mut service_accounts = Vec::new();
+    match &m.service_accounts {
+        Tf::Known(items) => {
+            if items.is_empty() {
+                d.error_at(
+                    AttrPath::root("service_accounts"),
+                    "No service accounts",
+                    "`service_accounts` is empty: a trust policy that no service account matches \
+                     lets nobody assume the role. List at least one \"<namespace>/<name>\".",
+                );
+            }
+            for (i, item) in items.iter().enumerate() {
+                let path = AttrPath::root("service_accounts").index(i);
+                match item {
+                    Tf::Known(s) => match ServiceAccount::parse(s) {
+                        Ok(sa) => service_accounts.push(sa),
+                        Err(e) => d.error_at(path, "Invalid service account", e),
+                    },
+                    Tf::Null => d.error_at(
+                        path,
+                        "Invalid service account",
+                        "A service account must not be null.",
+                    ),
+                    Tf::Unknown(_) => complete = false,
+                }
+            }
+        }
+        Tf::Null => {}
+        Tf::Unknown(_) => complete = false,
+    }
+
+    let audience = match (&m.audience, &provider) {
+        (Tf::Known(a), _) => {
+            if a.is_empty() || a.trim() != a {
+                d.error_at(
+                    AttrPath::root("audience"),
+                    "Invalid audience",
+                    format!(
+                        "The audience \"{a}\" is empty or has surrounding whitespace; tokens carry \
+                         it exactly (usually \"sts.amazonaws.com\")."
+                    ),
+                );
+            }
+            Some(a.clone())
+        }
+        (Tf::Null, Some(p)) => match default_audience(&p.partition) {
+            Some(a) => Some(a.to_string()),
+            None => {
+                d.error_at(
+                    AttrPath::root("audience"),
+                    "Audience required",
+                    format!(
+                        "There is no default audience for the partition \"{}\": set `audience` to \
+                         the client ID of the OIDC provider (the pod identity webhook's \
+                         --token-audience).",
+                        p.partition
+                    ),
+                );
+                None
+            }
+        },
+        (Tf::Null, None) => None,
+        (Tf::Unknown(_), _) => {
+            complete = false;
+            None
+        }
+    };
+
+    let mut extra = Vec::new();
+    match &m.extra_conditions {
+        Tf::Known(items) => {
+            for (i, c) in items.iter().enumerate() {
+                let at = |name: &str| AttrPath::root("extra_conditions").index(i).attr(name);
+                let test = match &c.test {
+                    Tf::Known(t) => {
+                        if let Err(e) = check_operator(t) {
+                            d.error_at(at("test"), "Invalid condition operator", e);
+                        }
+                        Some(t.clone())
+                    }
+                    Tf::Null => {
+                        d.error_at(
+                            at("test"),
+                            "Missing condition operator",
+                            "`test` must be set.",
+                        );
+                        None
+                    }
+                    Tf::Unknown(_) => {
+                        complete = false;
+                        None
+                    }
+                };
+                let variable = match &c.variable {
+                    Tf::Known(v) if !v.is_empty() => Some(v.clone()),
+                    Tf::Known(_) | Tf::Null => {
+                        d.error_at(
+                            at("variable"),
+                            "Missing condition key",
+                            "`variable` must name a condition key, e.g. \"aws:SourceIp\".",
+                        );
+                        None
+                    }
+                    Tf::Unknown(_) => {
+                        complete = false;
+                        None
+                    }
+                };
+                let mut values = Vec::new();
+                match &c.values {
+                    Tf::Known(vs) => {
+                        if vs.is_empty() {
+                            d.error_at(
+                                at("values"),
+                                "No condition values",
+                                "`values` is empty: IAM refuses a condition without values.",
+                            );
+                        }
+                        for (j, v) in vs.iter().enumerate() {
+                            match v {
+                                Tf::Known(v) => values.push(v.clone()),
+                                Tf::Null => d.error_at(
+                                    at("values").index(j),
+                                    "Invalid condition value",
+                                    "A condition value must not be null.",
+                                ),
+                                Tf::Unknown(_) => complete = false,
+                            }
+                        }
+                    }
+                    Tf::Null => {
+                        d.error_at(at("values"), "No condition values", "`values` must be set.")
+                    }
+                    Tf::Unknown(_) => complete = false,
+                }
+                if let (Some(test), Some(variable)) = (test, variable) {
+                    extra.push(Condition {
+                        test,
+                        variable,
+                        values,
+                    });
+                }
+            }
+        }
+        Tf::Null => {}
+        Tf::Unknown(_) => complete = false,
+    }
+
+    let (Some(provider), Some(audience)) = (provider, audience) else {
+        return (d, None);
+    };
+    let policy = TrustPolicy {
+        provider,
+        service_accounts,
+        audience,
+        extra_conditions: extra,
+    };
+    if complete || !d.has_errors() {
+        if let Err((i, e)) = policy.check_extra_conditions() {
+            d.error_at(
+                AttrPath::root("extra_conditions").index(i),
+                "Conflicting condition",
+                e,
+            );
+        }
+    }
+    if !complete || d.has_errors() {
+        return (d, None);
+    }
+    (d, Some(policy))
+}
+
+fn decode(config: &Value) -> Result<TrustPolicyModel, Diagnostics> {
+    TrustPolicyModel::decode(config)
+}
+
+#[async_trait]
+impl DataSource for TrustPolicyDataSource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        TrustPolicyModel::schema(0)
+    }
+
+    async fn validate(&self, config: &Value) -> Diagnostics {
+        match decode(config) {
+            Ok(m) => check(&m).0,
+            Err(d) => d,
+        }
+    }
+
+    async fn read(&self, _ctx: &Ctx, config: Value) -> Result<(Value, Diagnostics), Diagnostics> {
+        let mut m = decode(&config)?;
+        let (d, policy) = check(&m);
+        if d.has_errors() {
+            return Err(d);
+        }
+        let Some(policy) = policy else {
+            // Terraform reads a data source only once its configuration is known.
+            return Err(tfplugin::Diagnostic::error(
+                "Configuration not known",
+                "irsa_trust_policy was read with values that are not known yet; this is a bug in the caller.",
+            )
+            .into());
+        };
+        m.json = Tf::Known(Json::from_value(&policy.document()));
+        Ok((m.to_value(), d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::diag::Severity;
+
+    fn config(arn: Value, sas: Value, audience: Value, extra: Value) -> Value {
+        Value::object([
+            ("oidc_provider_arn", arn),
+            ("service_accounts", sas),
+            ("audience", audience),
+            ("extra_conditions", extra),
+            ("json", Value::Null),
+        ])
+    }
+
+    const ARN: &str = "arn:aws:iam::123456789012:oidc-provider/oidc.example.com";
+
+    fn errors(c: &Value) -> Vec<(String, String)> {
+        let m = decode(c).unwrap();
+        check(&m)
+            .0
+             .0
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.detail))
+            .collect()
+    }
+
+    #[test]
+    fn schema_has_the_documented_attributes() {
+        let b = TrustPolicyModel::block();
+        let names: Vec<_> = b.attributes.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "oidc_provider_arn",
+                "service_accounts",
+                "audience",
+                "extra_conditions",
+                "json"
+            ]
+        );
+        assert!(b.find_attribute("json").unwrap().computed);
+        assert!(b.description.contains("StringLike"));
+    }
+
+    #[tokio::test]
+    async fn read_gives_the_policy_json() {
+        let c = config(
+            Value::string(ARN),
+            Value::string_list(["jobs/*", "default/my-app"]),
+            Value::Null,
+            Value::Null,
+        );
+        let (state, d) = TrustPolicyDataSource
+            .read(&Ctx::background(), c)
+            .await
+            .unwrap();
+        assert!(d.is_empty());
+        let json: serde_json::Value =
+            serde_json::from_str(state.attr("json").as_str().unwrap()).unwrap();
+        assert_eq!(json["Statement"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            json["Statement"][0]["Condition"]["StringEquals"]["oidc.example.com:sub"],
+            "system:serviceaccount:default:my-app"
+        );
+        assert_eq!(
+            json["Statement"][1]["Condition"]["StringLike"]["oidc.example.com:sub"],
+            "system:serviceaccount:jobs:*"
+        );
+    }
+
+    #[test]
+    fn bad_inputs_are_refused_with_their_paths() {
+        let e = errors(&config(
+            Value::string("arn:aws:iam::123456789012:role/x"),
+            Value::string_list(["*", "default/ok", "*/x", "Bad/x"]),
+            Value::Null,
+            Value::Null,
+        ));
+        let paths: Vec<&str> = e.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "oidc_provider_arn",
+                "service_accounts[0]",
+                "service_accounts[2]",
+                "service_accounts[3]"
+            ]
+        );
+        let e = errors(&config(
+            Value::string(ARN),
+            Value::List(vec![]),
+            Value::Null,
+            Value::Null,
+        ));
+        assert_eq!(e[0].0, "service_accounts");
+        let extra = Value::List(vec![Value::object([
+            ("test", Value::string("StringLikes")),
+            ("variable", Value::string("aws:SourceIp")),
+            ("values", Value::List(vec![])),
+        ])]);
+        let e = errors(&config(
+            Value::string(ARN),
+            Value::string_list(["a/b"]),
+            Value::Null,
+            extra,
+        ));
+        let paths: Vec<&str> = e.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["extra_conditions[0].test", "extra_conditions[0].values"]
+        );
+        let e = errors(&config(
+            Value::string("arn:aws-iso:iam::123456789012:oidc-provider/x.example"),
+            Value::string_list(["a/b"]),
+            Value::Null,
+            Value::Null,
+        ));
+        assert_eq!(e[0].0, "audience");
+    }
+
+    #[test]
+    fn unknown_values_wait_without_errors() {
+        let c = config(
+            Value::unknown(),
+            Value::List(vec![Value::string("default/app"), Value::unknown()]),
+            Value::Null,
+            Value::unknown(),
+        );
+        let m = decode(&c).unwrap();
+        let (d, policy) = check(&m);
+        assert!(d.is_empty(), "{d:?}");
+        assert!(policy.is_none());
+        // A bad known value is reported even while others are unknown.
+        let c = config(
+            Value::unknown(),
+            Value::List(vec![Value::string("*"), Value::unknown()]),
+            Value::Null,
+            Value::Null,
+        );
+        assert_eq!(errors(&c)[0].0, "service_accounts[0]");
+    }
+}
