@@ -47,11 +47,17 @@ async fn every_example_validates() {
             "examples/{want} is missing"
         );
     }
-    let pem = std::fs::read_to_string(workspace_root().join("tests/tests/fixtures/rsa2048.pub.pem"))
-        .unwrap();
+    let pem =
+        std::fs::read_to_string(workspace_root().join("tests/tests/fixtures/rsa2048.pub.pem"))
+            .unwrap();
     let file_ref = regex::Regex::new(r#"file\("\$\{path\.module\}/([^"]+)"\)"#).unwrap();
     each_terraform(|tf| {
-        let (dirs, pem, file_ref, examples) = (dirs.clone(), pem.clone(), file_ref.clone(), examples.clone());
+        let (dirs, pem, file_ref, examples) = (
+            dirs.clone(),
+            pem.clone(),
+            file_ref.clone(),
+            examples.clone(),
+        );
         async move {
             let label = tf.label();
             let mut failures = Vec::new();
