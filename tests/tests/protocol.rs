@@ -303,7 +303,7 @@ async fn schema_and_metadata_describe_the_data_source() {
             .iter()
             .map(|d| d.type_name.as_str())
             .collect::<Vec<_>>(),
-        ["irsa_jwks"]
+        ["irsa_issuer_check", "irsa_jwks", "irsa_trust_policy"]
     );
 }
 
