@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod policy;
 pub mod provider;
 pub mod resources;
+pub mod webhook;
 
 /// The provider's source address in the public registry.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/irsa/irsa";

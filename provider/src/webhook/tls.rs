@@ -65,7 +65,9 @@ pub fn new_ca(
 ) -> Result<KeyedCert, TlsError> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::new(Vec::<String>::new())?;
-    params.distinguished_name.push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
     params
         .distinguished_name
         .push(DnType::OrganizationName, "terraform-provider-irsa");
@@ -95,7 +97,9 @@ pub fn issue_serving(
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::new(dns_names.to_vec())?;
     if let Some(first) = dns_names.get(2).or(dns_names.first()) {
-        params.distinguished_name.push(DnType::CommonName, first.as_str());
+        params
+            .distinguished_name
+            .push(DnType::CommonName, first.as_str());
     }
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -119,8 +123,8 @@ fn der_of(cert_pem: &str) -> Result<Vec<u8>, TlsError> {
 /// When the certificate stops being valid.
 pub fn not_after(cert_pem: &str) -> Result<OffsetDateTime, TlsError> {
     let der = der_of(cert_pem)?;
-    let (_, cert) = x509_parser::parse_x509_certificate(&der)
-        .map_err(|e| TlsError::Parse(e.to_string()))?;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(&der).map_err(|e| TlsError::Parse(e.to_string()))?;
     OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp())
         .map_err(|e| TlsError::Parse(e.to_string()))
 }
