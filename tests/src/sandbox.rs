@@ -151,12 +151,22 @@ impl Moto {
                     moto.log()
                 );
             }
-            // Any HTTP answer means it is serving.
+            // Any HTTP answer means something is serving on the port; it
+            // must be our child (the port was only probed free, so another
+            // server may have taken it meanwhile: then retry elsewhere).
             if http_request(&moto.endpoint, "GET", "/moto-api/data.json", None)
                 .await
                 .is_ok()
             {
-                return Ok(moto);
+                return match listener_owned_by(moto.child.id(), port) {
+                    Some(false) => bail!(
+                        "port {port} answers, but not from our moto_server (pid {}): \
+                         another process took the port",
+                        moto.child.id()
+                    ),
+                    // Ours, or no /proc to tell: the child is alive and answering.
+                    Some(true) | None => Ok(moto),
+                };
             }
             if Instant::now() > deadline {
                 bail!("moto_server did not answer within 30 s:\n{}", moto.log());
@@ -206,6 +216,55 @@ fn aws_env(endpoint: &str) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
+}
+
+/// Whether the socket listening on 127.0.0.1:`port` belongs to process
+/// `pid` or one of its children (Linux: `/proc/net/tcp` inodes against the
+/// processes' fds). `None` when `/proc` cannot tell.
+fn listener_owned_by(pid: u32, port: u16) -> Option<bool> {
+    let tcp = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let wanted = format!("0100007F:{port:04X}");
+    let inodes: Vec<String> = tcp
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // local_address, st (0A = LISTEN), inode
+            (f.len() > 9 && f[1] == wanted && f[3] == "0A").then(|| f[9].to_string())
+        })
+        .collect();
+    if inodes.is_empty() {
+        return Some(false);
+    }
+    let mut pids = vec![pid];
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            if let Ok(children) = std::fs::read_to_string(t.path().join("children")) {
+                pids.extend(
+                    children
+                        .split_whitespace()
+                        .filter_map(|c| c.parse::<u32>().ok()),
+                );
+            }
+        }
+    }
+    for p in pids {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{p}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                let target = target.to_string_lossy();
+                if inodes
+                    .iter()
+                    .any(|i| target == format!("socket:[{i}]").as_str())
+                {
+                    return Some(true);
+                }
+            }
+        }
+    }
+    Some(false)
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released).
@@ -858,6 +917,18 @@ mod tests {
             .unwrap();
         assert_eq!(status, 401);
         assert!(sandbox.env_shell().contains("export KUBE_CONFIG_PATH='"));
+    }
+
+    /// The port-race guard tells our listener from another process's.
+    #[test]
+    fn listener_owner_is_checked() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert_eq!(listener_owned_by(std::process::id(), port), Some(true));
+        // pid 1 (init) does not hold our socket.
+        assert_eq!(listener_owned_by(1, port), Some(false));
+        drop(l);
+        assert_eq!(listener_owned_by(std::process::id(), port), Some(false));
     }
 
     #[test]

@@ -339,8 +339,10 @@ async fn force_destroy_guards_foreign_objects() {
 // ---------------------------------------------------------------------------
 
 /// CloudFront hosting with ACM validation slow (moto keeps the certificate
-/// PENDING_VALIDATION for 120 s) and `timeouts { create = "20s" }`: apply
-/// fails after at least 20 s and within 60 s of wall time, with an error
+/// PENDING_VALIDATION for 600 s) and `timeouts { create = "20s" }`: apply
+/// fails after at least 20 s and within 60 s of wall time (plus twice what
+/// `terraform validate` takes in the same work dir just before, so that
+/// a loaded machine's slower process start does not fail it), with an error
 /// saying the deadline passed; the issuer is in state, tainted, with the
 /// certificate ARN (and every other part moto holds) recorded; the
 /// certificate in moto is still PENDING_VALIDATION. Then `terraform
@@ -349,7 +351,9 @@ async fn force_destroy_guards_foreign_objects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_timeout_is_honoured_and_leaves_no_orphans() {
     let moto = match Moto::start_with(MotoConfig {
-        acm_validation_wait_secs: 120,
+        // Far beyond any apply here, so "still PENDING_VALIDATION" below
+        // cannot flip on a slow machine.
+        acm_validation_wait_secs: 600,
         extra_env: vec![],
     })
     .await
@@ -374,17 +378,26 @@ async fn create_timeout_is_honoured_and_leaves_no_orphans() {
             // not as a harness kill.
             wd.set_timeout(Duration::from_secs(240));
 
+            // What starting Terraform and the provider costs right now.
+            let started = Instant::now();
+            ok(wd.validate().await);
+            let baseline = started.elapsed();
+            let bound = Duration::from_secs(60) + 2 * baseline;
+
             let started = Instant::now();
             let out = wd.run(&["apply", "-auto-approve"]).await;
             let took = started.elapsed();
-            eprintln!("[{label}] apply took {took:?}");
+            eprintln!(
+                "[{label}] apply took {took:?} (validate took {baseline:?}; bound {bound:?})"
+            );
             assert!(
                 !out.success() && !out.timed_out,
                 "[{label}] apply should fail on the 20 s create deadline:\n{out}"
             );
             assert!(
-                took < Duration::from_secs(60),
-                "[{label}] apply took {took:?}; timeouts.create = 20s must end it within 60 s:\n{out}"
+                took < bound,
+                "[{label}] apply took {took:?}; timeouts.create = 20s must end it within 60 s \
+                 (+ 2 x {baseline:?} for process start):\n{out}"
             );
             assert!(
                 took >= Duration::from_secs(20),
@@ -434,7 +447,12 @@ async fn create_timeout_is_honoured_and_leaves_no_orphans() {
                 "[{label}] `terraform state show` lacks the certificate ARN:\n{show}"
             );
             // Nothing made and not recorded.
-            for b in snap["buckets"].as_object().into_iter().flatten().map(|(k, _)| k) {
+            for b in snap["buckets"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+            {
                 assert_eq!(b, &bucket, "[{label}] unexpected bucket {b}");
                 assert_eq!(
                     v["bucket"],
