@@ -384,6 +384,8 @@ pub struct IssuerHcl {
     /// Overrides `data.irsa_jwks.k.json`.
     pub jwks_expr: Option<String>,
     pub extra: Vec<String>,
+    /// The provider block's region instead of the sandbox's (eu-west-1).
+    pub region: Option<String>,
 }
 
 impl IssuerHcl {
@@ -396,6 +398,7 @@ impl IssuerHcl {
             keys: 1,
             jwks_expr: None,
             extra: vec![],
+            region: None,
         }
     }
 
@@ -408,6 +411,7 @@ impl IssuerHcl {
             keys: 1,
             jwks_expr: None,
             extra: vec![],
+            region: None,
         }
     }
 
@@ -433,7 +437,10 @@ impl IssuerHcl {
         let mut s = String::new();
         s.push_str(REQUIRED_PROVIDERS);
         s.push('\n');
-        s.push_str(PROVIDER_BLOCK);
+        match &self.region {
+            Some(r) => s.push_str(&PROVIDER_BLOCK.replace("\"eu-west-1\"", &q(r))),
+            None => s.push_str(PROVIDER_BLOCK),
+        }
         s.push('\n');
         if self.jwks_expr.is_none() {
             let files = (0..self.keys)

@@ -1953,6 +1953,79 @@ fn bad_cases(key: &TestKey) -> Vec<BadCase> {
             secret: None,
         },
         BadCase {
+            what: "domain of 65 characters (ACM allows 64)",
+            hcl: with_domain(&format!("{}.example.com", "a".repeat(53))),
+            attr: "domain",
+            files: vec![],
+            secret: None,
+        },
+        BadCase {
+            what: "CloudFront hosting in aws-cn (provider region cn-north-1)",
+            hcl: {
+                let mut h = cf();
+                h.region = Some("cn-north-1".into());
+                h
+            },
+            attr: "hosting",
+            files: vec![],
+            secret: None,
+        },
+        BadCase {
+            what: "CloudFront hosting in aws-us-gov (provider region us-gov-west-1)",
+            hcl: {
+                let mut h = cf();
+                h.region = Some("us-gov-west-1".into());
+                h
+            },
+            attr: "hosting",
+            files: vec![],
+            secret: None,
+        },
+        BadCase {
+            what: "thumbprint in upper case (IAM stores lower case)",
+            hcl: s3().with(&format!(
+                "thumbprints = [\"{}\"]",
+                thumb.to_ascii_uppercase()
+            )),
+            attr: "thumbprints",
+            files: vec![],
+            secret: None,
+        },
+        BadCase {
+            what: "tag key with the reserved aws: prefix",
+            hcl: s3().with(r#"tags = { "aws:team" = "x" }"#),
+            attr: "tags",
+            files: vec![],
+            secret: None,
+        },
+        BadCase {
+            what: "tag value with a character AWS refuses",
+            hcl: s3().with(r#"tags = { team = "a;b" }"#),
+            attr: "tags",
+            files: vec![],
+            secret: None,
+        },
+        BadCase {
+            what: "tag key of 129 characters",
+            hcl: s3().with(&format!("tags = {{ {} = \"x\" }}", "k".repeat(129))),
+            attr: "tags",
+            files: vec![],
+            secret: None,
+        },
+        BadCase {
+            what: "48 tags with CloudFront hosting (50 less 3 irsa:* on the bucket)",
+            hcl: cf().with(&format!(
+                "tags = {{ {} }}",
+                (0..48)
+                    .map(|i| format!("t{i} = \"v\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            attr: "tags",
+            files: vec![],
+            secret: None,
+        },
+        BadCase {
             what: "zone id with /hostedzone/ prefix",
             hcl: {
                 let mut h = cf();

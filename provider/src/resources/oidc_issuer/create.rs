@@ -6,7 +6,7 @@ use tfplugin::framework::ApplyResponse;
 use tfplugin::{AttrPath, Ctx, Diagnostic, Diagnostics, Tf, TfType, Value};
 
 use super::desired::{self, Identity};
-use super::model::{Config, Hosting, IssuerModel};
+use super::model::{self, Config, Hosting, IssuerModel};
 use super::private::Private;
 use super::{
     aws_error, bucket_tags, clear_cloudfront_attrs, each_computed, interrupted, set_issuer_attrs,
@@ -31,6 +31,30 @@ struct Made {
 }
 
 impl OidcIssuer {
+    /// CloudFront hosting only in the `aws` partition, told by the region
+    /// the provider uses (known without an AWS call).
+    pub(super) async fn check_partition(&self, cfg: &Config) -> Result<(), Diagnostics> {
+        if cfg.hosting != Hosting::CloudFront {
+            return Ok(());
+        }
+        let clients = self.clients().await?;
+        let region = clients
+            .sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        model::check_hosting_partition(cfg.hosting, model::partition_of_region(&region)).map_err(
+            |why| {
+                Diagnostic::error(
+                    "CloudFront hosting not available",
+                    format!("The provider's region is {region}. {why}"),
+                )
+                .at(AttrPath::root("hosting"))
+                .into()
+            },
+        )
+    }
+
     /// CloudFront hosting needs a public zone that contains the domain.
     pub(super) async fn check_zone(&self, ctx: &Ctx, cfg: &Config) -> Result<(), Diagnostics> {
         let (Some(zone_id), Some(domain)) = (&cfg.route53_zone_id, &cfg.domain) else {
@@ -90,6 +114,13 @@ impl OidcIssuer {
             Err(d) => return fail_early(d),
         };
         // Checks before anything is made.
+        if let Err(why) = model::check_hosting_partition(cfg.hosting, &id.partition) {
+            return fail_early(
+                Diagnostic::error("CloudFront hosting not available", why)
+                    .at(AttrPath::root("hosting"))
+                    .into(),
+            );
+        }
         if let Err(d) = self.check_zone(ctx, cfg).await {
             return fail_early(d);
         }
@@ -345,7 +376,9 @@ impl OidcIssuer {
                 iam::set_client_ids(&clients.iam, &p.arn, &p.client_ids, &cfg.client_ids)
                     .await
                     .map_err(|e| aws_error("Cannot update the client IDs", e))?;
-                if !cfg.thumbprints.is_empty() && p.thumbprints != cfg.thumbprints {
+                if !cfg.thumbprints.is_empty()
+                    && !desired::same_items(&p.thumbprints, &cfg.thumbprints, true)
+                {
                     iam::set_thumbprints(&clients.iam, &p.arn, &cfg.thumbprints)
                         .await
                         .map_err(|e| aws_error("Cannot update the thumbprints", e))?;

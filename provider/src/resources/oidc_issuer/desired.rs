@@ -100,6 +100,38 @@ pub fn user_tags(all: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Whether two lists hold the same items, as sets (IAM's client IDs and
+/// thumbprints are sets; thumbprints compare case-insensitively).
+pub fn same_items(a: &[String], b: &[String], ignore_case: bool) -> bool {
+    let norm = |v: &[String]| -> std::collections::BTreeSet<String> {
+        v.iter()
+            .map(|s| {
+                if ignore_case {
+                    s.to_ascii_lowercase()
+                } else {
+                    s.clone()
+                }
+            })
+            .collect()
+    };
+    norm(a) == norm(b)
+}
+
+/// What Read records for a list IAM keeps as a set: the configured list
+/// when IAM holds the same items (so an order IAM chose is no change), what
+/// IAM holds otherwise.
+pub fn in_configured_order(
+    observed: &[String],
+    configured: &[String],
+    ignore_case: bool,
+) -> Vec<String> {
+    if same_items(observed, configured, ignore_case) {
+        configured.to_vec()
+    } else {
+        observed.to_vec()
+    }
+}
+
 pub fn cache_control(ttl: Ttl) -> String {
     format!("public, max-age={}", ttl.default)
 }
@@ -425,6 +457,38 @@ pub fn rfc3339(t: time::OffsetDateTime) -> String {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn iam_lists_compare_as_sets() {
+        let conf = strings(&["sts.amazonaws.com", "b"]);
+        let iam = strings(&["b", "sts.amazonaws.com"]);
+        assert!(same_items(&iam, &conf, false));
+        assert_eq!(
+            in_configured_order(&iam, &conf, false),
+            conf,
+            "order only: no change"
+        );
+        let more = strings(&["b", "c", "sts.amazonaws.com"]);
+        assert!(!same_items(&more, &conf, false));
+        assert_eq!(
+            in_configured_order(&more, &conf, false),
+            more,
+            "real drift shows"
+        );
+        // Client IDs are case-sensitive; thumbprints are not.
+        assert!(!same_items(&strings(&["A"]), &strings(&["a"]), false));
+        let tp = "abcdef0123".repeat(4);
+        let upper = vec![tp.to_ascii_uppercase()];
+        assert!(same_items(&upper, std::slice::from_ref(&tp), true));
+        assert_eq!(
+            in_configured_order(&upper, std::slice::from_ref(&tp), true),
+            vec![tp]
+        );
+    }
 
     fn key(kid_seed: u8) -> crate::oidc::PublicJwk {
         // A distinct valid RSA modulus per seed is not needed: kid is what

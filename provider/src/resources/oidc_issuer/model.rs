@@ -22,6 +22,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 pub const MAX_NAME_LEN: usize = 63 - "-oidc-".len() - 12;
 const MAX_CLIENT_IDS: usize = 100;
 const MAX_THUMBPRINTS: usize = 5;
+/// ACM: a certificate's domain name (RFC 5280 Common Name) is at most 64 octets.
+pub const MAX_DOMAIN_LEN: usize = 64;
+/// AWS: at most 50 tags per resource (IAM, ACM, CloudFront, S3).
+pub const MAX_TAGS_PER_RESOURCE: usize = 50;
+const MAX_TAG_KEY_LEN: usize = 128;
+const MAX_TAG_VALUE_LEN: usize = 256;
 /// CloudFront's upper bound for any TTL: one year.
 const MAX_TTL_SECONDS: i64 = 31_536_000;
 
@@ -69,16 +75,20 @@ pub struct IssuerModel {
     /// `cloudfront` (default) or `s3`. Changing it replaces the issuer.
     #[tf(optional, computed, replace)]
     pub hosting: Tf<String>,
-    /// CloudFront hosting: the issuer's host name; the issuer is `https://<domain>`. Changing it replaces the issuer.
+    /// CloudFront hosting: the issuer's host name; the issuer is `https://<domain>`. Lowercase, no scheme, no
+    /// trailing dot, at most 64 characters (ACM's limit for a certificate's domain name). Changing it replaces the issuer.
     #[tf(optional, replace)]
     pub domain: Tf<String>,
     /// CloudFront hosting: the public hosted zone that contains `domain`; the alias and certificate validation records go there.
     #[tf(optional, replace)]
     pub route53_zone_id: Tf<String>,
-    /// Audiences the IAM OIDC provider accepts (`aud`). Default: `["sts.amazonaws.com"]`. At most 100.
+    /// Audiences the IAM OIDC provider accepts (`aud`). Default: `["sts.amazonaws.com"]`. At most 100. Updated in
+    /// place on the existing OIDC provider, and compared as a set: IAM listing them in another order is no change.
     #[tf(optional, computed)]
     pub client_ids: Tf<Vec<Tf<String>>>,
-    /// Server certificate thumbprints (40 hex characters, at most 5). Default: none: IAM verifies the issuer's certificate against its trusted CAs.
+    /// Server certificate thumbprints: 40 lower-case hex characters each (as IAM stores them), at most 5, compared
+    /// as a set. Default: none sent, and whatever IAM keeps is left alone (IAM verifies the issuer's certificate
+    /// against its trusted CAs).
     #[tf(optional, computed)]
     pub thumbprints: Tf<Vec<Tf<String>>>,
     /// CloudFront hosting: `PriceClass_100` (default), `PriceClass_200` or `PriceClass_All`.
@@ -98,7 +108,10 @@ pub struct IssuerModel {
     /// Wait until CloudFront has deployed changes. Default: true.
     #[tf(optional, computed)]
     pub wait_for_deployment: Tf<bool>,
-    /// Tags for every AWS object made. Keys starting with `irsa:` are reserved for the provider's own tags.
+    /// Tags for every AWS object made. Keys starting with `irsa:` are reserved for the provider's own tags, and
+    /// `aws:` for AWS's. AWS's tag rules are checked when planning: keys of 1 to 128 characters, values of at most
+    /// 256, only letters, numbers, spaces and `_ . : / = + - @`, and at most 50 per resource less the provider's
+    /// own tags on the bucket (47 with CloudFront hosting, 48 with S3 hosting).
     #[tf(optional)]
     pub tags: Tf<BTreeMap<String, Tf<String>>>,
 
@@ -377,22 +390,9 @@ pub fn validate(config: &IssuerModel) -> Diagnostics {
         }
     }
     if let Some(tags) = config.tags.known() {
-        for (key, value) in tags {
-            if value.is_null() {
-                d.error_at(
-                    at("tags").key(key),
-                    "Invalid tag",
-                    format!("The value of tag {key:?} must not be null."),
-                );
-            }
-        }
-        for key in tags.keys().filter(|k| k.starts_with("irsa:")) {
-            d.error_at(
-                at("tags").key(key),
-                "Reserved tag key",
-                format!("{key:?}: tag keys starting with \"irsa:\" are the provider's own (e.g. irsa:name)."),
-            );
-        }
+        // The bucket carries the most tags of our own (see `bucket_tags`).
+        let own = own_bucket_tags(hosting, !config.route53_zone_id.is_null());
+        check_tags(tags, own, &mut d);
     }
     if let Some(ids) = config.client_ids.known() {
         check_client_ids(ids, &mut d);
@@ -498,8 +498,11 @@ pub fn check_domain(domain: &str) -> Result<(), String> {
             domain.to_ascii_lowercase()
         ));
     }
-    if domain.len() > 253 {
-        return Err(format!("{domain:?} is longer than 253 characters."));
+    if domain.len() > MAX_DOMAIN_LEN {
+        return Err(format!(
+            "{domain:?} is {} characters; ACM allows at most {MAX_DOMAIN_LEN} for a certificate's domain name (RFC 5280), including dots.",
+            domain.len()
+        ));
     }
     let labels: Vec<&str> = domain.split('.').collect();
     let label_ok = |l: &&str| {
@@ -512,6 +515,111 @@ pub fn check_domain(domain: &str) -> Result<(), String> {
     };
     if labels.len() < 2 || !labels.iter().all(label_ok) {
         return Err(format!("{domain:?} is not a DNS name such as \"oidc.example.com\" (letters, digits and hyphens; no path, port or wildcard)."));
+    }
+    Ok(())
+}
+
+/// How many `irsa:*` tags the bucket carries besides the user's:
+/// `irsa:name`, `irsa:hosting`, and with a zone `irsa:route53-zone-id`.
+/// Unknown hosting counts as CloudFront (the stricter).
+pub fn own_bucket_tags(hosting: Option<Hosting>, zone: bool) -> usize {
+    match hosting {
+        Some(Hosting::S3) => 2,
+        _ => 2 + usize::from(zone),
+    }
+}
+
+/// The characters IAM, ACM and CloudFront allow in tag keys and values.
+fn tag_chars_ok(s: &str) -> bool {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$").expect("tag pattern")
+    });
+    RE.is_match(s)
+}
+
+/// AWS tag rules (IAM, ACM, CloudFront and S3 agree): key 1 to 128
+/// characters, value up to 256, letters, numbers, spaces and `_.:/=+-@`,
+/// no `aws:` prefix; at most 50 per resource, of which `own` are ours.
+fn check_tags(tags: &BTreeMap<String, Tf<String>>, own: usize, d: &mut Diagnostics) {
+    let at = || AttrPath::root("tags");
+    let limit = MAX_TAGS_PER_RESOURCE - own;
+    if tags.len() > limit {
+        d.error_at(
+            at(),
+            "Too many tags",
+            format!(
+                "AWS allows {MAX_TAGS_PER_RESOURCE} tags per resource and the bucket carries {own} of the provider's own (irsa:*), so at most {limit}; got {}.",
+                tags.len()
+            ),
+        );
+    }
+    for (key, value) in tags {
+        if key.starts_with("irsa:") {
+            d.error_at(
+                at().key(key),
+                "Reserved tag key",
+                format!("{key:?}: tag keys starting with \"irsa:\" are the provider's own (e.g. irsa:name)."),
+            );
+            continue;
+        }
+        let mut bad = |why: String| d.error_at(at().key(key), "Invalid tag", why);
+        let chars = key.chars().count();
+        if chars == 0 || chars > MAX_TAG_KEY_LEN {
+            bad(format!(
+                "The key {key:?} is {chars} characters; AWS allows 1 to {MAX_TAG_KEY_LEN}."
+            ));
+        } else if key.to_ascii_lowercase().starts_with("aws:") {
+            bad(format!(
+                "{key:?}: AWS reserves tag keys starting with \"aws:\"."
+            ));
+        } else if !tag_chars_ok(key) {
+            bad(format!("The key {key:?} has a character AWS does not allow in tags: use letters, numbers, spaces and _ . : / = + - @."));
+        }
+        match value {
+            Tf::Null => bad(format!("The value of tag {key:?} must not be null.")),
+            Tf::Unknown(_) => {}
+            Tf::Known(v) => {
+                let n = v.chars().count();
+                if n > MAX_TAG_VALUE_LEN {
+                    bad(format!(
+                        "The value of tag {key:?} is {n} characters; AWS allows at most {MAX_TAG_VALUE_LEN}."
+                    ));
+                } else if !tag_chars_ok(v) {
+                    bad(format!("The value of tag {key:?} has a character AWS does not allow in tags: use letters, numbers, spaces and _ . : / = + - @."));
+                }
+            }
+        }
+    }
+}
+
+/// The partition of a region name, as AWS's endpoint rules group them.
+pub fn partition_of_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
+/// CloudFront hosting needs ACM certificates in us-east-1 and CloudFront's
+/// alias zone: both only in the `aws` partition (CloudFront in China takes
+/// no ACM certificates; GovCloud and the ISO partitions have no CloudFront).
+pub fn check_hosting_partition(hosting: Hosting, partition: &str) -> Result<(), String> {
+    if hosting == Hosting::CloudFront && partition != "aws" {
+        return Err(format!(
+            "CloudFront hosting is not available in the {partition} partition (it needs CloudFront with an ACM certificate from us-east-1). \
+             Use hosting = \"s3\" there: the issuer is then the bucket's own HTTPS URL (remove `domain` and `route53_zone_id`)."
+        ));
     }
     Ok(())
 }
@@ -583,7 +691,17 @@ fn check_thumbprints(items: &[Tf<String>], d: &mut Diagnostics) {
             }
             continue;
         };
-        if s.len() != 40 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()) && s != &s.to_ascii_lowercase()
+        {
+            d.error_at(
+                at.clone().index(i),
+                "Invalid thumbprint",
+                format!(
+                    "{s:?}: write it in lower case ({:?}): IAM stores thumbprints in lower case, so upper case would show a change on every plan.",
+                    s.to_ascii_lowercase()
+                ),
+            );
+        } else if s.len() != 40 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             d.error_at(
                 at.clone().index(i),
                 "Invalid thumbprint",
@@ -728,6 +846,16 @@ mod tests {
             ),
             ("domain", Value::string("OIDC.example.com"), "domain"),
             (
+                "domain",
+                Value::string(format!("{}.example.com", "a".repeat(53))),
+                "domain",
+            ),
+            (
+                "domain",
+                Value::string(format!("{}.example.com", "a".repeat(52))),
+                "",
+            ),
+            (
                 "route53_zone_id",
                 Value::string("/hostedzone/Z1"),
                 "route53_zone_id",
@@ -750,6 +878,16 @@ mod tests {
                 "thumbprints",
             ),
             (
+                "thumbprints",
+                Value::string_list(["ABCDEF0123".repeat(4)]),
+                "thumbprints[0]",
+            ),
+            (
+                "thumbprints",
+                Value::string_list(["abcdef0123".repeat(4)]),
+                "",
+            ),
+            (
                 "price_class",
                 Value::string("PriceClass_300"),
                 "price_class",
@@ -763,6 +901,26 @@ mod tests {
                 "tags[\"irsa:name\"]",
             ),
         ];
+        let tag = |k: &str, v: &str| Value::Map([(k.to_string(), Value::string(v))].into());
+        let tag_cases: Vec<(&str, Value, &str)> = vec![
+            ("tags", tag("aws:team", "x"), "tags[\"aws:team\"]"),
+            ("tags", tag("AWS:team", "x"), "tags[\"AWS:team\"]"),
+            ("tags", tag("team#1", "x"), "tags[\"team#1\"]"),
+            ("tags", tag("team", "a;b"), "tags[\"team\"]"),
+            ("tags", tag("team", "line\nbreak"), "tags[\"team\"]"),
+            ("tags", tag("", "x"), "tags[\"\"]"),
+            (
+                "tags",
+                tag(&"k".repeat(129), "x"),
+                Box::leak(format!("tags[\"{}\"]", "k".repeat(129)).into_boxed_str()),
+            ),
+            ("tags", tag("team", &"v".repeat(257)), "tags[\"team\"]"),
+            // Letters, spaces and numbers of any script, and _.:/=+-@.
+            ("tags", tag("Équipe Ω_.:/=+-@", "café ٣ 1/2 = x+y @z"), ""),
+            ("tags", tag(&"k".repeat(128), &"v".repeat(256)), ""),
+            ("tags", tag("team", ""), ""),
+        ];
+        let cases = cases.into_iter().chain(tag_cases);
         for (attr, value, want) in cases {
             let d = validate(&base(vec![(attr, value.clone())]));
             if want.is_empty() {
@@ -780,6 +938,56 @@ mod tests {
             paths(&validate(&base(vec![("cache_ttl", bad_ttl)]))),
             vec!["cache_ttl"]
         );
+    }
+
+    #[test]
+    fn tag_count_leaves_room_for_our_own_on_the_bucket() {
+        let tags = |n: usize| {
+            Value::Map(
+                (0..n)
+                    .map(|i| (format!("t{i}"), Value::string("v")))
+                    .collect(),
+            )
+        };
+        // CloudFront with a zone: irsa:name, irsa:hosting, irsa:route53-zone-id.
+        assert!(validate(&base(vec![("tags", tags(47))])).is_empty());
+        assert_eq!(
+            paths(&validate(&base(vec![("tags", tags(48))]))),
+            vec!["tags"]
+        );
+        // S3: irsa:name and irsa:hosting.
+        let s3 = |n| {
+            base(vec![
+                ("hosting", Value::string("s3")),
+                ("domain", Value::Null),
+                ("route53_zone_id", Value::Null),
+                ("tags", tags(n)),
+            ])
+        };
+        assert!(validate(&s3(48)).is_empty());
+        assert_eq!(paths(&validate(&s3(49))), vec!["tags"]);
+    }
+
+    #[test]
+    fn cloudfront_hosting_only_in_the_aws_partition() {
+        for (region, partition) in [
+            ("eu-west-1", "aws"),
+            ("us-east-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("cn-northwest-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+        ] {
+            assert_eq!(partition_of_region(region), partition, "{region}");
+        }
+        assert!(check_hosting_partition(Hosting::CloudFront, "aws").is_ok());
+        assert!(check_hosting_partition(Hosting::S3, "aws-cn").is_ok());
+        assert!(check_hosting_partition(Hosting::S3, "aws-us-gov").is_ok());
+        for p in ["aws-cn", "aws-us-gov"] {
+            let why = check_hosting_partition(Hosting::CloudFront, p).unwrap_err();
+            assert!(why.contains(p) && why.contains("hosting = \"s3\""), "{why}");
+        }
     }
 
     #[test]

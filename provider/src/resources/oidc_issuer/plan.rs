@@ -50,6 +50,7 @@ impl OidcIssuer {
             // Create: what the configuration alone determines is known now.
             _ => {
                 plan_create(&mut planned, &cfg);
+                self.check_partition(&cfg).await?;
                 if req.prior_state.is_null() {
                     self.check_zone(ctx, &cfg).await?;
                 }

@@ -134,10 +134,19 @@ impl OidcIssuer {
         }
         match &provider {
             Some(p) => {
-                state.client_ids = Tf::list(p.client_ids.clone());
+                let recorded = state.client_ids.known_items().unwrap_or_default();
+                state.client_ids = Tf::list(desired::in_configured_order(
+                    &p.client_ids,
+                    &recorded,
+                    false,
+                ));
                 // Only thumbprints the user manages are compared (see with_defaults).
-                if state.thumbprints.known().is_some_and(|t| !t.is_empty()) {
-                    state.thumbprints = Tf::list(p.thumbprints.clone());
+                if let Some(recorded) = state.thumbprints.known_items().filter(|t| !t.is_empty()) {
+                    state.thumbprints = Tf::list(desired::in_configured_order(
+                        &p.thumbprints,
+                        &recorded,
+                        true,
+                    ));
                 }
                 let user = desired::user_tags(&p.tags);
                 if !(user.is_empty() && state.tags.is_null()) {

@@ -237,13 +237,15 @@ impl OidcIssuer {
             }
             Some(arn) => {
                 let current_ids = prior.client_ids.known_items().unwrap_or_default();
-                if current_ids != cfg.client_ids {
+                if !desired::same_items(&current_ids, &cfg.client_ids, false) {
                     iam::set_client_ids(&clients.iam, arn, &current_ids, &cfg.client_ids)
                         .await
                         .map_err(|e| aws_error("Cannot update the client IDs", e))?;
                 }
                 let current_tp = prior.thumbprints.known_items().unwrap_or_default();
-                if !cfg.thumbprints.is_empty() && current_tp != cfg.thumbprints {
+                if !cfg.thumbprints.is_empty()
+                    && !desired::same_items(&current_tp, &cfg.thumbprints, true)
+                {
                     iam::set_thumbprints(&clients.iam, arn, &cfg.thumbprints)
                         .await
                         .map_err(|e| aws_error("Cannot update the thumbprints", e))?;
