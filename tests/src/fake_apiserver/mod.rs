@@ -13,7 +13,10 @@
 //!   shaped exactly as kube-apiserver serves them, with
 //!   `jwks_uri = <issuer>/openid/v1/jwks` (as with `--service-account-jwks-uri`).
 //! - **TokenRequest**: `POST /api/v1/namespaces/<ns>/serviceaccounts/<sa>/token`
-//!   mints RS256 tokens signed by the newest key.
+//!   mints tokens signed by the newest key (RS256; ES256 or EdDSA with
+//!   [`FakeApiServerConfig::signing_key`] / [`FakeApiServer::rotate_key_kind`]);
+//!   [`FakeApiServer::set_token_quirks`] makes it mint tokens as a broken
+//!   cluster would (backdated, i.e. already expired; a fixed audience).
 //! - **Objects** (in memory): core/v1 Namespace, ServiceAccount, Secret,
 //!   Service, ConfigMap; apps/v1 Deployment; rbac.authorization.k8s.io/v1
 //!   ClusterRole, ClusterRoleBinding, Role, RoleBinding;
@@ -120,6 +123,8 @@ use tokio_rustls::TlsAcceptor;
 
 pub use client::{ClientAuth, RawResponse};
 pub use handlers::RESTRICTED_USER;
+pub use keys::KeyKind;
+pub use tokens::TokenQuirks;
 
 /// The issuer a kubeadm-style cluster reports by default.
 pub const DEFAULT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
@@ -141,6 +146,8 @@ pub struct FakeApiServerConfig {
     /// still readable and deletable, no new objects allowed) before it and
     /// everything in it are removed, as the namespace controller would.
     pub namespace_termination_delay: Duration,
+    /// The kind of the first signing key (default RSA-2048, RS256).
+    pub signing_key: KeyKind,
 }
 
 impl Default for FakeApiServerConfig {
@@ -152,6 +159,7 @@ impl Default for FakeApiServerConfig {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             log_requests: false,
             namespace_termination_delay: Duration::from_millis(500),
+            signing_key: KeyKind::Rsa2048,
         }
     }
 }
@@ -167,6 +175,9 @@ pub(crate) struct Shared {
     server_address: String,
     log_requests: bool,
     namespace_termination_delay: Duration,
+    token_quirks: RwLock<TokenQuirks>,
+    /// Every token TokenRequest handed out (so tests can look for leaks).
+    minted: Mutex<Vec<String>>,
 }
 
 impl Shared {
@@ -189,6 +200,12 @@ impl Shared {
     }
     fn set_issuer(&self, issuer: String) {
         *self.issuer.write().unwrap_or_else(|e| e.into_inner()) = issuer;
+    }
+    fn token_quirks(&self) -> TokenQuirks {
+        self.token_quirks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -213,7 +230,8 @@ impl FakeApiServer {
             );
         }
         let tls = tls::generate().context("generating the fake apiserver TLS material")?;
-        let key_set = tokio::task::spawn_blocking(keys::KeySet::new)
+        let kind = cfg.signing_key;
+        let key_set = tokio::task::spawn_blocking(move || keys::KeySet::with_kind(kind))
             .await
             .context("key generation task")??;
         let listener = TcpListener::bind(cfg.bind)
@@ -236,6 +254,8 @@ impl FakeApiServer {
             server_address: addr.to_string(),
             log_requests: cfg.log_requests,
             namespace_termination_delay: cfg.namespace_termination_delay,
+            token_quirks: RwLock::new(TokenQuirks::default()),
+            minted: Mutex::new(Vec::new()),
         });
         let (shutdown_tx, shutdown_rx) = tokio_watch::channel(false);
         let acceptor = TlsAcceptor::from(tls.server_config.clone());
@@ -310,6 +330,33 @@ impl FakeApiServer {
         // Key generation only fails if the OS RNG does: nothing a test can handle.
         let key = keys::SigningKey::generate().expect("RSA key generation failed");
         self.shared.keys_mut().push(key)
+    }
+
+    /// Add a new signing key of `kind` (e.g. an Ed25519 key, which STS
+    /// refuses); tokens minted from now on are signed with it. Returns its kid.
+    pub fn rotate_key_kind(&self, kind: KeyKind) -> String {
+        let key = keys::SigningKey::generate_kind(kind).expect("key generation failed");
+        self.shared.keys_mut().push(key)
+    }
+
+    /// Make TokenRequest mint tokens the way a misconfigured cluster would
+    /// (see [`TokenQuirks`]); `TokenQuirks::default()` restores normal tokens.
+    pub fn set_token_quirks(&self, quirks: TokenQuirks) {
+        *self
+            .shared
+            .token_quirks
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = quirks;
+    }
+
+    /// Every token TokenRequest minted so far, oldest first: tests check
+    /// that none of them shows up in output or logs.
+    pub fn minted_tokens(&self) -> Vec<String> {
+        self.shared
+            .minted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The kids in the JWKS, oldest first (the last one signs).
