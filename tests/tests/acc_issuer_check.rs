@@ -158,7 +158,11 @@ async fn full_stack(kind: KeyKind, alg: &str) {
         {
             bounded(LIMIT, "full stack", async {
                 let zone_id = create_zone(&moto.endpoint, ZONE).await;
-                let wd = workdir(&tf, sandbox, edge, &full_stack_hcl(&zone_id));
+                let mut wd = workdir(&tf, sandbox, edge, &full_stack_hcl(&zone_id));
+                // Terraform's own log, with the provider's debug output in it.
+                let log = wd.path().join("terraform-trace.log");
+                wd.env("TF_LOG", "TRACE")
+                    .env("TF_LOG_PATH", log.display().to_string());
                 let apply = ok(wd.apply().await);
                 let out = wd.output_json().await;
                 let checks = &out["checks"]["value"];
@@ -217,6 +221,18 @@ async fn full_stack(kind: KeyKind, alg: &str) {
                     .any(|l| l == &format!("CONNECT {HOST}:443 -> 200")));
                 let second = wd.plan_is_empty().await;
                 assert_no_token(sandbox, &[&apply, &second]);
+                let log_text = std::fs::read_to_string(&log).expect("TF_LOG_PATH written");
+                assert!(
+                    log_text.contains("irsa_issuer_check"),
+                    "the log has the provider's calls"
+                );
+                for t in sandbox.apiserver.minted_tokens() {
+                    let sig = t.rsplit('.').next().unwrap_or(&t);
+                    assert!(
+                        !log_text.contains(sig),
+                        "a minted token appears in TF_LOG output"
+                    );
+                }
                 ok(wd.destroy().await);
             })
             .await
