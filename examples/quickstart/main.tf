@@ -1,10 +1,14 @@
-# Quickstart: read the cluster's service-account signing keys (JWKS) and
-# publish them as a public OIDC issuer that AWS IAM trusts.
+# Quickstart: read the cluster's service-account signing keys (JWKS),
+# publish them as a public OIDC issuer that AWS IAM trusts, check the whole
+# chain the way STS will (a token minted by the cluster for a demo service
+# account verifies against what was published), and print the trust policy
+# for that service account.
 #
 # Run it with `scripts/quickstart`: it starts a local sandbox (a fake
 # Kubernetes API server and moto for AWS, with a Route53 zone for the
-# issuer's domain) and exports KUBE_CONFIG_PATH, AWS_ENDPOINT_URL and the
-# two TF_VAR_ values below. Against a real cluster and account: export
+# issuer's domain, plus an HTTPS edge standing in for CloudFront, reached
+# through HTTPS_PROXY with the sandbox CA in SSL_CERT_FILE) and exports
+# KUBE_CONFIG_PATH, AWS_ENDPOINT_URL and the TF_VAR_ values below. Against a real cluster and account: export
 # KUBE_CONFIG_PATH=~/.kube/config, set the variables, and `terraform apply`.
 
 terraform {
@@ -25,6 +29,12 @@ variable "issuer_domain" {
 variable "route53_zone_id" {
   description = "Public Route53 zone that contains issuer_domain."
   type        = string
+}
+
+variable "demo_service_account" {
+  description = "The service account (namespace/name) a token is minted for, and the trust policy is written for."
+  type        = string
+  default     = "default/demo"
 }
 
 # The Kubernetes connection comes from KUBE_CONFIG_PATH, AWS from the usual
@@ -68,4 +78,38 @@ output "issuer_url" {
 output "oidc_provider_arn" {
   description = "The IAM OIDC provider that trust policies name as Federated principal."
   value       = irsa_oidc_issuer.this.oidc_provider_arn
+}
+
+# The preflight: fetches both documents over HTTPS as STS will, compares the
+# published keys with the cluster's, mints a token for the demo service
+# account and verifies it against the published keys. Read after the issuer
+# is in place (depends_on), so a first apply does not check an issuer that
+# does not exist yet.
+data "irsa_issuer_check" "this" {
+  issuer_url      = irsa_oidc_issuer.this.issuer_url
+  expected_jwks   = data.irsa_jwks.cluster.json
+  client_ids      = ["sts.amazonaws.com"]
+  service_account = var.demo_service_account
+  depends_on      = [irsa_oidc_issuer.this]
+}
+
+# The trust policy of a role for the demo service account: use it as
+# aws_iam_role.assume_role_policy.
+data "irsa_trust_policy" "demo" {
+  oidc_provider_arn = irsa_oidc_issuer.this.oidc_provider_arn
+  service_accounts  = [var.demo_service_account]
+}
+
+output "issuer_check" {
+  description = "ok, every check with its detail, and the TLS thumbprint."
+  value = {
+    ok         = data.irsa_issuer_check.this.ok
+    checks     = data.irsa_issuer_check.this.checks
+    thumbprint = data.irsa_issuer_check.this.thumbprint
+  }
+}
+
+output "trust_policy" {
+  description = "The trust policy for the demo service account."
+  value       = jsondecode(data.irsa_trust_policy.demo.json)
 }

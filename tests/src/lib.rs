@@ -1,3 +1,4 @@
+pub mod edge;
 pub mod fake_apiserver;
 pub mod fault_proxy;
 pub mod harness;

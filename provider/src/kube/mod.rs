@@ -123,6 +123,7 @@ pub async fn connect(settings: &KubeSettings) -> Result<KubeClient, KubeError> {
     } else {
         kube::Config::incluster().map_err(|e| KubeError::NotConfigured(e.to_string()))?
     };
+    config.proxy_url = proxy_for(&config);
     config.connect_timeout = Some(Duration::from_secs(10));
     config.read_timeout = Some(Duration::from_secs(30));
     let host = config
@@ -132,6 +133,24 @@ pub async fn connect(settings: &KubeSettings) -> Result<KubeClient, KubeError> {
         .to_string();
     let client = kube::Client::try_from(config).map_err(|e| KubeError::Config(e.to_string()))?;
     Ok(KubeClient { client, host })
+}
+
+/// The proxy for the API server. kube takes `HTTPS_PROXY` from the
+/// environment but matches `NO_PROXY` against the proxy's own address; a
+/// proxy from the environment is used here only when `NO_PROXY` (curl's
+/// rules) does not exclude the API server. A kubeconfig `proxy-url` is kept.
+fn proxy_for(config: &kube::Config) -> Option<http::Uri> {
+    let proxy = config.proxy_url.clone()?;
+    let from_env = ["HTTPS_PROXY", "https_proxy"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .any(|v| v.parse::<http::Uri>().ok().as_ref() == Some(&proxy));
+    if !from_env {
+        return Some(proxy);
+    }
+    hyper_util::client::proxy::matcher::Matcher::from_env()
+        .intercept(&config.cluster_url)
+        .map(|_| proxy)
 }
 
 /// The kubeconfig to load: the file's, with the explicit settings written

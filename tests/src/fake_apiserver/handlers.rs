@@ -651,7 +651,15 @@ async fn resource_request(
                 &ns,
                 &name,
                 &obj,
+                &shared.token_quirks(),
             )?;
+            if let Some(t) = answer["status"]["token"].as_str() {
+                shared
+                    .minted
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(t.to_string());
+            }
             Ok(json_response(201, &answer))
         }
         ("update", Target::Object { rt, ns, name }) => {

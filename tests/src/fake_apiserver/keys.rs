@@ -1,5 +1,5 @@
 //! Service-account signing keys: generation, key ids, the JWKS and
-//! OpenID discovery documents, and minting RS256 tokens.
+//! OpenID discovery documents, and minting RS256 (or ES256 / EdDSA) tokens.
 //!
 //! Tokens are signed here with aws-lc-rs directly (not with jsonwebtoken), so
 //! that the tests, which verify with jsonwebtoken, check an independent
@@ -18,39 +18,111 @@ use super::util::b64url;
 pub(crate) const JWKS_PATH: &str = "/openid/v1/jwks";
 pub(crate) const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
-pub(crate) struct SigningKey {
-    pub kid: String,
-    key: KeyPair,
-    n: String,
-    e: String,
-}
-
 /// kube-apiserver's keyIDFromPublicKey: base64url (no padding) of SHA-256
 /// over the PKIX SubjectPublicKeyInfo DER of the public key.
 pub(crate) fn key_id(spki_der: &[u8]) -> String {
     b64url(&Sha256::digest(spki_der))
 }
 
+/// The kind of a signing key. kube-apiserver signs with RSA (RS256) or
+/// ECDSA (ES256 on P-256) keys; Ed25519 (EdDSA) is here for the tests of
+/// keys STS refuses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeyKind {
+    #[default]
+    Rsa2048,
+    EcP256,
+    Ed25519,
+}
+
+enum Private {
+    Rsa(KeyPair),
+    Ec(aws_lc_rs::signature::EcdsaKeyPair),
+    Ed(aws_lc_rs::signature::Ed25519KeyPair),
+}
+
+pub(crate) struct SigningKey {
+    pub kid: String,
+    key: Private,
+    /// The public JWK, in go-jose's member order.
+    jwk: Value,
+}
+
 impl SigningKey {
     pub fn generate() -> Result<Self> {
-        let key = KeyPair::generate(KeySize::Rsa2048)
-            .map_err(|_| anyhow!("RSA-2048 key generation failed"))?;
-        let public = key.public_key();
-        let spki: PublicKeyX509Der = public
-            .as_der()
-            .map_err(|_| anyhow!("cannot encode the RSA public key as SubjectPublicKeyInfo"))?;
-        Ok(SigningKey {
-            kid: key_id(spki.as_ref()),
-            n: b64url(public.modulus().big_endian_without_leading_zero()),
-            e: b64url(public.exponent().big_endian_without_leading_zero()),
-            key,
-        })
+        Self::generate_kind(KeyKind::Rsa2048)
+    }
+
+    pub fn generate_kind(kind: KeyKind) -> Result<Self> {
+        use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        match kind {
+            KeyKind::Rsa2048 => {
+                let key = KeyPair::generate(KeySize::Rsa2048)
+                    .map_err(|_| anyhow!("RSA-2048 key generation failed"))?;
+                let public = key.public_key();
+                let spki: PublicKeyX509Der = public.as_der().map_err(|_| {
+                    anyhow!("cannot encode the RSA public key as SubjectPublicKeyInfo")
+                })?;
+                let kid = key_id(spki.as_ref());
+                let n = b64url(public.modulus().big_endian_without_leading_zero());
+                let e = b64url(public.exponent().big_endian_without_leading_zero());
+                Ok(SigningKey {
+                    jwk: json!({"use": "sig", "kty": "RSA", "kid": kid, "alg": "RS256", "n": n, "e": e}),
+                    kid,
+                    key: Private::Rsa(key),
+                })
+            }
+            KeyKind::EcP256 => {
+                let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .map_err(|_| anyhow!("P-256 key generation failed"))?;
+                let spki: PublicKeyX509Der = key
+                    .public_key()
+                    .as_der()
+                    .map_err(|_| anyhow!("cannot encode the EC public key"))?;
+                let kid = key_id(spki.as_ref());
+                // Uncompressed point: 0x04 || x || y.
+                let point = key.public_key().as_ref().to_vec();
+                let (x, y) = point[1..].split_at(32);
+                Ok(SigningKey {
+                    jwk: json!({"use": "sig", "kty": "EC", "kid": kid, "crv": "P-256", "alg": "ES256", "x": b64url(x), "y": b64url(y)}),
+                    kid,
+                    key: Private::Ec(key),
+                })
+            }
+            KeyKind::Ed25519 => {
+                let key = Ed25519KeyPair::generate()
+                    .map_err(|_| anyhow!("Ed25519 key generation failed"))?;
+                let spki: PublicKeyX509Der = key
+                    .public_key()
+                    .as_der()
+                    .map_err(|_| anyhow!("cannot encode the Ed25519 public key"))?;
+                let kid = key_id(spki.as_ref());
+                let x = b64url(key.public_key().as_ref());
+                Ok(SigningKey {
+                    jwk: json!({"use": "sig", "kty": "OKP", "kid": kid, "crv": "Ed25519", "alg": "EdDSA", "x": x}),
+                    kid,
+                    key: Private::Ed(key),
+                })
+            }
+        }
+    }
+
+    /// The JWS algorithm of this key.
+    pub fn alg(&self) -> &'static str {
+        match self.key {
+            Private::Rsa(_) => "RS256",
+            Private::Ec(_) => "ES256",
+            Private::Ed(_) => "EdDSA",
+        }
     }
 
     /// The public key as PKIX SubjectPublicKeyInfo DER.
     #[cfg(test)]
     pub fn spki_der(&self) -> Vec<u8> {
-        let der: PublicKeyX509Der = self.key.public_key().as_der().expect("SPKI");
+        let Private::Rsa(key) = &self.key else {
+            panic!("spki_der is for RSA keys")
+        };
+        let der: PublicKeyX509Der = key.public_key().as_der().expect("SPKI");
         der.as_ref().to_vec()
     }
 
@@ -58,28 +130,40 @@ impl SigningKey {
     #[cfg(test)]
     pub fn pkcs8_der(&self) -> Vec<u8> {
         use aws_lc_rs::encoding::Pkcs8V1Der;
-        let der: Pkcs8V1Der = self.key.as_der().expect("PKCS#8");
+        let Private::Rsa(key) = &self.key else {
+            panic!("pkcs8_der is for RSA keys")
+        };
+        let der: Pkcs8V1Der = key.as_der().expect("PKCS#8");
         der.as_ref().to_vec()
     }
 
     fn jwk(&self) -> Value {
-        // Field order as kube-apiserver (go-jose) prints it.
-        json!({"use": "sig", "kty": "RSA", "kid": self.kid, "alg": "RS256", "n": self.n, "e": self.e})
+        self.jwk.clone()
     }
 
-    /// A compact JWS: `{"alg":"RS256","kid":...}` header, `claims` payload.
+    /// A compact JWS: `{"alg":<alg>,"kid":...}` header, `claims` payload.
     pub fn sign_jwt(&self, claims: &Value) -> Result<String> {
-        let header = json!({"alg": "RS256", "kid": self.kid});
+        let header = json!({"alg": self.alg(), "kid": self.kid});
         let signing_input = format!(
             "{}.{}",
             b64url(header.to_string().as_bytes()),
             b64url(claims.to_string().as_bytes())
         );
-        let mut sig = vec![0u8; self.key.public_modulus_len()];
         let rng = aws_lc_rs::rand::SystemRandom::new();
-        self.key
-            .sign(&RSA_PKCS1_SHA256, &rng, signing_input.as_bytes(), &mut sig)
-            .map_err(|_| anyhow!("RS256 signing failed"))?;
+        let sig = match &self.key {
+            Private::Rsa(key) => {
+                let mut sig = vec![0u8; key.public_modulus_len()];
+                key.sign(&RSA_PKCS1_SHA256, &rng, signing_input.as_bytes(), &mut sig)
+                    .map_err(|_| anyhow!("RS256 signing failed"))?;
+                sig
+            }
+            Private::Ec(key) => key
+                .sign(&rng, signing_input.as_bytes())
+                .map_err(|_| anyhow!("ES256 signing failed"))?
+                .as_ref()
+                .to_vec(),
+            Private::Ed(key) => key.sign(signing_input.as_bytes()).as_ref().to_vec(),
+        };
         Ok(format!("{signing_input}.{}", b64url(&sig)))
     }
 }
@@ -90,9 +174,14 @@ pub(crate) struct KeySet {
 }
 
 impl KeySet {
+    #[cfg(test)]
     pub fn new() -> Result<Self> {
+        Self::with_kind(KeyKind::Rsa2048)
+    }
+
+    pub fn with_kind(kind: KeyKind) -> Result<Self> {
         Ok(KeySet {
-            keys: vec![SigningKey::generate()?],
+            keys: vec![SigningKey::generate_kind(kind)?],
         })
     }
 
@@ -128,7 +217,7 @@ impl KeySet {
     /// The discovery document with another `jwks_uri` (kube-apiserver with
     /// `--service-account-jwks-uri`, or without it: its external address).
     pub fn discovery_with_jwks_uri(&self, issuer: &str, jwks_uri: &str) -> Value {
-        let mut algs: Vec<&str> = self.keys.iter().map(|_| "RS256").collect();
+        let mut algs: Vec<&str> = self.keys.iter().map(SigningKey::alg).collect();
         algs.sort_unstable();
         algs.dedup();
         json!({
@@ -228,6 +317,7 @@ mod tests {
     fn jwt_verifies_with_jsonwebtoken() {
         let ks = KeySet::new().expect("keys");
         let claims = json!({"iss": "https://i", "sub": "s", "aud": ["a"], "exp": 4_000_000_000u64});
+        es256_jwt_verifies_with_jsonwebtoken(&claims);
         let token = ks.current().sign_jwt(&claims).expect("sign");
         let jwk = &ks.jwks()["keys"][0];
         let key = jsonwebtoken::DecodingKey::from_rsa_components(
@@ -241,5 +331,25 @@ mod tests {
         let data = jsonwebtoken::decode::<Value>(&token, &key, &v).expect("verify");
         assert_eq!(data.header.kid.as_deref(), Some(ks.current().kid.as_str()));
         assert_eq!(data.claims["sub"], "s");
+    }
+
+    fn es256_jwt_verifies_with_jsonwebtoken(claims: &Value) {
+        let ks = KeySet::with_kind(KeyKind::EcP256).expect("keys");
+        let token = ks.current().sign_jwt(claims).expect("sign");
+        let jwk = &ks.jwks()["keys"][0];
+        assert_eq!(jwk["crv"], "P-256");
+        let key = jsonwebtoken::DecodingKey::from_ec_components(
+            jwk["x"].as_str().expect("x"),
+            jwk["y"].as_str().expect("y"),
+        )
+        .expect("decoding key");
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+        v.set_audience(&["a"]);
+        v.set_issuer(&["https://i"]);
+        jsonwebtoken::decode::<Value>(&token, &key, &v).expect("ES256 verifies");
+        assert_eq!(
+            ks.discovery("https://i")["id_token_signing_alg_values_supported"],
+            json!(["ES256"])
+        );
     }
 }

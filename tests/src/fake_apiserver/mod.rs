@@ -16,7 +16,10 @@
 //!   [`JwksUri::ExternalAddress`] is kube-apiserver without that flag,
 //!   `https://<its address>/openid/v1/jwks`; [`JwksUri::Fixed`] any URI.
 //! - **TokenRequest**: `POST /api/v1/namespaces/<ns>/serviceaccounts/<sa>/token`
-//!   mints RS256 tokens signed by the newest key.
+//!   mints tokens signed by the newest key (RS256; ES256 or EdDSA with
+//!   [`FakeApiServerConfig::signing_key`] / [`FakeApiServer::rotate_key_kind`]);
+//!   [`FakeApiServer::set_token_quirks`] makes it mint tokens as a broken
+//!   cluster would (backdated, i.e. already expired; a fixed audience).
 //! - **Objects** (in memory): core/v1 Namespace, ServiceAccount, Secret,
 //!   Service, ConfigMap; apps/v1 Deployment; rbac.authorization.k8s.io/v1
 //!   ClusterRole, ClusterRoleBinding, Role, RoleBinding;
@@ -123,6 +126,8 @@ use tokio_rustls::TlsAcceptor;
 
 pub use client::{ClientAuth, RawResponse};
 pub use handlers::RESTRICTED_USER;
+pub use keys::KeyKind;
+pub use tokens::TokenQuirks;
 
 /// The issuer a kubeadm-style cluster reports by default.
 pub const DEFAULT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
@@ -146,6 +151,8 @@ pub struct FakeApiServerConfig {
     pub namespace_termination_delay: Duration,
     /// The `jwks_uri` of the discovery document.
     pub jwks_uri: JwksUri,
+    /// The kind of the first signing key (default RSA-2048, RS256).
+    pub signing_key: KeyKind,
 }
 
 /// What the discovery document gives as `jwks_uri`.
@@ -174,6 +181,7 @@ impl Default for FakeApiServerConfig {
             log_requests: false,
             namespace_termination_delay: Duration::from_millis(500),
             jwks_uri: JwksUri::default(),
+            signing_key: KeyKind::Rsa2048,
         }
     }
 }
@@ -190,6 +198,9 @@ pub(crate) struct Shared {
     log_requests: bool,
     namespace_termination_delay: Duration,
     jwks_uri: JwksUri,
+    token_quirks: RwLock<TokenQuirks>,
+    /// Every token TokenRequest handed out (so tests can look for leaks).
+    minted: Mutex<Vec<String>>,
 }
 
 impl Shared {
@@ -226,6 +237,12 @@ impl Shared {
             JwksUri::Fixed(uri) => keys.discovery_with_jwks_uri(&issuer, uri),
         }
     }
+    fn token_quirks(&self) -> TokenQuirks {
+        self.token_quirks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// A running fake API server. Dropping it stops it too (without waiting).
@@ -249,7 +266,8 @@ impl FakeApiServer {
             );
         }
         let tls = tls::generate().context("generating the fake apiserver TLS material")?;
-        let key_set = tokio::task::spawn_blocking(keys::KeySet::new)
+        let kind = cfg.signing_key;
+        let key_set = tokio::task::spawn_blocking(move || keys::KeySet::with_kind(kind))
             .await
             .context("key generation task")??;
         let listener = TcpListener::bind(cfg.bind)
@@ -273,6 +291,8 @@ impl FakeApiServer {
             log_requests: cfg.log_requests,
             namespace_termination_delay: cfg.namespace_termination_delay,
             jwks_uri: cfg.jwks_uri,
+            token_quirks: RwLock::new(TokenQuirks::default()),
+            minted: Mutex::new(Vec::new()),
         });
         let (shutdown_tx, shutdown_rx) = tokio_watch::channel(false);
         let acceptor = TlsAcceptor::from(tls.server_config.clone());
@@ -347,6 +367,33 @@ impl FakeApiServer {
         // Key generation only fails if the OS RNG does: nothing a test can handle.
         let key = keys::SigningKey::generate().expect("RSA key generation failed");
         self.shared.keys_mut().push(key)
+    }
+
+    /// Add a new signing key of `kind` (e.g. an Ed25519 key, which STS
+    /// refuses); tokens minted from now on are signed with it. Returns its kid.
+    pub fn rotate_key_kind(&self, kind: KeyKind) -> String {
+        let key = keys::SigningKey::generate_kind(kind).expect("key generation failed");
+        self.shared.keys_mut().push(key)
+    }
+
+    /// Make TokenRequest mint tokens the way a misconfigured cluster would
+    /// (see [`TokenQuirks`]); `TokenQuirks::default()` restores normal tokens.
+    pub fn set_token_quirks(&self, quirks: TokenQuirks) {
+        *self
+            .shared
+            .token_quirks
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = quirks;
+    }
+
+    /// Every token TokenRequest minted so far, oldest first: tests check
+    /// that none of them shows up in output or logs.
+    pub fn minted_tokens(&self) -> Vec<String> {
+        self.shared
+            .minted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The kids in the JWKS, oldest first (the last one signs).

@@ -1,5 +1,5 @@
 //! The TokenRequest API (`POST .../serviceaccounts/<name>/token`): mints a
-//! real RS256 service-account token signed by the current key.
+//! real service-account token signed by the current key.
 
 use serde_json::{json, Value};
 
@@ -12,6 +12,18 @@ use super::util::{new_uid, rfc3339, unix_now};
 const DEFAULT_EXPIRATION: i64 = 3600;
 const MIN_EXPIRATION: i64 = 600;
 const MAX_EXPIRATION: i64 = 1 << 32;
+
+/// Ways to make minted tokens wrong, for tests of what a broken cluster does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenQuirks {
+    /// Seconds subtracted from `iat`, `nbf` and `exp`: a control plane whose
+    /// clock is behind. More than the lifetime plus STS's 5 minutes of
+    /// leeway gives a token that is expired when it is minted.
+    pub backdate_secs: i64,
+    /// Put this audience into every token, whatever was requested (as a
+    /// cluster whose token minting ignores the requested audience).
+    pub audience: Option<String>,
+}
 
 fn invalid(errors: &[FieldError]) -> ApiError {
     // The real registry reports TokenRequest errors with an empty name.
@@ -26,6 +38,7 @@ pub(crate) fn create_token(
     namespace: &str,
     name: &str,
     body: &Value,
+    quirks: &TokenQuirks,
 ) -> Result<Value, ApiError> {
     let sa = store
         .get(serviceaccount_type(), namespace, name)
@@ -91,7 +104,10 @@ pub(crate) fn create_token(
         )]));
     }
 
-    let now = unix_now();
+    if let Some(a) = &quirks.audience {
+        audiences = vec![a.clone()];
+    }
+    let now = unix_now() - quirks.backdate_secs;
     let exp = now + expiration;
     let claims = json!({
         "aud": audiences,
