@@ -280,8 +280,8 @@ pub fn verify_service_account_token(
             "ES384" => Algorithm::ES384,
             _ => return Err(TokenError::UnsupportedAlg {
                 alg,
-                why: ": this verifier handles RS*, PS*, ES256 and ES384 (and AWS STS is reported \
-                      to accept only RS256)"
+                why: ": this verifier handles RS*, PS*, ES256 and ES384 (AWS STS verifies \
+                      RS256, RS384, RS512, ES256, ES384 and ES512)"
                     .into(),
             }),
         };
