@@ -555,3 +555,66 @@ async fn changing_name_replaces_and_cleans_up_the_old_issuer() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// Client IDs at IAM's limit
+// ---------------------------------------------------------------------------
+
+fn client_ids_line(ids: &[String]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
+    format!("client_ids = [{}]", quoted.join(", "))
+}
+
+/// S3 hosting with 100 client IDs (IAM's quota
+/// ClientIdsPerOpenIdConnectProvider; the moto patch `iam_client_ids.py`
+/// answers 409 LimitExceeded past it, as IAM does). Swapping one ID, then
+/// twenty, updates the provider in place: the removals go first, so IAM
+/// never holds 101. moto then holds exactly the configured IDs, the plan is
+/// empty, and destroy leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_ids_swap_at_the_limit() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "client_ids_swap_at_the_limit", async move {
+            let label = tf.label();
+            moto.reset().await.expect("reset");
+            let ids: Vec<String> = (0..100).map(|i| format!("aud-{i}")).collect();
+            let hcl = |ids: &[String]| IssuerHcl::s3("limit").with(&client_ids_line(ids));
+            let wd = workdir(&tf, moto, &hcl(&ids), &[&key]);
+            ok(wd.apply().await);
+            let mut swapped = ids.clone();
+            swapped[99] = "aud-new".into();
+            let mut many = swapped.clone();
+            for (i, id) in many.iter_mut().enumerate().take(20) {
+                *id = format!("aud-other-{i}");
+            }
+            for (what, want) in [("one swapped", &swapped), ("twenty swapped", &many)] {
+                wd.set_config(&hcl(want).render());
+                let out = wd.run(&["apply", "-auto-approve"]).await;
+                assert!(
+                    out.success() && out.matches(r"0 to add, 1 to change, 0 to destroy"),
+                    "[{label}] {what}: the update at 100 client IDs failed:\n{out}"
+                );
+                let snap = snapshot(&moto.endpoint).await;
+                let providers = as_list(&snap["oidc_providers"]);
+                assert_eq!(providers.len(), 1, "[{label}] {what}: {providers:#?}");
+                let held: BTreeSet<String> = as_list(&providers[0]["client_ids"])
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect();
+                assert_eq!(
+                    held,
+                    want.iter().cloned().collect::<BTreeSet<_>>(),
+                    "[{label}] {what}: IAM's client IDs"
+                );
+                wd.plan_is_empty().await;
+            }
+            ok(wd.destroy().await);
+            assert_nothing_left(&label, moto).await;
+        })
+    })
+    .await;
+}
