@@ -2273,3 +2273,62 @@ client("acm", "us-east-1").request_certificate(DomainName=ARGS["name"], Validati
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// 9. Encryption
+// ---------------------------------------------------------------------------
+
+/// S3 hosting. The bucket's default encryption switched to SSE-KMS out of
+/// band (the next key rotation would then write KMS-encrypted documents,
+/// which anonymous readers cannot get): the plan shows `bucket_settings`
+/// with the real algorithm, apply puts SSE-S3 back, the plan is then empty.
+/// The documents written carry SSE-S3 (`AES256`) themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encryption_drift_shows_the_real_algorithm() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "encryption_drift", async move {
+            let label = tf.label();
+            let ep = moto.endpoint.clone();
+            moto.reset().await.expect("reset");
+            let hcl = IssuerHcl::s3("sse");
+            let wd = workdir(&tf, moto, &ep, &hcl, &[&key]);
+            ok(wd.apply().await);
+            let bucket = bucket_for("sse");
+            let sse = boto_ok(
+                &ep,
+                r#"out([client("s3").head_object(Bucket=ARGS["bucket"], Key=k).get("ServerSideEncryption") for k in ARGS["keys"]])"#,
+                json!({"bucket": bucket, "keys": [DISCOVERY_KEY, JWKS_KEY]}),
+            )
+            .await;
+            assert_eq!(sse, json!(["AES256", "AES256"]), "[{label}] documents' SSE");
+            boto_ok(
+                &ep,
+                r#"client("s3").put_bucket_encryption(Bucket=ARGS["bucket"], ServerSideEncryptionConfiguration={"Rules": [
+    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})"#,
+                json!({"bucket": bucket}),
+            )
+            .await;
+            let out = expect_repair_plan(&wd, "encryption switched to aws:kms", "bucket_settings").await;
+            assert!(
+                out.matches(r#""encryption"\s+=\s+"aws:kms"\s+->\s+"AES256""#),
+                "[{label}] the plan should show encryption aws:kms -> AES256:\n{out}"
+            );
+            ok(wd.apply().await);
+            let alg = boto_ok(
+                &ep,
+                r#"out(client("s3").get_bucket_encryption(Bucket=ARGS["bucket"])["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"])"#,
+                json!({"bucket": bucket}),
+            )
+            .await;
+            assert_eq!(alg, json!("AES256"), "[{label}] encryption not repaired");
+            wd.plan_is_empty().await;
+            ok(wd.destroy().await);
+            assert_nothing_left(&label, moto).await;
+        })
+    })
+    .await;
+}
