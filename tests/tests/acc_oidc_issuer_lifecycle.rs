@@ -618,3 +618,58 @@ async fn client_ids_swap_at_the_limit() {
     })
     .await;
 }
+
+/// S3 hosting. Our OIDC provider is deleted out of band and a refresh
+/// records that (`oidc_provider_arn` null); then someone makes a provider
+/// for the same URL (same ARN) without our `irsa:name` tag. Destroy (without
+/// a refresh, so the ARN stays unrecorded) deletes the bucket but leaves
+/// that provider alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_leaves_a_foreign_provider_at_our_url() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "destroy_leaves_a_foreign_provider", async move {
+            let label = tf.label();
+            let ep = moto.endpoint.clone();
+            moto.reset().await.expect("reset");
+            let wd = workdir(&tf, moto, &IssuerHcl::s3("foreign"), &[&key]);
+            ok(wd.apply().await);
+            let v = values(&wd).await;
+            let arn = str_attr(&v, "oidc_provider_arn").to_string();
+            let url = str_attr(&v, "issuer_url").to_string();
+            boto_ok(
+                &ep,
+                r#"client("iam", "us-east-1").delete_open_id_connect_provider(OpenIDConnectProviderArn=ARGS["arn"])"#,
+                json!({"arn": arn}),
+            )
+            .await;
+            ok(wd.run_ok(&["apply", "-refresh-only", "-auto-approve"]).await);
+            let v = values(&wd).await;
+            assert!(
+                v["oidc_provider_arn"].is_null(),
+                "[{label}] refresh should record the provider gone: {v:#}"
+            );
+            boto_ok(
+                &ep,
+                r#"client("iam", "us-east-1").create_open_id_connect_provider(Url=ARGS["url"], ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0"*40])"#,
+                json!({"url": url}),
+            )
+            .await;
+            ok(wd.run_ok(&["destroy", "-refresh=false", "-auto-approve"]).await);
+            let snap = snapshot(&ep).await;
+            let providers = as_list(&snap["oidc_providers"]);
+            assert!(
+                providers.len() == 1 && providers[0]["arn"] == json!(arn),
+                "[{label}] the foreign provider at our URL was deleted: {providers:#?}"
+            );
+            assert!(
+                snap["buckets"].as_object().is_none_or(|b| b.is_empty()),
+                "[{label}] the bucket was not deleted: {snap:#}"
+            );
+        })
+    })
+    .await;
+}

@@ -62,13 +62,23 @@ impl OidcIssuer {
         // Who trusts the issuer goes first.
         let provider_arn = match prior.oidc_provider_arn.as_deref() {
             Some(a) => Some(a.to_string()),
-            None => prior.issuer_url.as_deref().map(|i| {
-                iam::oidc_provider_arn(
-                    &id.account_id,
-                    &id.partition,
-                    i.trim_start_matches("https://"),
-                )
-            }),
+            // Not recorded: the provider at the issuer's ARN is deleted only
+            // when it carries our irsa:name (someone may have made it since).
+            None => match prior.issuer_url.as_deref() {
+                Some(i) => {
+                    let arn = iam::oidc_provider_arn(
+                        &id.account_id,
+                        &id.partition,
+                        i.trim_start_matches("https://"),
+                    );
+                    iam::get_oidc_provider(&clients.iam, &arn)
+                        .await
+                        .map_err(|e| aws_error("Cannot read the IAM OIDC provider", e))?
+                        .filter(|p| p.tags.get(desired::NAME_TAG) == Some(&name))
+                        .map(|p| p.arn)
+                }
+                None => None,
+            },
         };
         if let Some(arn) = provider_arn {
             iam::delete_oidc_provider(&clients.iam, &arn)
