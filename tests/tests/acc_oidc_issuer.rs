@@ -2192,3 +2192,184 @@ async fn wrong_zone_fails_before_creating_anything() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// 8. Route53 records that are not ours
+// ---------------------------------------------------------------------------
+
+fn records_at<'a>(records: &'a [Value], name: &str, rtype: &str) -> Vec<&'a Value> {
+    records
+        .iter()
+        .filter(|r| {
+            r["type"].as_str() == Some(rtype)
+                && trim_dot(r["name"].as_str().unwrap_or("")) == trim_dot(name)
+        })
+        .collect()
+}
+
+/// (a) `domain` already has someone else's A record: plan (and apply) is
+/// refused with an error naming the domain, nothing is made, and the record
+/// keeps its value (Route53's UPSERT would have repointed it).
+/// (b) After a create, someone repoints the AAAA record to their own
+/// address and requests a second ACM certificate for the same name (ACM
+/// gives it the same validation CNAME): destroy deletes our A alias, leaves
+/// the foreign AAAA and the shared validation CNAME, and removes the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route53_records_of_others_are_left_alone() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "route53_others", async move {
+            let label = tf.label();
+            let ep = moto.endpoint.clone();
+            let zone = fresh_moto_with_zone(moto, "example.com").await;
+
+            // (a) A foreign A record at the domain.
+            let taken = "oidc.taken.example.com";
+            boto_ok(
+                &ep,
+                r#"
+client("route53", "us-east-1").change_resource_record_sets(HostedZoneId=ARGS["zone"], ChangeBatch={"Changes": [
+    {"Action": "CREATE", "ResourceRecordSet": {"Name": ARGS["name"], "Type": "A", "TTL": 60,
+     "ResourceRecords": [{"Value": "192.0.2.10"}]}}]})
+"#,
+                json!({"zone": zone, "name": taken}),
+            )
+            .await;
+            let hcl = IssuerHcl::cloudfront("taken", taken, &zone);
+            let wd = workdir(&tf, moto, &ep, &hcl, &[&key]);
+            for cmd in [&["plan"][..], &["apply", "-auto-approve"][..]] {
+                let out = wd.run(cmd).await;
+                assert!(
+                    !out.success() && said(&out, &regex::escape(taken)) && said(&out, "192.0.2.10"),
+                    "[{label}] {cmd:?} must be refused, naming the domain and the record:\n{out}"
+                );
+            }
+            let snap = snapshot(&ep).await;
+            assert!(
+                snap["buckets"].as_object().is_none_or(|b| b.is_empty())
+                    && as_list(&snap["certificates"]).is_empty()
+                    && as_list(&snap["oacs"]).is_empty(),
+                "[{label}] something was made: {snap:#}"
+            );
+            let recs = zone_records(&snap, &zone);
+            let a = records_at(&recs, taken, "A");
+            assert!(
+                a.len() == 1 && a[0]["values"] == json!(["192.0.2.10"]),
+                "[{label}] the foreign A record changed: {recs:#?}"
+            );
+
+            // (b) Records changed by others after create.
+            let domain = "oidc.keep.example.com";
+            let hcl = IssuerHcl::cloudfront("keep", domain, &zone);
+            let wd = workdir(&tf, moto, &ep, &hcl, &[&key]);
+            ok(wd.apply().await);
+            let before = zone_records(&snapshot(&ep).await, &zone);
+            let cnames: Vec<Value> = before
+                .iter()
+                .filter(|r| r["type"] == "CNAME")
+                .cloned()
+                .collect();
+            assert_eq!(cnames.len(), 1, "[{label}] one validation CNAME: {before:#?}");
+            boto_ok(
+                &ep,
+                r#"
+client("route53", "us-east-1").change_resource_record_sets(HostedZoneId=ARGS["zone"], ChangeBatch={"Changes": [
+    {"Action": "UPSERT", "ResourceRecordSet": {"Name": ARGS["name"], "Type": "AAAA", "TTL": 60,
+     "ResourceRecords": [{"Value": "2001:db8::1"}]}}]})
+client("acm", "us-east-1").request_certificate(DomainName=ARGS["name"], ValidationMethod="DNS")
+"#,
+                json!({"zone": zone, "name": domain}),
+            )
+            .await;
+            ok(wd.destroy().await);
+            let snap = snapshot(&ep).await;
+            let after = zone_records(&snap, &zone);
+            assert!(
+                records_at(&after, domain, "A").is_empty(),
+                "[{label}] our A alias was not deleted: {after:#?}"
+            );
+            let aaaa = records_at(&after, domain, "AAAA");
+            assert!(
+                aaaa.len() == 1 && aaaa[0]["values"] == json!(["2001:db8::1"]),
+                "[{label}] the foreign AAAA record was deleted or changed: {after:#?}"
+            );
+            let name = cnames[0]["name"].as_str().unwrap_or("");
+            assert_eq!(
+                records_at(&after, name, "CNAME"),
+                vec![&cnames[0]],
+                "[{label}] the validation CNAME shared with the other certificate was deleted: {after:#?}"
+            );
+            let certs = as_list(&snap["certificates"]);
+            assert_eq!(certs.len(), 1, "[{label}] only the other certificate stays: {certs:#?}");
+            assert!(
+                as_list(&snap["distributions"]).is_empty()
+                    && snap["buckets"].as_object().is_none_or(|b| b.is_empty())
+                    && as_list(&snap["oidc_providers"]).is_empty(),
+                "[{label}] the issuer's parts were not all deleted: {snap:#}"
+            );
+        })
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// 9. Encryption
+// ---------------------------------------------------------------------------
+
+/// S3 hosting. The bucket's default encryption switched to SSE-KMS out of
+/// band (the next key rotation would then write KMS-encrypted documents,
+/// which anonymous readers cannot get): the plan shows `bucket_settings`
+/// with the real algorithm, apply puts SSE-S3 back, the plan is then empty.
+/// The documents written carry SSE-S3 (`AES256`) themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encryption_drift_shows_the_real_algorithm() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "encryption_drift", async move {
+            let label = tf.label();
+            let ep = moto.endpoint.clone();
+            moto.reset().await.expect("reset");
+            let hcl = IssuerHcl::s3("sse");
+            let wd = workdir(&tf, moto, &ep, &hcl, &[&key]);
+            ok(wd.apply().await);
+            let bucket = bucket_for("sse");
+            let sse = boto_ok(
+                &ep,
+                r#"out([client("s3").head_object(Bucket=ARGS["bucket"], Key=k).get("ServerSideEncryption") for k in ARGS["keys"]])"#,
+                json!({"bucket": bucket, "keys": [DISCOVERY_KEY, JWKS_KEY]}),
+            )
+            .await;
+            assert_eq!(sse, json!(["AES256", "AES256"]), "[{label}] documents' SSE");
+            boto_ok(
+                &ep,
+                r#"client("s3").put_bucket_encryption(Bucket=ARGS["bucket"], ServerSideEncryptionConfiguration={"Rules": [
+    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})"#,
+                json!({"bucket": bucket}),
+            )
+            .await;
+            let out = expect_repair_plan(&wd, "encryption switched to aws:kms", "bucket_settings").await;
+            assert!(
+                out.matches(r#""encryption"\s+=\s+"aws:kms"\s+->\s+"AES256""#),
+                "[{label}] the plan should show encryption aws:kms -> AES256:\n{out}"
+            );
+            ok(wd.apply().await);
+            let alg = boto_ok(
+                &ep,
+                r#"out(client("s3").get_bucket_encryption(Bucket=ARGS["bucket"])["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"])"#,
+                json!({"bucket": bucket}),
+            )
+            .await;
+            assert_eq!(alg, json!("AES256"), "[{label}] encryption not repaired");
+            wd.plan_is_empty().await;
+            ok(wd.destroy().await);
+            assert_nothing_left(&label, moto).await;
+        })
+    })
+    .await;
+}

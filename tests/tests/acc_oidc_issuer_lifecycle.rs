@@ -573,3 +573,121 @@ async fn changing_name_replaces_and_cleans_up_the_old_issuer() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// Client IDs at IAM's limit
+// ---------------------------------------------------------------------------
+
+fn client_ids_line(ids: &[String]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
+    format!("client_ids = [{}]", quoted.join(", "))
+}
+
+/// S3 hosting with 100 client IDs (IAM's quota
+/// ClientIdsPerOpenIdConnectProvider; the moto patch `iam_client_ids.py`
+/// answers 409 LimitExceeded past it, as IAM does). Swapping one ID, then
+/// twenty, updates the provider in place: the removals go first, so IAM
+/// never holds 101. moto then holds exactly the configured IDs, the plan is
+/// empty, and destroy leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_ids_swap_at_the_limit() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "client_ids_swap_at_the_limit", async move {
+            let label = tf.label();
+            moto.reset().await.expect("reset");
+            let ids: Vec<String> = (0..100).map(|i| format!("aud-{i}")).collect();
+            let hcl = |ids: &[String]| IssuerHcl::s3("limit").with(&client_ids_line(ids));
+            let wd = workdir(&tf, moto, &hcl(&ids), &[&key]);
+            ok(wd.apply().await);
+            let mut swapped = ids.clone();
+            swapped[99] = "aud-new".into();
+            let mut many = swapped.clone();
+            for (i, id) in many.iter_mut().enumerate().take(20) {
+                *id = format!("aud-other-{i}");
+            }
+            for (what, want) in [("one swapped", &swapped), ("twenty swapped", &many)] {
+                wd.set_config(&hcl(want).render());
+                let out = wd.run(&["apply", "-auto-approve"]).await;
+                assert!(
+                    out.success() && out.matches(r"0 to add, 1 to change, 0 to destroy"),
+                    "[{label}] {what}: the update at 100 client IDs failed:\n{out}"
+                );
+                let snap = snapshot(&moto.endpoint).await;
+                let providers = as_list(&snap["oidc_providers"]);
+                assert_eq!(providers.len(), 1, "[{label}] {what}: {providers:#?}");
+                let held: BTreeSet<String> = as_list(&providers[0]["client_ids"])
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect();
+                assert_eq!(
+                    held,
+                    want.iter().cloned().collect::<BTreeSet<_>>(),
+                    "[{label}] {what}: IAM's client IDs"
+                );
+                wd.plan_is_empty().await;
+            }
+            ok(wd.destroy().await);
+            assert_nothing_left(&label, moto).await;
+        })
+    })
+    .await;
+}
+
+/// S3 hosting. Our OIDC provider is deleted out of band and a refresh
+/// records that (`oidc_provider_arn` null); then someone makes a provider
+/// for the same URL (same ARN) without our `irsa:name` tag. Destroy (without
+/// a refresh, so the ARN stays unrecorded) deletes the bucket but leaves
+/// that provider alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_leaves_a_foreign_provider_at_our_url() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "destroy_leaves_a_foreign_provider", async move {
+            let label = tf.label();
+            let ep = moto.endpoint.clone();
+            moto.reset().await.expect("reset");
+            let wd = workdir(&tf, moto, &IssuerHcl::s3("foreign"), &[&key]);
+            ok(wd.apply().await);
+            let v = values(&wd).await;
+            let arn = str_attr(&v, "oidc_provider_arn").to_string();
+            let url = str_attr(&v, "issuer_url").to_string();
+            boto_ok(
+                &ep,
+                r#"client("iam", "us-east-1").delete_open_id_connect_provider(OpenIDConnectProviderArn=ARGS["arn"])"#,
+                json!({"arn": arn}),
+            )
+            .await;
+            ok(wd.run_ok(&["apply", "-refresh-only", "-auto-approve"]).await);
+            let v = values(&wd).await;
+            assert!(
+                v["oidc_provider_arn"].is_null(),
+                "[{label}] refresh should record the provider gone: {v:#}"
+            );
+            boto_ok(
+                &ep,
+                r#"client("iam", "us-east-1").create_open_id_connect_provider(Url=ARGS["url"], ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0"*40])"#,
+                json!({"url": url}),
+            )
+            .await;
+            ok(wd.run_ok(&["destroy", "-refresh=false", "-auto-approve"]).await);
+            let snap = snapshot(&ep).await;
+            let providers = as_list(&snap["oidc_providers"]);
+            assert!(
+                providers.len() == 1 && providers[0]["arn"] == json!(arn),
+                "[{label}] the foreign provider at our URL was deleted: {providers:#?}"
+            );
+            assert!(
+                snap["buckets"].as_object().is_none_or(|b| b.is_empty()),
+                "[{label}] the bucket was not deleted: {snap:#}"
+            );
+        })
+    })
+    .await;
+}

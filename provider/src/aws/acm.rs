@@ -376,16 +376,12 @@ fn status_rank(status: &str) -> u8 {
     }
 }
 
-/// The ARN of a certificate for `domain` (case-insensitive) tagged
-/// `tag_key = tag_value`, in any status and key type; an ISSUED one is
-/// preferred over a pending one over the rest. For import and for finding a
-/// certificate whose RequestCertificate response was lost.
-pub async fn find_certificate_by_tag(
+/// Every certificate (any status and key type) whose domain name or
+/// listed alternative names include `domain`, as (ARN, status).
+async fn list_certificates_for(
     client: &Client,
     domain: &str,
-    tag_key: &str,
-    tag_value: &str,
-) -> Result<Option<String>, AwsCallError> {
+) -> Result<Vec<(String, String)>, AwsCallError> {
     const OP: &str = "acm:ListCertificates";
     let statuses: Vec<CertificateStatus> = CertificateStatus::values()
         .iter()
@@ -416,7 +412,10 @@ pub async fn find_certificate_by_tag(
             let (Some(arn), Some(name)) = (s.certificate_arn(), s.domain_name()) else {
                 continue;
             };
-            if name.eq_ignore_ascii_case(domain) {
+            let sans = s.subject_alternative_name_summaries();
+            if name.eq_ignore_ascii_case(domain)
+                || sans.iter().any(|n| n.eq_ignore_ascii_case(domain))
+            {
                 let status = s
                     .status()
                     .map(|x| x.as_str().to_string())
@@ -429,6 +428,34 @@ pub async fn find_certificate_by_tag(
             _ => break,
         }
     }
+    Ok(candidates)
+}
+
+/// Whether a certificate other than `except_arn` names `domain`: ACM gives
+/// every certificate for the same name in an account the same DNS
+/// validation record, so that record must stay while one exists.
+pub async fn other_certificate_for(
+    client: &Client,
+    domain: &str,
+    except_arn: Option<&str>,
+) -> Result<bool, AwsCallError> {
+    Ok(list_certificates_for(client, domain)
+        .await?
+        .iter()
+        .any(|(arn, _)| Some(arn.as_str()) != except_arn))
+}
+
+/// The ARN of a certificate for `domain` (case-insensitive) tagged
+/// `tag_key = tag_value`, in any status and key type; an ISSUED one is
+/// preferred over a pending one over the rest. For import and for finding a
+/// certificate whose RequestCertificate response was lost.
+pub async fn find_certificate_by_tag(
+    client: &Client,
+    domain: &str,
+    tag_key: &str,
+    tag_value: &str,
+) -> Result<Option<String>, AwsCallError> {
+    let candidates = list_certificates_for(client, domain).await?;
     let mut found: Vec<(u8, String)> = Vec::new();
     for (arn, status) in candidates {
         let tags = match list_certificate_tags(client, &arn).await {

@@ -726,7 +726,33 @@ pub async fn create_distribution(
 }
 
 /// Id and comment of every distribution (all pages).
+/// (id, comment) of every distribution.
 async fn list_distributions(client: &Client) -> Result<Vec<(String, String)>, AwsCallError> {
+    Ok(list_distribution_summaries(client)
+        .await?
+        .into_iter()
+        .map(|(id, comment, _)| (id, comment))
+        .collect())
+}
+
+/// The distribution whose CloudFront domain (`dxxxx.cloudfront.net`) is
+/// `domain_name`, as (id, comment); `None` when no distribution has it.
+pub async fn find_distribution_by_domain_name(
+    client: &Client,
+    domain_name: &str,
+) -> Result<Option<(String, String)>, AwsCallError> {
+    let want = domain_name.trim_end_matches('.');
+    Ok(list_distribution_summaries(client)
+        .await?
+        .into_iter()
+        .find(|(_, _, d)| d.trim_end_matches('.').eq_ignore_ascii_case(want))
+        .map(|(id, comment, _)| (id, comment)))
+}
+
+/// (id, comment, domain name) of every distribution (all pages).
+async fn list_distribution_summaries(
+    client: &Client,
+) -> Result<Vec<(String, String, String)>, AwsCallError> {
     const OP: &str = "cloudfront:ListDistributions";
     let mut all = Vec::new();
     let mut marker: Option<String> = None;
@@ -743,7 +769,7 @@ async fn list_distributions(client: &Client) -> Result<Vec<(String, String)>, Aw
         all.extend(
             list.items()
                 .iter()
-                .map(|s| (s.id.clone(), s.comment.clone())),
+                .map(|s| (s.id.clone(), s.comment.clone(), s.domain_name.clone())),
         );
         match list.next_marker() {
             Some(m) if list.is_truncated() && !m.is_empty() && Some(m) != marker.as_deref() => {

@@ -116,39 +116,89 @@ pub async fn find_oidc_provider(
     get_oidc_provider(client, &oidc_provider_arn(account_id, partition, host_path)).await
 }
 
+/// IAM's quota ClientIdsPerOpenIdConnectProvider.
+pub const MAX_CLIENT_IDS: usize = 100;
+
+/// One call that changes a provider's client IDs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientIdStep {
+    Add(String),
+    Remove(String),
+}
+
+/// The calls that take a provider from `current` to `desired` client IDs
+/// while it never holds more than [`MAX_CLIENT_IDS`] (409 `LimitExceeded`)
+/// nor fewer than one: adds first, unless that would pass the limit; then
+/// removes first (keeping one), and an add that would still pass it waits
+/// for a remove.
+pub fn client_id_steps(current: &[String], desired: &[String]) -> Vec<ClientIdStep> {
+    let have: BTreeSet<&str> = current.iter().map(String::as_str).collect();
+    let want: BTreeSet<&str> = desired.iter().map(String::as_str).collect();
+    let mut seen = BTreeSet::new();
+    let adds: Vec<&str> = desired
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !have.contains(id) && seen.insert(*id))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut removes: std::collections::VecDeque<&str> = current
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !want.contains(id) && seen.insert(*id))
+        .collect();
+    let mut count = have.len();
+    let mut steps = Vec::new();
+    if count + adds.len() > MAX_CLIENT_IDS {
+        while count > 1 {
+            let Some(r) = removes.pop_front() else { break };
+            steps.push(ClientIdStep::Remove(r.to_string()));
+            count -= 1;
+        }
+    }
+    for a in adds {
+        if count >= MAX_CLIENT_IDS {
+            if let Some(r) = removes.pop_front() {
+                steps.push(ClientIdStep::Remove(r.to_string()));
+                count -= 1;
+            }
+        }
+        steps.push(ClientIdStep::Add(a.to_string()));
+        count += 1;
+    }
+    steps.extend(
+        removes
+            .into_iter()
+            .map(|r| ClientIdStep::Remove(r.to_string())),
+    );
+    steps
+}
+
 /// Makes the provider's client IDs (audiences) `desired`, given what it has
-/// now: adds the missing ones first, then removes the extra ones (IAM keeps
-/// at least one at any time). Both calls are idempotent in IAM.
+/// now, in the order [`client_id_steps`] gives. Both calls are idempotent in IAM.
 pub async fn set_client_ids(
     client: &Client,
     arn: &str,
     current: &[String],
     desired: &[String],
 ) -> Result<(), AwsCallError> {
-    let have: BTreeSet<&str> = current.iter().map(String::as_str).collect();
-    let want: BTreeSet<&str> = desired.iter().map(String::as_str).collect();
-    let mut added = BTreeSet::new();
-    for id in desired {
-        if !have.contains(id.as_str()) && added.insert(id.as_str()) {
-            client
+    for step in client_id_steps(current, desired) {
+        match step {
+            ClientIdStep::Add(id) => client
                 .add_client_id_to_open_id_connect_provider()
                 .open_id_connect_provider_arn(arn)
                 .client_id(id)
                 .send()
                 .await
-                .map_err(|e| classify("iam:AddClientIDToOpenIDConnectProvider", e))?;
-        }
-    }
-    let mut removed = BTreeSet::new();
-    for id in current {
-        if !want.contains(id.as_str()) && removed.insert(id.as_str()) {
-            client
+                .map(|_| ())
+                .map_err(|e| classify("iam:AddClientIDToOpenIDConnectProvider", e))?,
+            ClientIdStep::Remove(id) => client
                 .remove_client_id_from_open_id_connect_provider()
                 .open_id_connect_provider_arn(arn)
                 .client_id(id)
                 .send()
                 .await
-                .map_err(|e| classify("iam:RemoveClientIDFromOpenIDConnectProvider", e))?;
+                .map(|_| ())
+                .map_err(|e| classify("iam:RemoveClientIDFromOpenIDConnectProvider", e))?,
         }
     }
     Ok(())
@@ -240,5 +290,63 @@ pub async fn delete_oidc_provider(client: &Client, arn: &str) -> Result<(), AwsC
                 Err(err)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(prefix: &str, n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i}")).collect()
+    }
+
+    /// Plays the steps as IAM would: the count stays within 1..=100, and
+    /// the end is the desired set.
+    fn play(current: &[String], desired: &[String]) -> Vec<ClientIdStep> {
+        let steps = client_id_steps(current, desired);
+        let mut held: BTreeSet<String> = current.iter().cloned().collect();
+        for s in &steps {
+            match s {
+                ClientIdStep::Add(id) => assert!(held.insert(id.clone()), "{id} added twice"),
+                ClientIdStep::Remove(id) => assert!(held.remove(id), "{id} removed twice"),
+            }
+            assert!(
+                (1..=MAX_CLIENT_IDS).contains(&held.len()),
+                "{} client IDs after {s:?}",
+                held.len()
+            );
+        }
+        let want: BTreeSet<String> = desired.iter().cloned().collect();
+        assert_eq!(held, want);
+        steps
+    }
+
+    #[test]
+    fn client_ids_change_within_iams_limits() {
+        // Below the limit: add first, so there is never a gap.
+        let steps = play(&ids("a", 1), &ids("b", 1));
+        assert_eq!(
+            steps,
+            vec![
+                ClientIdStep::Add("b0".into()),
+                ClientIdStep::Remove("a0".into())
+            ]
+        );
+        // At the limit: one swapped, removed first.
+        let current = ids("a", 100);
+        let mut desired = ids("a", 99);
+        desired.push("new".into());
+        let steps = play(&current, &desired);
+        assert_eq!(steps[0], ClientIdStep::Remove("a99".into()));
+        // Every one swapped at the limit, and growing to it.
+        play(&ids("a", 100), &ids("b", 100));
+        play(&ids("a", 60), &ids("b", 100));
+        play(&ids("a", 100), &ids("a", 1));
+        play(&ids("a", 1), &ids("a", 100));
+        // Order alone, or nothing: no call.
+        let mut rev = ids("a", 5);
+        rev.reverse();
+        assert!(client_id_steps(&ids("a", 5), &rev).is_empty());
     }
 }

@@ -397,9 +397,131 @@ pub async fn delete_records(
     }
 }
 
+/// Whether the record Route 53 holds (`current`) is the one we would
+/// write (`ours`): the same name and type, and for an alias the same
+/// target DNS name, for values the same set of values (TTL ignored). Pure.
+pub fn record_is_ours(current: &Record, ours: &Record) -> bool {
+    if normalize_name(&current.name) != normalize_name(&ours.name) || current.rtype != ours.rtype {
+        return false;
+    }
+    match (&current.value, &ours.value) {
+        (RecordValue::Alias { dns_name: a, .. }, RecordValue::Alias { dns_name: b, .. }) => {
+            normalize_name(a) == normalize_name(b)
+        }
+        (RecordValue::Values { values: a, .. }, RecordValue::Values { values: b, .. }) => {
+            let norm = |v: &[String]| -> std::collections::BTreeSet<String> {
+                v.iter().map(|x| normalize_name(x)).collect()
+            };
+            norm(a) == norm(b)
+        }
+        _ => false,
+    }
+}
+
+/// Deletes those of `records` that Route 53 holds with the same value
+/// ([`record_is_ours`]), in one batch, and waits until it is INSYNC.
+/// Records gone already are skipped; records at those names holding
+/// something else are left alone and returned. Like [`delete_records`],
+/// a batch refused with InvalidChangeBatch is read and tried once more.
+pub async fn delete_records_if_ours(
+    client: &Client,
+    zone_id: &str,
+    records: &[Record],
+    ctx: &Ctx,
+) -> Result<Vec<Record>, AwsCallError> {
+    const OP: &str = "route53:ChangeResourceRecordSets";
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut changes = Vec::new();
+        let mut foreign = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for r in records {
+            if !seen.insert((normalize_name(&r.name), r.rtype.clone())) {
+                continue;
+            }
+            let Some(rrs) = find_record_set(client, zone_id, &r.name, &r.rtype).await? else {
+                continue;
+            };
+            let current = from_record_set(&rrs);
+            if !record_is_ours(&current, r) {
+                foreign.push(current);
+                continue;
+            }
+            changes.push(
+                Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(rrs)
+                    .build()
+                    .map_err(build_error(OP))?,
+            );
+        }
+        if changes.is_empty() {
+            return Ok(foreign);
+        }
+        match submit(client, zone_id, changes, ctx).await {
+            Err(e)
+                if attempt == 1
+                    && e.operation == OP
+                    && e.code.as_deref() == Some("InvalidChangeBatch") =>
+            {
+                continue
+            }
+            Err(e) => return Err(e),
+            Ok(()) => return Ok(foreign),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_records_with_our_value_are_ours() {
+        let alias = |n: &str, t: &str, d: &str| Record {
+            name: n.into(),
+            rtype: t.into(),
+            value: RecordValue::Alias {
+                dns_name: d.into(),
+                hosted_zone_id: CLOUDFRONT_HOSTED_ZONE_ID.into(),
+            },
+        };
+        let values = |n: &str, t: &str, v: &[&str]| Record {
+            name: n.into(),
+            rtype: t.into(),
+            value: RecordValue::Values {
+                ttl: 300,
+                values: v.iter().map(|s| s.to_string()).collect(),
+            },
+        };
+        let ours = alias("oidc.example.com", "A", "d111.cloudfront.net");
+        assert!(record_is_ours(
+            &alias("OIDC.example.com.", "A", "d111.cloudfront.net."),
+            &ours
+        ));
+        assert!(!record_is_ours(
+            &alias("oidc.example.com", "A", "d222.cloudfront.net"),
+            &ours
+        ));
+        assert!(!record_is_ours(
+            &values("oidc.example.com", "A", &["192.0.2.1"]),
+            &ours
+        ));
+        assert!(!record_is_ours(
+            &alias("oidc.example.com", "AAAA", "d111.cloudfront.net"),
+            &ours
+        ));
+        let cname = values("_x.oidc.example.com", "CNAME", &["_y.acm-validations.aws."]);
+        assert!(record_is_ours(
+            &values("_x.oidc.example.com.", "CNAME", &["_y.acm-validations.aws"]),
+            &cname
+        ));
+        assert!(!record_is_ours(
+            &values("_x.oidc.example.com", "CNAME", &["elsewhere.example.net"]),
+            &cname
+        ));
+    }
 
     #[test]
     fn zone_contains_names() {

@@ -299,6 +299,30 @@ pub async fn has_default_encryption(client: &Client, bucket: &str) -> Result<boo
     }
 }
 
+/// The default-encryption algorithm (`AES256`, `aws:kms`, `aws:kms:dsse`)
+/// of the bucket's first rule that sets one; `None` without default encryption.
+pub async fn default_encryption_algorithm(
+    client: &Client,
+    bucket: &str,
+) -> Result<Option<String>, AwsCallError> {
+    match client.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out) => Ok(out.server_side_encryption_configuration().and_then(|c| {
+            c.rules().iter().find_map(|r| {
+                r.apply_server_side_encryption_by_default()
+                    .map(|d| d.sse_algorithm().as_str().to_string())
+            })
+        })),
+        Err(e) => {
+            let err = classify("s3:GetBucketEncryption", e);
+            if err.code.as_deref() == Some("ServerSideEncryptionConfigurationNotFoundError") {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
 /// Versioning on (`Enabled`) or off. S3 cannot turn versioning off once it
 /// was on, only suspend it; a bucket that never had versioning is left as
 /// it is when `enabled` is false (no call is made).
@@ -516,6 +540,9 @@ pub async fn put_object(
         .body(ByteStream::from(body))
         .content_type(content_type)
         .cache_control(cache_control)
+        // SSE-S3 whatever the bucket default says: anonymous (S3 hosting)
+        // and OAC reads of SSE-KMS objects fail.
+        .server_side_encryption(ServerSideEncryption::Aes256)
         .send()
         .await
         .map_err(|e| classify("s3:PutObject", e))?;

@@ -94,6 +94,72 @@ impl OidcIssuer {
             .at(path)
             .into());
         }
+        self.check_no_foreign_records(ctx, &clients, cfg, zone_id, domain)
+            .await
+    }
+
+    /// The A/AAAA records at `domain` must be free for our aliases: absent,
+    /// or a CloudFront alias to no live distribution or to ours (left from
+    /// an issuer whose distribution was deleted). Anything else belongs to
+    /// someone else, and an UPSERT would repoint it.
+    async fn check_no_foreign_records(
+        &self,
+        ctx: &Ctx,
+        clients: &AwsClients,
+        cfg: &Config,
+        zone_id: &str,
+        domain: &str,
+    ) -> Result<(), Diagnostics> {
+        for rtype in ["A", "AAAA"] {
+            let found = ctx
+                .run(route53::list_records(
+                    &clients.route53,
+                    zone_id,
+                    domain,
+                    rtype,
+                ))
+                .await
+                .map_err(interrupted)?
+                .map_err(|e| aws_error("Cannot read the DNS records", e))?;
+            let Some(record) = found else { continue };
+            let what = match &record.value {
+                route53::RecordValue::Alias {
+                    dns_name,
+                    hosted_zone_id,
+                } if hosted_zone_id == route53::CLOUDFRONT_HOSTED_ZONE_ID => {
+                    let owner = ctx
+                        .run(cloudfront::find_distribution_by_domain_name(
+                            &clients.cloudfront,
+                            dns_name,
+                        ))
+                        .await
+                        .map_err(interrupted)?
+                        .map_err(|e| aws_error("Cannot list the distributions", e))?;
+                    match owner {
+                        None => continue,
+                        Some((_, comment))
+                            if comment == desired::distribution_comment(&cfg.name) =>
+                        {
+                            continue
+                        }
+                        Some((id, _)) => {
+                            format!("an alias to the CloudFront distribution {id} ({dns_name})")
+                        }
+                    }
+                }
+                route53::RecordValue::Alias { dns_name, .. } => format!("an alias to {dns_name}"),
+                route53::RecordValue::Values { values, .. } => values.join(", "),
+            };
+            return Err(Diagnostic::error(
+                "The domain already has DNS records",
+                format!(
+                    "Zone {zone_id} already has an {rtype} record for {domain} ({what}), which this issuer did not make. \
+                     Nothing was made: the issuer would overwrite it with its alias. Choose another `domain`, or remove that record."
+                ),
+            )
+            .at(AttrPath::root("domain"))
+            .into());
+        }
         Ok(())
     }
 

@@ -20,7 +20,7 @@ impl OidcIssuer {
         private: Option<Private>,
     ) -> Result<(), Diagnostics> {
         let name = prior.name.as_deref().unwrap_or_default().to_string();
-        let id = match private {
+        let id = match &private {
             Some(p) => p.identity(),
             None => self.identity(clients).await?,
         };
@@ -62,13 +62,23 @@ impl OidcIssuer {
         // Who trusts the issuer goes first.
         let provider_arn = match prior.oidc_provider_arn.as_deref() {
             Some(a) => Some(a.to_string()),
-            None => prior.issuer_url.as_deref().map(|i| {
-                iam::oidc_provider_arn(
-                    &id.account_id,
-                    &id.partition,
-                    i.trim_start_matches("https://"),
-                )
-            }),
+            // Not recorded: the provider at the issuer's ARN is deleted only
+            // when it carries our irsa:name (someone may have made it since).
+            None => match prior.issuer_url.as_deref() {
+                Some(i) => {
+                    let arn = iam::oidc_provider_arn(
+                        &id.account_id,
+                        &id.partition,
+                        i.trim_start_matches("https://"),
+                    );
+                    iam::get_oidc_provider(&clients.iam, &arn)
+                        .await
+                        .map_err(|e| aws_error("Cannot read the IAM OIDC provider", e))?
+                        .filter(|p| p.tags.get(desired::NAME_TAG) == Some(&name))
+                        .map(|p| p.arn)
+                }
+                None => None,
+            },
         };
         if let Some(arn) = provider_arn {
             iam::delete_oidc_provider(&clients.iam, &arn)
@@ -92,22 +102,21 @@ impl OidcIssuer {
                         .map_err(|e| aws_error("Cannot look for the certificate", e))?
                 }
             };
-            let validation = match &cert_arn {
+            // The validation record, from ACM or, with the certificate
+            // gone, from what create recorded.
+            let described = match &cert_arn {
                 Some(arn) => acm::describe_certificate(&clients.acm, arn)
                     .await
                     .map_err(|e| aws_error("Cannot read the certificate", e))?
-                    .map(|c| c.validation_records)
-                    .unwrap_or_default(),
-                None => vec![],
+                    .map(|c| c.validation_records),
+                None => None,
             };
-            if !zone.is_empty() && !domain.is_empty() {
-                // DELETE matches by name and type; the current values are read first.
-                let mut records = desired::alias_records(&domain, "");
-                records.extend(desired::validation_records(&validation));
-                route53::delete_records(&clients.route53, &zone, &records, ctx)
-                    .await
-                    .map_err(|e| aws_error("Cannot delete the DNS records", e))?;
-            }
+            let validation = described.unwrap_or_else(|| {
+                private
+                    .as_ref()
+                    .map(|p| p.validation_records())
+                    .unwrap_or_default()
+            });
             let dist_id = match prior.distribution_id.as_deref() {
                 Some(d) => Some(d.to_string()),
                 None => cloudfront::find_distribution_by_comment(
@@ -117,6 +126,38 @@ impl OidcIssuer {
                 .await
                 .map_err(|e| aws_error("Cannot look for the distribution", e))?,
             };
+            let dist_domain = match (prior.distribution_domain_name.as_deref(), &dist_id) {
+                (Some(d), _) => Some(d.to_string()),
+                (None, Some(id)) => cloudfront::get_distribution(&clients.cloudfront, id)
+                    .await
+                    .map_err(|e| aws_error("Cannot read the distribution", e))?
+                    .map(|d| d.domain_name),
+                (None, None) => None,
+            };
+            if !zone.is_empty() && !domain.is_empty() {
+                // Only records that still hold what we wrote: A/AAAA aliasing
+                // our distribution, and the validation CNAME unless another
+                // certificate for the name shares it (ACM reuses it).
+                let mut records = match &dist_domain {
+                    Some(d) => desired::alias_records(&domain, d),
+                    None => vec![],
+                };
+                let shared = acm::other_certificate_for(&clients.acm, &domain, cert_arn.as_deref())
+                    .await
+                    .map_err(|e| aws_error("Cannot list the certificates", e))?;
+                if shared {
+                    tracing::info!(target: "irsa::oidc_issuer", domain = %domain, "another certificate for the domain shares the validation record: keeping it");
+                } else {
+                    records.extend(desired::validation_records(&validation));
+                }
+                let foreign =
+                    route53::delete_records_if_ours(&clients.route53, &zone, &records, ctx)
+                        .await
+                        .map_err(|e| aws_error("Cannot delete the DNS records", e))?;
+                for r in foreign {
+                    tracing::warn!(target: "irsa::oidc_issuer", name = %r.name, rtype = %r.rtype, "record no longer holds the issuer's value: left alone");
+                }
+            }
             if let Some(d) = dist_id {
                 ctx.run(cloudfront::delete_distribution(
                     &clients.cloudfront,

@@ -35,7 +35,7 @@ impl OidcIssuer {
             }
             let (pab, enc, ver, policy, disc, jwks) = tokio::join!(
                 Box::pin(s3::get_public_access_block(&clients.s3, &bucket)),
-                Box::pin(s3::has_default_encryption(&clients.s3, &bucket)),
+                Box::pin(s3::default_encryption_algorithm(&clients.s3, &bucket)),
                 Box::pin(s3::versioning_enabled(&clients.s3, &bucket)),
                 Box::pin(s3::get_bucket_policy(&clients.s3, &bucket)),
                 Box::pin(s3::get_object(&clients.s3, &bucket, desired::DISCOVERY_KEY)),
@@ -48,7 +48,7 @@ impl OidcIssuer {
             );
             settings.insert(
                 "encryption".to_string(),
-                if enc? { "AES256".into() } else { "none".into() },
+                enc?.unwrap_or_else(|| "none".into()),
             );
             settings.insert(
                 "versioning".to_string(),
