@@ -268,23 +268,24 @@ pub fn verify_service_account_token(
             key_alg: key.alg.clone(),
         });
     }
-    let algorithm =
-        match alg.as_str() {
-            "RS256" => Algorithm::RS256,
-            "RS384" => Algorithm::RS384,
-            "RS512" => Algorithm::RS512,
-            "PS256" => Algorithm::PS256,
-            "PS384" => Algorithm::PS384,
-            "PS512" => Algorithm::PS512,
-            "ES256" => Algorithm::ES256,
-            "ES384" => Algorithm::ES384,
-            _ => return Err(TokenError::UnsupportedAlg {
+    let algorithm = match alg.as_str() {
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        _ => {
+            return Err(TokenError::UnsupportedAlg {
                 alg,
                 why: ": this verifier handles RS*, PS*, ES256 and ES384 (AWS STS verifies \
                       RS256, RS384, RS512, ES256, ES384 and ES512)"
                     .into(),
-            }),
-        };
+            })
+        }
+    };
     let unusable = |reason: &str| TokenError::KeyUnusable {
         kid: kid.clone(),
         reason: reason.to_string(),
