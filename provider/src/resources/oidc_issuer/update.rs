@@ -114,16 +114,7 @@ impl OidcIssuer {
 
         // Distribution settings, price class and TTLs; its tags; DNS records.
         if let (true, Some(dist_id)) = (cloudfront, &dist_id) {
-            let oac = state
-                .origin_access_control_id
-                .as_deref()
-                .unwrap_or_default()
-                .to_string();
-            let cert = state
-                .certificate_arn
-                .as_deref()
-                .unwrap_or_default()
-                .to_string();
+            let (oac, cert) = origin_and_certificate(state);
             let drifted = prior.distribution_settings != state.distribution_settings
                 || prior.price_class != state.price_class
                 || prior.cache_ttl != state.cache_ttl;
@@ -285,16 +276,7 @@ impl OidcIssuer {
         id: &Identity,
         private: &mut Private,
     ) -> Result<(), Diagnostics> {
-        let oac = state
-            .origin_access_control_id
-            .as_deref()
-            .unwrap_or_default()
-            .to_string();
-        let cert = state
-            .certificate_arn
-            .as_deref()
-            .unwrap_or_default()
-            .to_string();
+        let (oac, cert) = origin_and_certificate(state);
         private.caller_reference = format!(
             "irsa-{}-{}",
             cfg.name,
@@ -351,6 +333,15 @@ impl OidcIssuer {
             .await
             .map_err(|e| aws_error("Cannot write the DNS records", e))
     }
+}
+
+/// The Origin Access Control and certificate the distribution is built with.
+fn origin_and_certificate(state: &IssuerModel) -> (String, String) {
+    let text = |v: &Tf<String>| v.as_deref().unwrap_or_default().to_string();
+    (
+        text(&state.origin_access_control_id),
+        text(&state.certificate_arn),
+    )
 }
 
 /// Fills the times the plan left unknown for keys this apply removes.
