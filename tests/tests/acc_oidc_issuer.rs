@@ -1567,7 +1567,10 @@ delete_distribution(ARGS["id"])
 /// validation CNAME deleted, (l) thumbprints replaced on the OIDC provider,
 /// (m) a tag changed and one added on it, (n) bucket policy replaced by one
 /// that lets everyone read, (o) public access block switched off, (p)
-/// default encryption switched to SSE-KMS. Each time the plan names the
+/// default encryption switched to SSE-KMS, (q) the OAC detached from the
+/// distribution and deleted (a new one is made and attached), (r) the
+/// certificate replaced on the distribution, then deleted (a new one is
+/// requested, validated, attached). Each time the plan names the
 /// attribute that shows it, in place; apply puts the part back (checked in
 /// moto); then the plan is empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1769,6 +1772,71 @@ client("s3").put_bucket_policy(Bucket=ARGS["bucket"], Policy=_j.dumps({
                 snap["buckets"][&bucket]["encryption"], before["buckets"][&bucket]["encryption"],
                 "[{label}] (p) encryption not put back"
             );
+            wd.plan_is_empty().await;
+
+            // (q) The OAC detached from the distribution and deleted (CloudFront
+            // refuses to delete one in use): a new one is made and attached.
+            let old_oac = str_attr(&values(&wd).await, "origin_access_control_id").to_string();
+            boto_ok(
+                &ep,
+                r#"
+def detach(c):
+    for o in c["Origins"]["Items"]:
+        o["OriginAccessControlId"] = ""
+update_distribution(ARGS["id"], detach)
+cf = client("cloudfront", "us-east-1")
+etag = cf.get_origin_access_control(Id=ARGS["oac"])["ETag"]
+cf.delete_origin_access_control(Id=ARGS["oac"], IfMatch=etag)
+"#,
+                json!({"id": str_attr(&v, "distribution_id"), "oac": old_oac}),
+            )
+            .await;
+            assert!(as_list(&snapshot(&ep).await["oacs"]).is_empty(), "[{label}] (q) OAC still in moto");
+            expect_repair_plan(&wd, "(q) OAC deleted", "origin_access_control_id|distribution_settings").await;
+            ok(wd.apply().await);
+            let snap = check("(q) repaired").await;
+            let oacs = as_list(&snap["oacs"]);
+            let new_oac = str_attr(&values(&wd).await, "origin_access_control_id").to_string();
+            assert_eq!(oacs.len(), 1, "[{label}] (q) OACs: {oacs:?}");
+            assert_eq!(oacs[0]["Id"], new_oac.as_str(), "[{label}] (q) state's OAC is not moto's");
+            assert_ne!(new_oac, old_oac, "[{label}] (q) OAC id unchanged");
+            let origins = as_list(&snap["distributions"][0]["config"]["Origins"]["Items"]);
+            assert!(
+                origins.iter().all(|o| o["OriginAccessControlId"] == new_oac.as_str()),
+                "[{label}] (q) the distribution does not use the new OAC: {origins:?}"
+            );
+            wd.plan_is_empty().await;
+
+            // (r) The certificate replaced on the distribution by CloudFront's
+            // default one (aliases dropped, as CloudFront requires), then
+            // deleted (ACM refuses while it is in use): a new one is
+            // requested, validated and attached with the alias again.
+            let old_cert = str_attr(&values(&wd).await, "certificate_arn").to_string();
+            boto_ok(
+                &ep,
+                r#"
+def default_cert(c):
+    c["Aliases"] = {"Quantity": 0}
+    c["ViewerCertificate"] = {"CloudFrontDefaultCertificate": True, "MinimumProtocolVersion": "TLSv1",
+                              "CertificateSource": "cloudfront"}
+update_distribution(ARGS["id"], default_cert)
+client("acm", "us-east-1").delete_certificate(CertificateArn=ARGS["cert"])
+"#,
+                json!({"id": str_attr(&v, "distribution_id"), "cert": old_cert}),
+            )
+            .await;
+            assert!(as_list(&snapshot(&ep).await["certificates"]).is_empty(), "[{label}] (r) certificate still in moto");
+            expect_repair_plan(&wd, "(r) certificate deleted", "certificate_arn|distribution_settings").await;
+            ok(wd.apply().await);
+            let snap = check("(r) repaired").await;
+            let certs = as_list(&snap["certificates"]);
+            let new_cert = str_attr(&values(&wd).await, "certificate_arn").to_string();
+            assert_eq!(certs.len(), 1, "[{label}] (r) certificates: {certs:?}");
+            assert_eq!(certs[0]["arn"], new_cert.as_str(), "[{label}] (r) state's certificate is not moto's");
+            assert_eq!(certs[0]["status"], "ISSUED", "[{label}] (r) new certificate not issued");
+            assert_ne!(new_cert, old_cert, "[{label}] (r) certificate ARN unchanged");
+            let vc = &snap["distributions"][0]["config"]["ViewerCertificate"];
+            assert_eq!(vc["ACMCertificateArn"], new_cert.as_str(), "[{label}] (r) distribution certificate: {vc}");
             wd.plan_is_empty().await;
 
             destroy_and_check(&label, &wd, moto).await;

@@ -109,6 +109,18 @@ impl OidcIssuer {
                 _ => Ok(None),
             }
         };
+        // The OAC: CloudFront refuses to delete one a distribution uses, so
+        // one gone was detached first; the repair makes a new one.
+        let oac_view = async {
+            match state.origin_access_control_id.as_deref() {
+                Some(o) if cloudfront => {
+                    cloudfront::origin_access_control_exists(&clients.cloudfront, o)
+                        .await
+                        .map(Some)
+                }
+                _ => Ok(None),
+            }
+        };
         // The records are read by name (the domain and the validation names
         // recorded in private state), so at the same time as the rest.
         let zone = state
@@ -128,7 +140,7 @@ impl OidcIssuer {
             }
         };
         // Boxed: the joined SDK futures are too large for a worker's stack.
-        let (b, p, d, c, r) = ctx
+        let (b, p, d, c, r, o) = ctx
             .run(async {
                 tokio::join!(
                     Box::pin(bucket_view),
@@ -136,6 +148,7 @@ impl OidcIssuer {
                     Box::pin(dist_view),
                     Box::pin(cert_view),
                     Box::pin(records_view),
+                    Box::pin(oac_view),
                 )
             })
             .await
@@ -145,6 +158,7 @@ impl OidcIssuer {
         let dist = d.map_err(err("Cannot read the CloudFront distribution"))?;
         let cert = c.map_err(err("Cannot read the certificate"))?;
         let mut records = r.map_err(err("Cannot read the DNS records"))?;
+        let oac_exists = o.map_err(err("Cannot read the Origin Access Control"))?;
 
         let core_gone = bucket_view.is_none() && (hosting == Hosting::S3 || dist.is_none());
         if core_gone {
@@ -184,6 +198,10 @@ impl OidcIssuer {
             }
             None => state.oidc_provider_arn = Tf::Null,
         }
+        if cloudfront && cert.is_none() && state.certificate_arn.is_known() && dist.is_some() {
+            tracing::info!(target: "irsa::oidc_issuer", "the certificate is gone: it will be requested again");
+            state.certificate_arn = Tf::Null;
+        }
         if let Some((_, validation_records)) = &cert {
             private.set_validation(validation_records);
             // Private state had other validation names (none recorded yet):
@@ -215,6 +233,10 @@ impl OidcIssuer {
                         &d.spec,
                         &d.fixed_settings_drift,
                     ));
+                    if oac_exists == Some(false) {
+                        tracing::info!(target: "irsa::oidc_issuer", "the Origin Access Control is gone: it will be made again");
+                        state.origin_access_control_id = Tf::Null;
+                    }
                     if let Some(records) = records {
                         state.dns_records = Tf::Known(records);
                     }
