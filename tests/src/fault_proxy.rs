@@ -59,6 +59,8 @@ pub struct RequestInfo {
     pub forwarded: bool,
     /// Whether the proxy answered it with a throttling error.
     pub throttled: bool,
+    /// When it arrived, since the proxy started.
+    pub at: Duration,
 }
 
 impl RequestInfo {
@@ -168,6 +170,7 @@ type Trigger = Box<dyn Fn(&RequestInfo) -> bool + Send + Sync>;
 
 struct Shared {
     target: SocketAddr,
+    started: std::time::Instant,
     down: AtomicBool,
     seen: AtomicU64,
     /// Go down when this many requests have been forwarded (0 = no limit).
@@ -204,6 +207,7 @@ impl FaultProxy {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             target,
+            started: std::time::Instant::now(),
             down: AtomicBool::new(false),
             seen: AtomicU64::new(0),
             limit: AtomicU64::new(0),
@@ -361,6 +365,7 @@ enum Verdict {
 /// Decide what to do with a request; records it.
 fn admit(s: &Shared, mut info: RequestInfo) -> (Verdict, RequestInfo) {
     info.seq = s.seen.fetch_add(1, Ordering::SeqCst) + 1;
+    info.at = s.started.elapsed();
     if !s.down.load(Ordering::SeqCst) {
         let mut throttles = s.throttles.lock().unwrap_or_else(|e| e.into_inner());
         let now = tokio::time::Instant::now();
@@ -710,6 +715,7 @@ fn parse_head(head: &[u8]) -> RequestInfo {
         action: None,
         forwarded: false,
         throttled: false,
+        at: Duration::ZERO,
     }
 }
 
