@@ -13,6 +13,18 @@
 //!   E.g. "the first CloudFront `CreateDistribution`", which is a stable point
 //!   in a create however the provider orders its concurrent calls.
 //!
+//! It can also answer like a throttled AWS ([`FaultProxy::throttle`]):
+//! for a number of matching requests or for a time window, requests that
+//! match a filter are answered by the proxy itself with the error the
+//! service sends when its rate limit is hit ([`ThrottleReply`]: HTTP 400
+//! `Throttling` in the service's protocol, 429 `TooManyRequestsException`,
+//! or S3's 503 `SlowDown`); they are not forwarded, so a throttled call
+//! never reaches moto and a retried create is counted once.
+//!
+//! And it can put a fixed delay on every forwarded request
+//! ([`FaultProxy::set_delay`]): a network whose round trip is that long, to
+//! count the round trips on a critical path.
+//!
 //! The proxy parses the request framing (Content-Length and chunked bodies)
 //! so that every request on a keep-alive connection is seen and counted;
 //! responses are relayed as raw bytes. Stops on drop.
@@ -40,8 +52,15 @@ pub struct RequestInfo {
     pub service: Option<String>,
     /// `X-Amz-Target` (JSON protocols such as ACM), if any.
     pub amz_target: Option<String>,
-    /// Whether it was forwarded (false: the proxy was down and closed it).
+    /// `Action=` of a form-encoded body (query protocols: IAM, STS), if any.
+    pub action: Option<String>,
+    /// Whether it was forwarded (false: the proxy was down and closed it,
+    /// or answered it as throttled).
     pub forwarded: bool,
+    /// Whether the proxy answered it with a throttling error.
+    pub throttled: bool,
+    /// When it arrived, since the proxy started.
+    pub at: Duration,
 }
 
 impl RequestInfo {
@@ -53,7 +72,7 @@ impl RequestInfo {
     /// `METHOD target [service]`, for messages.
     pub fn line(&self) -> String {
         format!(
-            "#{} {} {} [{}{}]{}",
+            "#{} {} {} [{}{}{}]{}",
             self.seq,
             self.method,
             self.target,
@@ -62,8 +81,88 @@ impl RequestInfo {
                 .as_deref()
                 .map(|t| format!(" {t}"))
                 .unwrap_or_default(),
-            if self.forwarded { "" } else { " REFUSED" }
+            self.action
+                .as_deref()
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default(),
+            if self.throttled {
+                " THROTTLED"
+            } else if self.forwarded {
+                ""
+            } else {
+                " REFUSED"
+            }
         )
+    }
+
+    /// The operation's name where the request says it: `Action` (query
+    /// protocols), the part of `X-Amz-Target` after the dot (JSON), else
+    /// `None` (REST protocols: match on method and path).
+    pub fn operation(&self) -> Option<&str> {
+        self.action.as_deref().or_else(|| {
+            self.amz_target
+                .as_deref()
+                .map(|t| t.rsplit('.').next().unwrap_or(t))
+        })
+    }
+
+    /// Whether the request is signed for `service`.
+    pub fn is_service(&self, service: &str) -> bool {
+        self.service.as_deref() == Some(service)
+    }
+}
+
+/// How a throttled request is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThrottleReply {
+    /// As the service answers when its request rate is exceeded: S3 `503
+    /// SlowDown` (REST XML `<Error>`), ACM `400 ThrottlingException` (JSON
+    /// `__type`), IAM/STS `400 Throttling` (query `<ErrorResponse>`),
+    /// Route 53 and CloudFront `400 Throttling` (REST XML
+    /// `<ErrorResponse>`), each in the service's error shape.
+    Service,
+    /// HTTP 429 `TooManyRequestsException` in the service's error shape.
+    TooManyRequests,
+    /// HTTP 503 `SlowDown` (S3's XML shape, whatever the service).
+    SlowDown,
+}
+
+/// See [`FaultProxy::throttle`].
+pub struct Throttle {
+    filter: Trigger,
+    reply: ThrottleReply,
+    /// Throttle this many matching requests (None: no count limit).
+    count: Option<u64>,
+    /// Throttle until then (None: no time limit).
+    until: Option<tokio::time::Instant>,
+}
+
+impl Throttle {
+    /// Every request matching `filter`, answered with `reply`, until a
+    /// limit ([`requests`](Self::requests) / [`for_time`](Self::for_time))
+    /// is reached; without a limit until [`FaultProxy::stop_throttling`].
+    pub fn new(
+        reply: ThrottleReply,
+        filter: impl Fn(&RequestInfo) -> bool + Send + Sync + 'static,
+    ) -> Throttle {
+        Throttle {
+            filter: Box::new(filter),
+            reply,
+            count: None,
+            until: None,
+        }
+    }
+
+    /// Only the first `n` matching requests.
+    pub fn requests(mut self, n: u64) -> Throttle {
+        self.count = Some(n);
+        self
+    }
+
+    /// Only during `d` from now.
+    pub fn for_time(mut self, d: Duration) -> Throttle {
+        self.until = Some(tokio::time::Instant::now() + d);
+        self
     }
 }
 
@@ -71,12 +170,16 @@ type Trigger = Box<dyn Fn(&RequestInfo) -> bool + Send + Sync>;
 
 struct Shared {
     target: SocketAddr,
+    started: std::time::Instant,
     down: AtomicBool,
     seen: AtomicU64,
     /// Go down when this many requests have been forwarded (0 = no limit).
     limit: AtomicU64,
     forwarded: AtomicU64,
     trigger: Mutex<Option<Trigger>>,
+    throttles: Mutex<Vec<Throttle>>,
+    /// Added before forwarding each request, in milliseconds.
+    delay_ms: AtomicU64,
     log: Mutex<Vec<RequestInfo>>,
 }
 
@@ -104,11 +207,14 @@ impl FaultProxy {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             target,
+            started: std::time::Instant::now(),
             down: AtomicBool::new(false),
             seen: AtomicU64::new(0),
             limit: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
             trigger: Mutex::new(None),
+            throttles: Mutex::new(Vec::new()),
+            delay_ms: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
         });
         let s = shared.clone();
@@ -168,6 +274,37 @@ impl FaultProxy {
             .unwrap_or_else(|e| e.into_inner()) = Some(Box::new(pred));
     }
 
+    /// Answer matching requests as throttled (see [`Throttle`]); several
+    /// may be active, the first that matches answers.
+    pub fn throttle(&self, t: Throttle) {
+        self.shared
+            .throttles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(t);
+    }
+
+    /// Drop every throttle.
+    pub fn stop_throttling(&self) {
+        self.shared
+            .throttles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Number of requests answered as throttled.
+    pub fn throttled(&self) -> u64 {
+        self.log().iter().filter(|r| r.throttled).count() as u64
+    }
+
+    /// Wait `d` before forwarding each request (zero: no delay).
+    pub fn set_delay(&self, d: Duration) {
+        self.shared
+            .delay_ms
+            .store(d.as_millis() as u64, Ordering::SeqCst);
+    }
+
     /// Number of requests seen (forwarded or refused).
     pub fn requests(&self) -> u64 {
         self.shared.seen.load(Ordering::SeqCst)
@@ -217,9 +354,36 @@ impl Drop for FaultProxy {
     }
 }
 
-/// Decide whether a request may pass; records it.
-fn admit(s: &Shared, mut info: RequestInfo) -> bool {
+/// What to do with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Forward,
+    Refuse,
+    Throttle(ThrottleReply),
+}
+
+/// Decide what to do with a request; records it.
+fn admit(s: &Shared, mut info: RequestInfo) -> (Verdict, RequestInfo) {
     info.seq = s.seen.fetch_add(1, Ordering::SeqCst) + 1;
+    info.at = s.started.elapsed();
+    if !s.down.load(Ordering::SeqCst) {
+        let mut throttles = s.throttles.lock().unwrap_or_else(|e| e.into_inner());
+        let now = tokio::time::Instant::now();
+        throttles.retain(|t| t.count != Some(0) && t.until.is_none_or(|u| now < u));
+        if let Some(t) = throttles.iter_mut().find(|t| (t.filter)(&info)) {
+            if let Some(n) = t.count.as_mut() {
+                *n -= 1;
+            }
+            let reply = t.reply;
+            info.throttled = true;
+            info.forwarded = false;
+            s.log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(info.clone());
+            return (Verdict::Throttle(reply), info);
+        }
+    }
     let limit = s.limit.load(Ordering::SeqCst);
     if limit > 0 && s.forwarded.load(Ordering::SeqCst) >= limit {
         s.down.store(true, Ordering::SeqCst);
@@ -237,9 +401,78 @@ fn admit(s: &Shared, mut info: RequestInfo) -> bool {
         s.forwarded.fetch_add(1, Ordering::SeqCst);
     }
     info.forwarded = pass;
-    s.log.lock().unwrap_or_else(|e| e.into_inner()).push(info);
-    pass
+    s.log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(info.clone());
+    (
+        if pass {
+            Verdict::Forward
+        } else {
+            Verdict::Refuse
+        },
+        info,
+    )
 }
+
+/// The throttling answer `reply` to `info`, as the service would send it.
+fn throttle_response(info: &RequestInfo, reply: ThrottleReply) -> Vec<u8> {
+    let service = info.service.as_deref().unwrap_or("");
+    let request_id = format!("throttle-{}", info.seq);
+    let (status, code) = match (reply, service) {
+        (ThrottleReply::SlowDown, _) | (ThrottleReply::Service, "s3") => {
+            ("503 Slow Down", "SlowDown")
+        }
+        (ThrottleReply::TooManyRequests, _) => {
+            ("429 Too Many Requests", "TooManyRequestsException")
+        }
+        (ThrottleReply::Service, "acm") => ("400 Bad Request", "ThrottlingException"),
+        (ThrottleReply::Service, _) => ("400 Bad Request", "Throttling"),
+    };
+    let message = if code == "SlowDown" {
+        "Please reduce your request rate."
+    } else {
+        "Rate exceeded"
+    };
+    let (content_type, body) = if code == "SlowDown" {
+        (
+            "application/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId><HostId>proxy</HostId></Error>"
+            ),
+        )
+    } else if service == "acm" || info.amz_target.is_some() {
+        (
+            "application/x-amz-json-1.1",
+            format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"),
+        )
+    } else {
+        let xmlns = match service {
+            "iam" => " xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"",
+            "sts" => " xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"",
+            "route53" => " xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"",
+            "cloudfront" => " xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"",
+            _ => "",
+        };
+        (
+            "text/xml",
+            format!(
+                "<ErrorResponse{xmlns}><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+            ),
+        )
+    };
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-RequestId: {request_id}\r\nx-amz-request-id: {request_id}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Bodies up to this size are read before the request is admitted (to see
+/// a query protocol's `Action`); larger ones are streamed.
+const BUFFERED_BODY: u64 = 1 << 20;
+
+type ClientWrite = Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>;
 
 async fn serve(client: TcpStream, s: Arc<Shared>) -> anyhow::Result<()> {
     let _ = client.set_nodelay(true);
@@ -249,7 +482,9 @@ async fn serve(client: TcpStream, s: Arc<Shared>) -> anyhow::Result<()> {
         return Ok(());
     }
     let (client_read, client_write) = client.into_split();
-    let mut client_write = Some(client_write);
+    // Shared by the relay of responses and the proxy's own answers (the
+    // SDKs do not pipeline: one request at a time per connection).
+    let client_write: ClientWrite = Arc::new(tokio::sync::Mutex::new(client_write));
     let mut reader = BufReader::new(client_read);
     // Connected to the target at the first admitted request, so that
     // requests are counted even when the target is not listening.
@@ -261,8 +496,37 @@ async fn serve(client: TcpStream, s: Arc<Shared>) -> anyhow::Result<()> {
             Err(_) => break false,
         };
         let framing = body_framing(&head);
-        if !admit(&s, parse_head(&head)) {
-            break false;
+        let mut info = parse_head(&head);
+        let body = match framing {
+            Framing::Length(n) if n <= BUFFERED_BODY => {
+                let mut b = vec![0u8; n as usize];
+                if reader.read_exact(&mut b).await.is_err() {
+                    break false;
+                }
+                info.action = form_action(&head, &b);
+                Some(b)
+            }
+            _ => None,
+        };
+        let (verdict, info) = admit(&s, info);
+        match verdict {
+            Verdict::Refuse => break false,
+            Verdict::Throttle(reply) => {
+                if body.is_none() && drain_body(framing, &mut reader).await.is_err() {
+                    break false;
+                }
+                let resp = throttle_response(&info, reply);
+                let mut w = client_write.lock().await;
+                if w.write_all(&resp).await.is_err() || w.flush().await.is_err() {
+                    break false;
+                }
+                continue;
+            }
+            Verdict::Forward => {}
+        }
+        let delay = s.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
         }
         if upstream.is_none() {
             let Ok(up) = TcpStream::connect(s.target).await else {
@@ -270,19 +534,38 @@ async fn serve(client: TcpStream, s: Arc<Shared>) -> anyhow::Result<()> {
             };
             let _ = up.set_nodelay(true);
             let (mut up_read, up_write) = up.into_split();
-            let mut cw = client_write.take().expect("client write half");
+            let cw = client_write.clone();
             // Responses are relayed raw.
             let relay = tokio::spawn(async move {
-                let _ = tokio::io::copy(&mut up_read, &mut cw).await;
-                let _ = cw.shutdown().await;
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = match up_read.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let mut w = cw.lock().await;
+                    if w.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = cw.lock().await.shutdown().await;
             });
             upstream = Some((up_write, relay));
         }
         let (up_write, _) = upstream.as_mut().expect("connected");
-        if forward_body(&head, framing, &mut reader, up_write)
-            .await
-            .is_err()
-        {
+        let sent = match &body {
+            Some(b) => {
+                async {
+                    up_write.write_all(&head).await?;
+                    up_write.write_all(b).await?;
+                    up_write.flush().await?;
+                    anyhow::Ok(())
+                }
+                .await
+            }
+            None => forward_body(&head, framing, &mut reader, up_write).await,
+        };
+        if sent.is_err() {
             break false;
         }
     };
@@ -295,8 +578,38 @@ async fn serve(client: TcpStream, s: Arc<Shared>) -> anyhow::Result<()> {
             // Refused (or broken): close both sides now.
             relay.abort();
         }
+    } else {
+        let _ = client_write.lock().await.shutdown().await;
     }
     Ok(())
+}
+
+/// Read and drop a request body that is not forwarded.
+async fn drain_body(framing: Framing, reader: &mut BufReader<OwnedReadHalf>) -> anyhow::Result<()> {
+    let mut sink = tokio::io::sink();
+    match framing {
+        Framing::None => Ok(()),
+        Framing::Length(n) => {
+            let got = tokio::io::copy(&mut (&mut *reader).take(n), &mut sink).await?;
+            anyhow::ensure!(got == n, "client closed mid-body");
+            Ok(())
+        }
+        Framing::Chunked => copy_chunked(reader, &mut sink).await,
+    }
+}
+
+/// `Action` of a form-encoded (query protocol) body.
+fn form_action(head: &[u8], body: &[u8]) -> Option<String> {
+    let form = header_lines(head)
+        .iter()
+        .any(|(k, v)| k == "content-type" && v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return None;
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .map(str::to_string)
 }
 
 /// Forward one request (head and body) upstream.
@@ -328,6 +641,7 @@ async fn forward_body(
     Ok(())
 }
 
+#[derive(Clone, Copy)]
 enum Framing {
     None,
     Length(u64),
@@ -398,7 +712,10 @@ fn parse_head(head: &[u8]) -> RequestInfo {
         target,
         service,
         amz_target,
+        action: None,
         forwarded: false,
+        throttled: false,
+        at: Duration::ZERO,
     }
 }
 
@@ -420,9 +737,9 @@ fn body_framing(head: &[u8]) -> Framing {
     }
 }
 
-async fn copy_chunked(
+async fn copy_chunked<W: tokio::io::AsyncWrite + Unpin>(
     reader: &mut BufReader<OwnedReadHalf>,
-    up: &mut tokio::net::tcp::OwnedWriteHalf,
+    up: &mut W,
 ) -> anyhow::Result<()> {
     loop {
         let mut size_line = Vec::new();
@@ -602,5 +919,88 @@ mod tests {
         );
         assert!(proxy.is_down());
         assert_eq!(proxy.forwarded(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn throttles_matching_requests_then_forwards() {
+        let target = echo_server().await;
+        let proxy = FaultProxy::start(&target).await.unwrap();
+        proxy.throttle(
+            Throttle::new(ThrottleReply::Service, |r| {
+                r.operation() == Some("CreateOpenIDConnectProvider")
+            })
+            .requests(2),
+        );
+        proxy.throttle(Throttle::new(ThrottleReply::Service, |r| r.is_service("s3")).requests(1));
+        let iam = "POST / HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/iam/aws4_request, SignedHeaders=host\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nContent-Length: 52\r\n\r\nAction=CreateOpenIDConnectProvider&Version=2010-05-08";
+        let mut c = TcpStream::connect(proxy.addr()).await.unwrap();
+        for _ in 0..2 {
+            let r = roundtrip(&mut c, iam).await.unwrap();
+            assert!(r.starts_with("HTTP/1.1 400 "), "{r}");
+            assert!(
+                r.contains("<Code>Throttling</Code>") && r.contains("iam.amazonaws.com/doc"),
+                "{r}"
+            );
+        }
+        // The count is spent: the same connection is forwarded now.
+        let r = roundtrip(&mut c, iam).await.unwrap();
+        assert!(r.ends_with("\r\n\r\n52"), "{r}");
+        let s3 = "PUT /b HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20250101/eu-west-1/s3/aws4_request, SignedHeaders=host\r\nContent-Length: 2\r\n\r\nab";
+        let r = roundtrip(&mut c, s3).await.unwrap();
+        assert!(
+            r.starts_with("HTTP/1.1 503 ") && r.contains("<Code>SlowDown</Code>"),
+            "{r}"
+        );
+        let r = roundtrip(&mut c, s3).await.unwrap();
+        assert!(r.ends_with("\r\n\r\n2"), "{r}");
+        let log = proxy.log();
+        assert_eq!(
+            log[0].action.as_deref(),
+            Some("CreateOpenIDConnectProvider")
+        );
+        assert_eq!(
+            log.iter()
+                .map(|r| (r.throttled, r.forwarded))
+                .collect::<Vec<_>>(),
+            vec![
+                (true, false),
+                (true, false),
+                (false, true),
+                (true, false),
+                (false, true)
+            ],
+            "{}",
+            proxy.log_text()
+        );
+        assert_eq!(proxy.throttled(), 3);
+        assert_eq!(proxy.forwarded(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn throttles_for_a_time_window_and_delays() {
+        let target = echo_server().await;
+        let proxy = FaultProxy::start(&target).await.unwrap();
+        proxy.throttle(
+            Throttle::new(ThrottleReply::TooManyRequests, |_| true)
+                .for_time(Duration::from_millis(300)),
+        );
+        let acm = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: CertificateManager.DescribeCertificate\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/acm/aws4_request, SignedHeaders=host\r\nContent-Length: 2\r\n\r\n{}";
+        let mut c = TcpStream::connect(proxy.addr()).await.unwrap();
+        let r = roundtrip(&mut c, acm).await.unwrap();
+        assert!(
+            r.starts_with("HTTP/1.1 429 ") && r.contains("\"__type\":\"TooManyRequestsException\""),
+            "{r}"
+        );
+        assert_eq!(proxy.log()[0].operation(), Some("DescribeCertificate"));
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        proxy.set_delay(Duration::from_millis(200));
+        let start = std::time::Instant::now();
+        let r = roundtrip(&mut c, acm).await.unwrap();
+        assert!(r.ends_with("\r\n\r\n2"), "{r}");
+        assert!(
+            start.elapsed() >= Duration::from_millis(200),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

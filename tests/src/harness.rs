@@ -759,6 +759,25 @@ impl Workdir {
     /// `-input=false` are added after the subcommand where it takes them.
     /// Never fails: inspect the returned [`TfOutput`].
     pub async fn run(&self, args: &[&str]) -> TfOutput {
+        self.run_inner(args, None).await
+    }
+
+    /// [`run`](Self::run), sending Terraform SIGINT (what Ctrl-C does: a
+    /// graceful stop, which reaches the provider as StopProvider) when
+    /// `when` completes, if Terraform is still running then.
+    pub async fn run_interrupted(
+        &self,
+        args: &[&str],
+        when: impl std::future::Future<Output = ()> + Send,
+    ) -> TfOutput {
+        self.run_inner(args, Some(Box::pin(when))).await
+    }
+
+    async fn run_inner(
+        &self,
+        args: &[&str],
+        interrupt: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>>,
+    ) -> TfOutput {
         let mut full: Vec<String> = Vec::new();
         if let Some((cmd, rest)) = args.split_first() {
             full.push(cmd.to_string());
@@ -817,7 +836,24 @@ impl Workdir {
             let _ = err_pipe.read_to_end(&mut buf).await;
             buf
         });
-        let (code, timed_out) = match tokio::time::timeout(self.timeout, child.wait()).await {
+        let pid = child.id();
+        let waited = async {
+            if let Some(when) = interrupt {
+                tokio::select! {
+                    status = child.wait() => return status,
+                    _ = when => {
+                        if let Some(pid) = pid {
+                            let _ = tokio::process::Command::new("kill")
+                                .args(["-INT", &pid.to_string()])
+                                .status()
+                                .await;
+                        }
+                    }
+                }
+            }
+            child.wait().await
+        };
+        let (code, timed_out) = match tokio::time::timeout(self.timeout, waited).await {
             Ok(Ok(status)) => (status.code(), false),
             Ok(Err(_)) => (None, false),
             Err(_) => {

@@ -1560,6 +1560,414 @@ delete_distribution(ARGS["id"])
     .await;
 }
 
+/// CloudFront hosting with a thumbprint and tags configured. The parts the
+/// first drift test does not touch, each changed out of band in moto, one
+/// after the other: (h) discovery document deleted, (i) JWKS object
+/// overwritten with other keys, (j) AAAA record deleted, (k) the ACM
+/// validation CNAME deleted, (l) thumbprints replaced on the OIDC provider,
+/// (m) a tag changed and one added on it, (n) bucket policy replaced by one
+/// that lets everyone read, (o) public access block switched off, (p)
+/// default encryption switched to SSE-KMS, (q) the OAC detached from the
+/// distribution and deleted (a new one is made and attached), (r) the
+/// certificate replaced on the distribution, then deleted (a new one is
+/// requested, validated, attached). Each time the plan names the
+/// attribute that shows it, in place; apply puts the part back (checked in
+/// moto); then the plan is empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_of_every_other_part_is_detected_and_repaired() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    let other = TestKey::rsa();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        let other = other.clone();
+        bounded(BODY_LIMIT, "drift_of_every_other_part", async move {
+            let label = tf.label();
+            let ep = moto.endpoint.clone();
+            let zone = fresh_moto_with_zone(moto, "example.com").await;
+            let (name, domain) = ("drift2", "oidc.drift2.example.com");
+            let thumb = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
+            let hcl = IssuerHcl::cloudfront(name, domain, &zone)
+                .with(&format!(r#"thumbprints = ["{thumb}"]"#))
+                .with(r#"tags = { team = "platform" }"#);
+            let wd = workdir(&tf, moto, &ep, &hcl, &[&key]);
+            ok(wd.apply().await);
+            let mut exp = Expect::cloudfront(name, domain, &zone, &[&key]);
+            exp.thumbprints = vec![thumb.into()];
+            exp.user_tags = BTreeMap::from([("team".to_string(), "platform".to_string())]);
+            let check = |what: &'static str| {
+                let exp = exp.clone();
+                let label = label.clone();
+                let wd = &wd;
+                let ep = ep.clone();
+                async move {
+                    let snap = snapshot(&ep).await;
+                    check_cloudfront(&format!("{label} {what}"), &snap, &values(wd).await, &exp);
+                    snap
+                }
+            };
+            let before = check("after create").await;
+            wd.plan_is_empty().await;
+            let v = values(&wd).await;
+            let bucket = str_attr(&v, "bucket").to_string();
+            let provider_arn = str_attr(&v, "oidc_provider_arn").to_string();
+            let objects = &before["buckets"][&bucket]["objects"];
+            let (disc_body, jwks_body) = (
+                objects[DISCOVERY_KEY]["body"].as_str().unwrap().to_string(),
+                objects[JWKS_KEY]["body"].as_str().unwrap().to_string(),
+            );
+            let object_bodies = |snap: &Value| {
+                let o = &snap["buckets"][&bucket]["objects"];
+                (
+                    o[DISCOVERY_KEY]["body"].as_str().map(str::to_string),
+                    o[JWKS_KEY]["body"].as_str().map(str::to_string),
+                )
+            };
+
+            // (h) The discovery document.
+            boto_ok(
+                &ep,
+                r#"client("s3").delete_object(Bucket=ARGS["bucket"], Key=".well-known/openid-configuration")"#,
+                json!({"bucket": bucket}),
+            )
+            .await;
+            let out = expect_repair_plan(&wd, "(h) discovery document deleted", "documents").await;
+            assert!(
+                out.matches(r"\.well-known/openid-configuration"),
+                "[{label}] (h) the plan should name the discovery document:\n{out}"
+            );
+            ok(wd.apply().await);
+            let snap = check("(h) repaired").await;
+            assert_eq!(object_bodies(&snap).0.as_deref(), Some(disc_body.as_str()), "[{label}] (h)");
+            wd.plan_is_empty().await;
+
+            // (i) The JWKS object overwritten (same content type and
+            // Cache-Control: only the body differs).
+            let foreign = format!(r#"{{"keys":[{}]}}"#, other.rsa_jwk());
+            boto_ok(
+                &ep,
+                r#"
+s3 = client("s3")
+cur = s3.head_object(Bucket=ARGS["bucket"], Key="openid/v1/jwks")
+s3.put_object(Bucket=ARGS["bucket"], Key="openid/v1/jwks", Body=ARGS["body"].encode(),
+              ContentType=cur["ContentType"], CacheControl=cur["CacheControl"])
+"#,
+                json!({"bucket": bucket, "body": foreign}),
+            )
+            .await;
+            assert_eq!(object_bodies(&snapshot(&ep).await).1.as_deref(), Some(foreign.as_str()));
+            let out = expect_repair_plan(&wd, "(i) JWKS object modified", "documents").await;
+            assert!(out.matches(r"openid/v1/jwks"), "[{label}] (i) the plan should name the JWKS object:\n{out}");
+            ok(wd.apply().await);
+            let snap = check("(i) repaired").await;
+            assert_eq!(object_bodies(&snap).1.as_deref(), Some(jwks_body.as_str()), "[{label}] (i)");
+            wd.plan_is_empty().await;
+
+            // (j) The AAAA record, (k) the validation CNAME.
+            for (step, rtype) in [("(j) AAAA record deleted", "AAAA"), ("(k) validation CNAME deleted", "CNAME")] {
+                boto_ok(
+                    &ep,
+                    r#"
+r53 = client("route53", "us-east-1")
+recs = r53.list_resource_record_sets(HostedZoneId=ARGS["zone"])["ResourceRecordSets"]
+rec = [r for r in recs if r["Type"] == ARGS["type"] and r["Name"].rstrip(".").endswith(ARGS["domain"])][0]
+r53.change_resource_record_sets(HostedZoneId=ARGS["zone"], ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": rec}]})
+"#,
+                    json!({"zone": zone, "domain": domain, "type": rtype}),
+                )
+                .await;
+                let left = zone_records(&snapshot(&ep).await, &zone);
+                assert!(
+                    !left.iter().any(|r| r["type"] == rtype),
+                    "[{label}] {step}: moto still holds it: {left:?}"
+                );
+                let out = expect_repair_plan(&wd, step, "dns_records").await;
+                assert!(
+                    out.matches(&format!(r#""{rtype} "#)),
+                    "[{label}] {step}: the plan should name the {rtype} record:\n{out}"
+                );
+                ok(wd.apply().await);
+                check(step).await;
+                wd.plan_is_empty().await;
+            }
+
+            // (l) Thumbprints replaced on the provider.
+            boto_ok(
+                &ep,
+                r#"client("iam", "us-east-1").update_open_id_connect_provider_thumbprint(
+    OpenIDConnectProviderArn=ARGS["arn"], ThumbprintList=["0000000000000000000000000000000000000000"])"#,
+                json!({"arn": provider_arn}),
+            )
+            .await;
+            expect_repair_plan(&wd, "(l) thumbprints replaced", "thumbprints").await;
+            ok(wd.apply().await);
+            check("(l) repaired").await;
+            wd.plan_is_empty().await;
+
+            // (m) Tags changed on the provider.
+            boto_ok(
+                &ep,
+                r#"client("iam", "us-east-1").tag_open_id_connect_provider(
+    OpenIDConnectProviderArn=ARGS["arn"], Tags=[{"Key": "team", "Value": "intruder"}, {"Key": "extra", "Value": "x"}])"#,
+                json!({"arn": provider_arn}),
+            )
+            .await;
+            expect_repair_plan(&wd, "(m) tags changed", "tags").await;
+            ok(wd.apply().await);
+            check("(m) repaired").await;
+            wd.plan_is_empty().await;
+
+            // (n) The bucket policy replaced: everyone may read.
+            boto_ok(
+                &ep,
+                r#"
+import json as _j
+client("s3").put_bucket_policy(Bucket=ARGS["bucket"], Policy=_j.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "open", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                   "Resource": "arn:aws:s3:::" + ARGS["bucket"] + "/*"}]}))
+"#,
+                json!({"bucket": bucket}),
+            )
+            .await;
+            expect_repair_plan(&wd, "(n) bucket policy replaced", "bucket_settings").await;
+            ok(wd.apply().await);
+            let snap = check("(n) repaired").await;
+            assert_eq!(
+                snap["buckets"][&bucket]["policy"], before["buckets"][&bucket]["policy"],
+                "[{label}] (n) policy not put back"
+            );
+            wd.plan_is_empty().await;
+
+            // (o) Public access block off.
+            boto_ok(
+                &ep,
+                r#"client("s3").put_public_access_block(Bucket=ARGS["bucket"], PublicAccessBlockConfiguration={
+    "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})"#,
+                json!({"bucket": bucket}),
+            )
+            .await;
+            expect_repair_plan(&wd, "(o) public access block off", "bucket_settings").await;
+            ok(wd.apply().await);
+            let snap = check("(o) repaired").await;
+            assert_eq!(
+                snap["buckets"][&bucket]["public_access_block"], before["buckets"][&bucket]["public_access_block"],
+                "[{label}] (o) public access block not put back"
+            );
+            wd.plan_is_empty().await;
+
+            // (p) Default encryption switched to SSE-KMS.
+            boto_ok(
+                &ep,
+                r#"client("s3").put_bucket_encryption(Bucket=ARGS["bucket"], ServerSideEncryptionConfiguration={
+    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})"#,
+                json!({"bucket": bucket}),
+            )
+            .await;
+            expect_repair_plan(&wd, "(p) encryption switched to SSE-KMS", "bucket_settings").await;
+            ok(wd.apply().await);
+            let snap = check("(p) repaired").await;
+            assert_eq!(
+                snap["buckets"][&bucket]["encryption"], before["buckets"][&bucket]["encryption"],
+                "[{label}] (p) encryption not put back"
+            );
+            wd.plan_is_empty().await;
+
+            // (q) The OAC detached from the distribution and deleted (CloudFront
+            // refuses to delete one in use): a new one is made and attached.
+            let old_oac = str_attr(&values(&wd).await, "origin_access_control_id").to_string();
+            boto_ok(
+                &ep,
+                r#"
+def detach(c):
+    for o in c["Origins"]["Items"]:
+        o["OriginAccessControlId"] = ""
+update_distribution(ARGS["id"], detach)
+cf = client("cloudfront", "us-east-1")
+etag = cf.get_origin_access_control(Id=ARGS["oac"])["ETag"]
+cf.delete_origin_access_control(Id=ARGS["oac"], IfMatch=etag)
+"#,
+                json!({"id": str_attr(&v, "distribution_id"), "oac": old_oac}),
+            )
+            .await;
+            assert!(as_list(&snapshot(&ep).await["oacs"]).is_empty(), "[{label}] (q) OAC still in moto");
+            expect_repair_plan(&wd, "(q) OAC deleted", "origin_access_control_id|distribution_settings").await;
+            ok(wd.apply().await);
+            let snap = check("(q) repaired").await;
+            let oacs = as_list(&snap["oacs"]);
+            let new_oac = str_attr(&values(&wd).await, "origin_access_control_id").to_string();
+            assert_eq!(oacs.len(), 1, "[{label}] (q) OACs: {oacs:?}");
+            assert_eq!(oacs[0]["Id"], new_oac.as_str(), "[{label}] (q) state's OAC is not moto's");
+            assert_ne!(new_oac, old_oac, "[{label}] (q) OAC id unchanged");
+            let origins = as_list(&snap["distributions"][0]["config"]["Origins"]["Items"]);
+            assert!(
+                origins.iter().all(|o| o["OriginAccessControlId"] == new_oac.as_str()),
+                "[{label}] (q) the distribution does not use the new OAC: {origins:?}"
+            );
+            wd.plan_is_empty().await;
+
+            // (r) The certificate replaced on the distribution by CloudFront's
+            // default one (aliases dropped, as CloudFront requires), then
+            // deleted (ACM refuses while it is in use): a new one is
+            // requested, validated and attached with the alias again.
+            let old_cert = str_attr(&values(&wd).await, "certificate_arn").to_string();
+            boto_ok(
+                &ep,
+                r#"
+def default_cert(c):
+    c["Aliases"] = {"Quantity": 0}
+    c["ViewerCertificate"] = {"CloudFrontDefaultCertificate": True, "MinimumProtocolVersion": "TLSv1",
+                              "CertificateSource": "cloudfront"}
+update_distribution(ARGS["id"], default_cert)
+client("acm", "us-east-1").delete_certificate(CertificateArn=ARGS["cert"])
+"#,
+                json!({"id": str_attr(&v, "distribution_id"), "cert": old_cert}),
+            )
+            .await;
+            assert!(as_list(&snapshot(&ep).await["certificates"]).is_empty(), "[{label}] (r) certificate still in moto");
+            expect_repair_plan(&wd, "(r) certificate deleted", "certificate_arn|distribution_settings").await;
+            ok(wd.apply().await);
+            let snap = check("(r) repaired").await;
+            let certs = as_list(&snap["certificates"]);
+            let new_cert = str_attr(&values(&wd).await, "certificate_arn").to_string();
+            assert_eq!(certs.len(), 1, "[{label}] (r) certificates: {certs:?}");
+            assert_eq!(certs[0]["arn"], new_cert.as_str(), "[{label}] (r) state's certificate is not moto's");
+            assert_eq!(certs[0]["status"], "ISSUED", "[{label}] (r) new certificate not issued");
+            assert_ne!(new_cert, old_cert, "[{label}] (r) certificate ARN unchanged");
+            let vc = &snap["distributions"][0]["config"]["ViewerCertificate"];
+            assert_eq!(vc["ACMCertificateArn"], new_cert.as_str(), "[{label}] (r) distribution certificate: {vc}");
+            wd.plan_is_empty().await;
+
+            destroy_and_check(&label, &wd, moto).await;
+        })
+    })
+    .await;
+}
+
+/// `plan -detailed-exitcode` must replace the issuer because of `attr`
+/// (Terraform's `# forces replacement` on that attribute's line; 1 to add,
+/// 1 to destroy).
+async fn expect_replace_plan(wd: &Workdir, what: &str, attr: &str) {
+    let out = wd.run(&["plan", "-detailed-exitcode"]).await;
+    assert_eq!(
+        out.code,
+        Some(2),
+        "[{}] {what}: expected a plan:\n{out}",
+        wd.label()
+    );
+    out.assert_matches(r"irsa_oidc_issuer\.this must be replaced");
+    out.assert_matches(&format!(
+        r"(?m)^\s*[~+-]+\s+{attr}\s+=.*# forces replacement"
+    ));
+    out.assert_matches(r"1 to add, 0 to change, 1 to destroy");
+}
+
+/// CloudFront issuer at `oidc.repl.example.com` in zone `example.com`. Each
+/// of these replaces it (the plan says so, naming the attribute), and after
+/// apply moto holds exactly the new issuer, nothing of the old one (no old
+/// distribution, certificate, record or OAC), then an empty plan:
+/// (1) `domain` -> `oidc2.repl.example.com` (same zone); (2)
+/// `route53_zone_id` -> the zone `repl.example.com`, which also holds the
+/// name (records move there, the first zone keeps none); (3) `hosting` ->
+/// `s3` (no CloudFront/ACM/Route53 parts left); (4) back to `cloudfront`.
+/// Destroy leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_hosting_domain_or_zone_replaces_the_issuer() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "changing_hosting_domain_or_zone", async move {
+            let label = tf.label();
+            let ep = moto.endpoint.clone();
+            let zone = fresh_moto_with_zone(moto, "example.com").await;
+            let zone2 = create_zone(&ep, "repl.example.com").await;
+            let name = "repl";
+            let (d1, d2) = ("oidc.repl.example.com", "oidc2.repl.example.com");
+            let wd = workdir(&tf, moto, &ep, &IssuerHcl::cloudfront(name, d1, &zone), &[&key]);
+            ok(wd.apply().await);
+            let first = values(&wd).await;
+            check_cloudfront(&label, &snapshot(&ep).await, &first, &Expect::cloudfront(name, d1, &zone, &[&key]));
+
+            // Exactly one issuer in moto, the state's, and no other record
+            // in any zone but the state's.
+            let only = |what: &'static str, exp: Expect, old: Value| {
+                let wd = &wd;
+                let ep = ep.clone();
+                let label = label.clone();
+                let zones = [zone.clone(), zone2.clone()];
+                async move {
+                    let v = values(wd).await;
+                    let snap = snapshot(&ep).await;
+                    match exp.domain {
+                        Some(_) => check_cloudfront(&format!("{label} {what}"), &snap, &v, &exp),
+                        None => check_s3(&format!("{label} {what}"), &snap, &v, &exp),
+                    }
+                    let dists: Vec<String> = as_list(&snap["distributions"])
+                        .iter()
+                        .map(|d| d["id"].as_str().unwrap_or("").to_string())
+                        .collect();
+                    let certs = as_list(&snap["certificates"]);
+                    let oacs = as_list(&snap["oacs"]);
+                    if exp.domain.is_some() {
+                        assert_eq!(dists, vec![str_attr(&v, "distribution_id").to_string()], "[{label}] {what}: distributions");
+                        assert_eq!(certs.len(), 1, "[{label}] {what}: certificates {certs:?}");
+                        assert_eq!(oacs.len(), 1, "[{label}] {what}: OACs {oacs:?}");
+                    } else {
+                        assert!(dists.is_empty() && certs.is_empty() && oacs.is_empty(),
+                            "[{label}] {what}: CloudFront/ACM parts left: {dists:?} {certs:?} {oacs:?}");
+                    }
+                    for old_attr in ["distribution_id", "certificate_arn", "origin_access_control_id"] {
+                        if let Some(old_id) = old[old_attr].as_str() {
+                            assert_ne!(Some(old_id), v[old_attr].as_str(), "[{label}] {what}: {old_attr} kept, not replaced");
+                        }
+                    }
+                    for z in &zones {
+                        for r in zone_records(&snap, z) {
+                            let n = r["name"].as_str().unwrap_or("").trim_end_matches('.').to_string();
+                            let ours = exp.domain.as_deref().is_some_and(|d| n.ends_with(d))
+                                && exp.zone_id.as_deref() == Some(z.as_str());
+                            assert!(ours, "[{label}] {what}: record left behind in zone {z}: {r}");
+                        }
+                    }
+                    assert_eq!(as_list(&snap["oidc_providers"]).len(), 1, "[{label}] {what}: OIDC providers");
+                    wd.plan_is_empty().await;
+                    v
+                }
+            };
+
+            // (1) domain.
+            wd.set_config(&IssuerHcl::cloudfront(name, d2, &zone).render());
+            expect_replace_plan(&wd, "(1) domain", "domain").await;
+            ok(wd.apply().await);
+            let second = only("(1) domain", Expect::cloudfront(name, d2, &zone, &[&key]), first).await;
+
+            // (2) route53_zone_id.
+            wd.set_config(&IssuerHcl::cloudfront(name, d2, &zone2).render());
+            expect_replace_plan(&wd, "(2) route53_zone_id", "route53_zone_id").await;
+            ok(wd.apply().await);
+            let third = only("(2) route53_zone_id", Expect::cloudfront(name, d2, &zone2, &[&key]), second).await;
+
+            // (3) hosting -> s3.
+            wd.set_config(&IssuerHcl::s3(name).render());
+            expect_replace_plan(&wd, "(3) hosting", "hosting").await;
+            ok(wd.apply().await);
+            let fourth = only("(3) hosting s3", Expect::s3(name, &[&key]), third).await;
+
+            // (4) hosting -> cloudfront again.
+            wd.set_config(&IssuerHcl::cloudfront(name, d1, &zone).with(r#"hosting = "cloudfront""#).render());
+            expect_replace_plan(&wd, "(4) hosting", "hosting").await;
+            ok(wd.apply().await);
+            only("(4) hosting cloudfront", Expect::cloudfront(name, d1, &zone, &[&key]), fourth).await;
+
+            destroy_and_check(&label, &wd, moto).await;
+        })
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------
 // 5. Fault: the endpoint dies in the middle of create
 // ---------------------------------------------------------------------------
@@ -1743,6 +2151,252 @@ async fn fault_mid_create_is_recorded_and_converges() {
             );
             wd.plan_is_empty().await;
             destroy_and_check(&label, &wd, moto).await;
+        })
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// 5b. Throttling
+// ---------------------------------------------------------------------------
+
+type Rq = irsa_acceptance::fault_proxy::RequestInfo;
+
+/// The issuer's calls that make or delete something, by name, for
+/// counting and throttling.
+fn mutating_calls(bucket: &str) -> Vec<(&'static str, Box<dyn Fn(&Rq) -> bool + Send + Sync>)> {
+    let b = bucket.to_string();
+    let b2 = bucket.to_string();
+    vec![
+        (
+            "s3:CreateBucket",
+            Box::new(move |r: &Rq| is_create_bucket(r, &b)),
+        ),
+        (
+            "s3:DeleteBucket",
+            Box::new(move |r: &Rq| {
+                r.method == "DELETE"
+                    && r.is_service("s3")
+                    && r.path().trim_end_matches('/') == format!("/{b2}")
+                    && !r.target.contains('?')
+            }),
+        ),
+        (
+            "s3:PutObject",
+            Box::new(|r: &Rq| {
+                r.method == "PUT" && r.is_service("s3") && r.path().contains("/openid/")
+            }),
+        ),
+        (
+            "cloudfront:CreateOriginAccessControl",
+            Box::new(|r: &Rq| is_create_oac(r)),
+        ),
+        (
+            "cloudfront:DeleteOriginAccessControl",
+            Box::new(|r: &Rq| r.method == "DELETE" && r.path().contains("/origin-access-control/")),
+        ),
+        (
+            "cloudfront:CreateDistribution",
+            Box::new(|r: &Rq| is_create_distribution(r)),
+        ),
+        (
+            "cloudfront:DeleteDistribution",
+            Box::new(|r: &Rq| r.method == "DELETE" && r.path().contains("/distribution/")),
+        ),
+        (
+            "acm:RequestCertificate",
+            Box::new(|r: &Rq| r.operation() == Some("RequestCertificate")),
+        ),
+        (
+            "acm:DeleteCertificate",
+            Box::new(|r: &Rq| r.operation() == Some("DeleteCertificate")),
+        ),
+        (
+            "route53:ChangeResourceRecordSets",
+            Box::new(|r: &Rq| {
+                r.method == "POST" && r.is_service("route53") && r.path().ends_with("/rrset")
+            }),
+        ),
+        (
+            "iam:CreateOpenIDConnectProvider",
+            Box::new(|r: &Rq| r.operation() == Some("CreateOpenIDConnectProvider")),
+        ),
+        (
+            "iam:DeleteOpenIDConnectProvider",
+            Box::new(|r: &Rq| r.operation() == Some("DeleteOpenIDConnectProvider")),
+        ),
+    ]
+}
+
+/// How many requests matching `pred` the proxy forwarded / throttled.
+fn forwarded_and_throttled(log: &[Rq], pred: &dyn Fn(&Rq) -> bool) -> (usize, usize) {
+    (
+        log.iter().filter(|r| r.forwarded && pred(r)).count(),
+        log.iter().filter(|r| r.throttled && pred(r)).count(),
+    )
+}
+
+/// CloudFront hosting through a [`FaultProxy`] that answers as a throttled
+/// AWS. Create: the first 2 requests of every call that makes something are
+/// throttled (S3 503 SlowDown, ACM 429 TooManyRequestsException, CloudFront,
+/// Route 53 and IAM 400 Throttling); apply succeeds, each of those calls
+/// was throttled and then reached moto exactly once (CreateBucket,
+/// CreateOriginAccessControl, RequestCertificate, CreateDistribution,
+/// CreateOpenIDConnectProvider: no duplicate), and moto holds exactly one
+/// issuer. Refresh: the first 12 requests of the plan are throttled, the
+/// plan is still empty. Destroy: the first 2 requests of every delete are
+/// throttled; destroy succeeds and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_ridden_out_without_duplicates() {
+    use irsa_acceptance::fault_proxy::{Throttle, ThrottleReply};
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "throttling_is_ridden_out", async move {
+            let label = tf.label();
+            let zone = fresh_moto_with_zone(moto, "example.com").await;
+            let proxy = FaultProxy::start(&moto.endpoint).await.expect("proxy");
+            let (name, domain) = ("throttled", "oidc.throttled.example.com");
+            let bucket = bucket_for(name);
+            let reply_for = |call: &str| match call.split(':').next() {
+                Some("acm") => ThrottleReply::TooManyRequests,
+                _ => ThrottleReply::Service,
+            };
+            let creates = [
+                "s3:CreateBucket",
+                "s3:PutObject",
+                "cloudfront:CreateOriginAccessControl",
+                "cloudfront:CreateDistribution",
+                "acm:RequestCertificate",
+                "route53:ChangeResourceRecordSets",
+                "iam:CreateOpenIDConnectProvider",
+            ];
+            for (call, pred) in mutating_calls(&bucket) {
+                if creates.contains(&call) {
+                    proxy.throttle(Throttle::new(reply_for(call), pred).requests(2));
+                }
+            }
+            let hcl = IssuerHcl::cloudfront(name, domain, &zone);
+            let wd = workdir(&tf, moto, &proxy.url(), &hcl, &[&key]);
+            if let Err(e) = wd.apply().await {
+                panic!(
+                    "[{label}] apply under throttling failed:\n{}\n{e:#}",
+                    proxy.log_text()
+                );
+            }
+            let log = proxy.log();
+            for (call, pred) in mutating_calls(&bucket) {
+                if !creates.contains(&call) {
+                    continue;
+                }
+                let (fwd, thr) = forwarded_and_throttled(&log, &*pred);
+                assert_eq!(
+                    thr,
+                    2,
+                    "[{label}] {call} was not throttled twice:\n{}",
+                    proxy.log_text()
+                );
+                let once = !matches!(call, "s3:PutObject" | "route53:ChangeResourceRecordSets");
+                if once {
+                    assert_eq!(
+                        fwd,
+                        1,
+                        "[{label}] {call} reached moto {fwd} times (a duplicate):\n{}",
+                        proxy.log_text()
+                    );
+                } else {
+                    assert!(
+                        fwd >= 1,
+                        "[{label}] {call} never reached moto:\n{}",
+                        proxy.log_text()
+                    );
+                }
+            }
+            let snap = snapshot(&moto.endpoint).await;
+            check_cloudfront(
+                &label,
+                &snap,
+                &values(&wd).await,
+                &Expect::cloudfront(name, domain, &zone, &[&key]),
+            );
+            for (what, n) in [
+                ("distributions", as_list(&snap["distributions"]).len()),
+                ("OACs", as_list(&snap["oacs"]).len()),
+                ("certificates", as_list(&snap["certificates"]).len()),
+                ("OIDC providers", as_list(&snap["oidc_providers"]).len()),
+                (
+                    "buckets",
+                    snap["buckets"].as_object().map_or(0, |m| m.len()),
+                ),
+            ] {
+                assert_eq!(
+                    n, 1,
+                    "[{label}] {what} in moto after a throttled create: {n}"
+                );
+            }
+
+            // Refresh: the first 12 requests throttled, whatever they are.
+            proxy.stop_throttling();
+            let s3_reply = ThrottleReply::SlowDown;
+            proxy.throttle(Throttle::new(s3_reply, |r: &Rq| r.is_service("s3")).requests(6));
+            proxy.throttle(
+                Throttle::new(ThrottleReply::Service, |r: &Rq| !r.is_service("s3")).requests(6),
+            );
+            let before = proxy.throttled();
+            wd.plan_is_empty().await;
+            assert_eq!(
+                proxy.throttled() - before,
+                12,
+                "[{label}] refresh was not throttled:\n{}",
+                proxy.log_text()
+            );
+
+            // Destroy.
+            proxy.stop_throttling();
+            let deletes = [
+                "s3:DeleteBucket",
+                "cloudfront:DeleteOriginAccessControl",
+                "cloudfront:DeleteDistribution",
+                "acm:DeleteCertificate",
+                "route53:ChangeResourceRecordSets",
+                "iam:DeleteOpenIDConnectProvider",
+            ];
+            for (call, pred) in mutating_calls(&bucket) {
+                if deletes.contains(&call) {
+                    proxy.throttle(Throttle::new(reply_for(call), pred).requests(2));
+                }
+            }
+            let start = proxy.log().len();
+            if let Err(e) = wd.destroy().await {
+                panic!(
+                    "[{label}] destroy under throttling failed:\n{}\n{e:#}",
+                    proxy.log_text()
+                );
+            }
+            let log = proxy.log()[start..].to_vec();
+            for (call, pred) in mutating_calls(&bucket) {
+                if deletes.contains(&call) {
+                    let (fwd, thr) = forwarded_and_throttled(&log, &*pred);
+                    assert_eq!(
+                        thr,
+                        2,
+                        "[{label}] {call} was not throttled twice:\n{}",
+                        proxy.log_text()
+                    );
+                    assert!(
+                        fwd >= 1,
+                        "[{label}] {call} never reached moto:\n{}",
+                        proxy.log_text()
+                    );
+                }
+            }
+            assert!(
+                !in_state(&wd.state_json().await, ADDR),
+                "[{label}] still in state after destroy"
+            );
+            assert_nothing_left(&label, moto).await;
         })
     })
     .await;

@@ -691,3 +691,355 @@ async fn destroy_leaves_a_foreign_provider_at_our_url() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// Deployments that take time: wait_for_deployment, timeouts, Stop
+// ---------------------------------------------------------------------------
+
+/// moto's state manager for `cloudfront::distribution`: `Some(s)` makes a
+/// distribution read `InProgress` until `s` seconds after its last change
+/// (create, or update: the patch `cloudfront_distribution_versions.py`
+/// resets the clock), as a real deployment does; `None`: `Deployed` at once.
+async fn deploy_delay(moto: &Moto, secs: Option<u64>) {
+    let transition = match secs {
+        Some(s) => json!({"progression": "time", "seconds": s}),
+        None => json!({"progression": "immediate"}),
+    };
+    boto_ok(
+        &moto.endpoint,
+        r#"
+import urllib.request
+req = urllib.request.Request(
+    EP + "/moto-api/state-manager/set-transition",
+    data=json.dumps({"model_name": "cloudfront::distribution", "transition": ARGS}).encode(),
+    method="POST")
+out(urllib.request.urlopen(req, timeout=10).status)
+"#,
+        transition,
+    )
+    .await;
+}
+
+/// The status moto reports for the only distribution.
+async fn distribution_status(moto: &Moto) -> String {
+    let snap = snapshot(&moto.endpoint).await;
+    let d = as_list(&snap["distributions"]);
+    assert_eq!(d.len(), 1, "expected one distribution: {d:?}");
+    d[0]["status"].as_str().unwrap_or("").to_string()
+}
+
+/// CloudFront hosting; a deployment takes 30 s (moto's state manager).
+/// `wait_for_deployment = false`: apply returns while the distribution is
+/// still `InProgress` (read right after), and the plan is empty. Then
+/// `wait_for_deployment = true` with a price class change (a new
+/// deployment): right after apply the distribution reads `Deployed`, which
+/// moto reports only 30 s after the update, so the apply waited for it.
+/// Destroy (waiting for the disabled distribution to deploy) leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_for_deployment_waits_only_when_true() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "wait_for_deployment", async move {
+            let label = tf.label();
+            let zone = fresh_moto_with_zone(moto, "example.com").await;
+            deploy_delay(moto, Some(30)).await;
+            let (name, domain) = ("deploy", "oidc.deploy.example.com");
+            let base = IssuerHcl::cloudfront(name, domain, &zone);
+            let mut wd = workdir(
+                &tf,
+                moto,
+                &base.clone().with("wait_for_deployment = false"),
+                &[&key],
+            );
+            wd.set_timeout(Duration::from_secs(300));
+            let started = Instant::now();
+            ok(wd.apply().await);
+            let took = started.elapsed();
+            let status = distribution_status(moto).await;
+            eprintln!("[{label}] apply without waiting took {took:?}; status {status}");
+            if took < Duration::from_secs(30) {
+                assert_eq!(
+                    status, "InProgress",
+                    "[{label}] wait_for_deployment = false: moto already Deployed?"
+                );
+            }
+            wd.plan_is_empty().await;
+
+            wd.set_config(
+                &base
+                    .clone()
+                    .with("wait_for_deployment = true")
+                    .with(r#"price_class = "PriceClass_200""#)
+                    .render(),
+            );
+            let started = Instant::now();
+            ok(wd.apply().await);
+            let took = started.elapsed();
+            let status = distribution_status(moto).await;
+            eprintln!("[{label}] apply with waiting took {took:?}; status {status}");
+            assert_eq!(
+                status, "Deployed",
+                "[{label}] wait_for_deployment = true returned before Deployed"
+            );
+            assert!(
+                took >= Duration::from_secs(25),
+                "[{label}] the update did not wait ({took:?})"
+            );
+            wd.plan_is_empty().await;
+
+            ok(wd.destroy().await);
+            assert!(
+                !in_state(&wd.state_json().await, ADDR),
+                "[{label}] still in state"
+            );
+            assert_nothing_left(&label, moto).await;
+            deploy_delay(moto, None).await;
+        })
+    })
+    .await;
+}
+
+/// CloudFront hosting, created while deployments are instant. Then a
+/// deployment takes 600 s. `timeouts { update = "15s" }` with a price class
+/// change: apply fails after 15 s (and within 60 s plus twice a `terraform
+/// validate`), saying the deadline passed; moto holds the new price class.
+/// Deployments instant again: apply converges, empty plan. Then `timeouts {
+/// delete = "15s" }` and a 600 s deployment: destroy fails the same way,
+/// the issuer stays in state and its distribution in moto. Deployments
+/// instant: destroy leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_and_delete_timeouts_are_honoured() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "update_and_delete_timeouts", async move {
+            let label = tf.label();
+            let ep = moto.endpoint.clone();
+            let zone = fresh_moto_with_zone(moto, "example.com").await;
+            deploy_delay(moto, None).await;
+            let (name, domain) = ("deadline", "oidc.deadline.example.com");
+            let base = IssuerHcl::cloudfront(name, domain, &zone);
+            let mut wd = workdir(&tf, moto, &base, &[&key]);
+            wd.set_timeout(Duration::from_secs(300));
+            ok(wd.apply().await);
+            let started = Instant::now();
+            ok(wd.validate().await);
+            let bound = Duration::from_secs(60) + 2 * started.elapsed();
+
+            // timeouts.update
+            deploy_delay(moto, Some(600)).await;
+            wd.set_config(
+                &base
+                    .clone()
+                    .with(r#"price_class = "PriceClass_200""#)
+                    .with("timeouts {\n    update = \"15s\"\n  }")
+                    .render(),
+            );
+            let started = Instant::now();
+            let out = wd.run(&["apply", "-auto-approve"]).await;
+            let took = started.elapsed();
+            eprintln!("[{label}] update took {took:?} (bound {bound:?})");
+            assert!(
+                !out.success() && !out.timed_out,
+                "[{label}] the update should fail on its 15 s deadline:\n{out}"
+            );
+            assert!(
+                took >= Duration::from_secs(15),
+                "[{label}] failed after {took:?}, before the deadline:\n{out}"
+            );
+            assert!(
+                took < bound,
+                "[{label}] update took {took:?}, timeouts.update = 15s must end it sooner:\n{out}"
+            );
+            assert!(
+                said(&out, r"(?i)deadline"),
+                "[{label}] the error should say the deadline passed:\n{out}"
+            );
+            let snap = snapshot(&ep).await;
+            assert_eq!(
+                snap["distributions"][0]["config"]["PriceClass"], "PriceClass_200",
+                "[{label}] update not sent"
+            );
+            deploy_delay(moto, None).await;
+            ok(wd.apply().await);
+            wd.plan_is_empty().await;
+
+            // timeouts.delete (recorded in state first: destroy reads it there).
+            wd.set_config(
+                &base
+                    .clone()
+                    .with(r#"price_class = "PriceClass_200""#)
+                    .with("timeouts {\n    delete = \"15s\"\n  }")
+                    .render(),
+            );
+            ok(wd.apply().await);
+            deploy_delay(moto, Some(600)).await;
+            let started = Instant::now();
+            let out = wd.run(&["destroy", "-auto-approve"]).await;
+            let took = started.elapsed();
+            eprintln!("[{label}] destroy took {took:?} (bound {bound:?})");
+            assert!(
+                !out.success() && !out.timed_out,
+                "[{label}] destroy should fail on its 15 s deadline:\n{out}"
+            );
+            assert!(
+                took >= Duration::from_secs(15),
+                "[{label}] destroy failed after {took:?}, before the deadline:\n{out}"
+            );
+            assert!(
+                took < bound,
+                "[{label}] destroy took {took:?}, timeouts.delete = 15s must end it sooner:\n{out}"
+            );
+            assert!(
+                said(&out, r"(?i)deadline"),
+                "[{label}] the error should say the deadline passed:\n{out}"
+            );
+            assert!(
+                in_state(&wd.state_json().await, ADDR),
+                "[{label}] the issuer left the state though destroy failed"
+            );
+            assert_eq!(
+                as_list(&snapshot(&ep).await["distributions"]).len(),
+                1,
+                "[{label}] distribution gone?"
+            );
+            deploy_delay(moto, None).await;
+            ok(wd.destroy().await);
+            assert!(
+                !in_state(&wd.state_json().await, ADDR),
+                "[{label}] still in state"
+            );
+            assert_nothing_left(&label, moto).await;
+        })
+    })
+    .await;
+}
+
+/// CloudFront hosting through a counting proxy; a deployment takes 600 s,
+/// so create waits for it. Two seconds after CreateDistribution reached
+/// moto, Terraform gets SIGINT (Ctrl-C): it stops the provider and exits
+/// within 60 s, not hung; the issuer is in state with every part moto holds
+/// recorded (bucket, OAC, certificate, distribution). Deployments instant
+/// again: apply converges (one issuer in moto: one distribution, OAC,
+/// certificate, bucket, OIDC provider), the plan is empty, and destroy
+/// leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_during_apply_records_what_exists_and_converges() {
+    use irsa_acceptance::fault_proxy::FaultProxy;
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let moto = &moto;
+        let key = key.clone();
+        bounded(BODY_LIMIT, "stop_during_apply", async move {
+            let label = tf.label();
+            let ep = moto.endpoint.clone();
+            let zone = fresh_moto_with_zone(moto, "example.com").await;
+            deploy_delay(moto, Some(600)).await;
+            let proxy = FaultProxy::start(&ep).await.expect("proxy");
+            let (name, domain) = ("stopped", "oidc.stopped.example.com");
+            let hcl = IssuerHcl::cloudfront(name, domain, &zone);
+            let mut wd = Workdir::new(&tf, &hcl.render());
+            wd.envs(moto.env().into_iter().map(|(k, v)| {
+                if k == "AWS_ENDPOINT_URL" {
+                    (k, proxy.url())
+                } else {
+                    (k, v)
+                }
+            }));
+            IssuerHcl::write_keys(&wd, &[&key]);
+            wd.set_timeout(Duration::from_secs(300));
+            let created = async {
+                let made = proxy
+                    .wait_until(Duration::from_secs(240), |p| {
+                        p.log().iter().any(|r| {
+                            r.forwarded && r.method == "POST" && r.path().ends_with("/distribution")
+                        })
+                    })
+                    .await;
+                assert!(
+                    made,
+                    "[{label}] no CreateDistribution within 240 s:\n{}",
+                    proxy.log_text()
+                );
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            };
+            let started = Instant::now();
+            let out = wd
+                .run_interrupted(&["apply", "-auto-approve"], created)
+                .await;
+            let took = started.elapsed();
+            eprintln!("[{label}] interrupted apply took {took:?}");
+            assert!(
+                !out.success() && !out.timed_out,
+                "[{label}] the interrupted apply should fail, not hang:\n{out}"
+            );
+            assert!(
+                out.matches(r"(?i)interrupt|stopp|cancel"),
+                "[{label}] the output should say the apply was interrupted:\n{out}"
+            );
+            let state = wd.state_json().await;
+            assert!(
+                in_state(&state, ADDR),
+                "[{label}] the half-made issuer is not in state:\n{state:#}"
+            );
+            let v = resource_values(&state, ADDR);
+            let snap = snapshot(&ep).await;
+            let dists = as_list(&snap["distributions"]);
+            assert_eq!(dists.len(), 1, "[{label}] distributions: {dists:?}");
+            assert_eq!(
+                v["distribution_id"], dists[0]["id"],
+                "[{label}] distribution not recorded: {v:#}"
+            );
+            assert_eq!(
+                v["bucket"],
+                bucket_for(name).as_str(),
+                "[{label}] bucket not recorded"
+            );
+            for oac in as_list(&snap["oacs"]) {
+                assert_eq!(
+                    v["origin_access_control_id"], oac["Id"],
+                    "[{label}] OAC not recorded"
+                );
+            }
+            for c in as_list(&snap["certificates"]) {
+                assert_eq!(
+                    v["certificate_arn"], c["arn"],
+                    "[{label}] certificate not recorded"
+                );
+            }
+
+            deploy_delay(moto, None).await;
+            ok(wd.apply().await);
+            let snap = snapshot(&ep).await;
+            for (what, n) in [
+                ("distributions", as_list(&snap["distributions"]).len()),
+                ("OACs", as_list(&snap["oacs"]).len()),
+                ("certificates", as_list(&snap["certificates"]).len()),
+                ("OIDC providers", as_list(&snap["oidc_providers"]).len()),
+                (
+                    "buckets",
+                    snap["buckets"].as_object().map_or(0, |m| m.len()),
+                ),
+            ] {
+                assert_eq!(
+                    n, 1,
+                    "[{label}] {what} in moto after the converging apply: {n}\n{snap:#}"
+                );
+            }
+            wd.plan_is_empty().await;
+            ok(wd.destroy().await);
+            assert!(
+                !in_state(&wd.state_json().await, ADDR),
+                "[{label}] still in state"
+            );
+            assert_nothing_left(&label, moto).await;
+        })
+    })
+    .await;
+}

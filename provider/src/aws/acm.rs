@@ -514,6 +514,17 @@ impl WithContext for AwsCallError {
     }
 }
 
+/// A certificate's status and DNS validation records, without its tags
+/// (one DescribeCertificate); `None` when it does not exist. For refresh.
+pub async fn describe_validation(
+    client: &Client,
+    arn: &str,
+) -> Result<Option<(String, Vec<ValidationRecord>)>, AwsCallError> {
+    Ok(describe_raw(client, arn)
+        .await?
+        .map(|d| (status_of(&d), records_of(&d))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

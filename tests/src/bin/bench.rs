@@ -9,7 +9,16 @@
 //!   with TF_REATTACH_PROVIDERS so its own /proc entry can be read);
 //! - reading the JWKS through the provider (a cold read: start, handshake,
 //!   configure, ReadDataSource; and a warm ReadDataSource) against
-//!   `kubectl get --raw /openid/v1/jwks | jq -c .`, medians of 20.
+//!   `kubectl get --raw /openid/v1/jwks | jq -c .`, medians of 20;
+//! - `irsa_oidc_issuer` (CloudFront hosting, moto behind the fault proxy):
+//!   the AWS calls of one refresh by service; the round trips on its
+//!   critical path with a fixed 100 ms delay on every AWS request, as
+//!   (wall time of `terraform plan -refresh-only` with the delay - the same
+//!   without) / 100 ms and as 1 + (last - first request arrival) / 100 ms;
+//!   and fleets of 1, 10 and 50 issuers: plan wall
+//!   time, provider peak RSS, AWS calls (they should grow linearly).
+//!
+//! `bench/run --issuer` prints only the issuer figures.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -61,6 +70,10 @@ async fn main() -> anyhow::Result<()> {
         size as f64 / 1048576.0
     );
 
+    if std::env::args().any(|a| a == "--issuer") {
+        // Only the irsa_oidc_issuer figures (moto, Terraform).
+        return issuer_figures(&bin).await;
+    }
     let handshake = handshake_median(&bin).await?;
     println!(
         "exec -> handshake (median of {RUNS}): {}   target <= 20 ms",
@@ -99,120 +112,318 @@ async fn main() -> anyhow::Result<()> {
     }
     server.shutdown().await;
 
-    match refresh_calls(&bin).await {
-        Ok((calls, by_service, took)) => {
-            println!("irsa_oidc_issuer refresh (CloudFront hosting, moto): {calls} AWS calls ({by_service}), terraform plan {}", ms(took))
-        }
-        Err(e) => println!("irsa_oidc_issuer refresh: not measured ({e:#})"),
+    if let Err(e) = issuer_figures(&bin).await {
+        println!("irsa_oidc_issuer refresh: not measured ({e:#})");
     }
     Ok(())
 }
 
-/// Applies one CloudFront issuer against moto behind a counting proxy, then
-/// counts the AWS requests a `terraform plan` (a refresh) makes.
-async fn refresh_calls(bin: &Path) -> anyhow::Result<(u64, String, Duration)> {
-    use irsa_acceptance::fault_proxy::FaultProxy;
-    use irsa_acceptance::sandbox::{Moto, MotoConfig};
-    let moto = Moto::start_with(MotoConfig {
-        acm_validation_wait_secs: 0,
-        ..Default::default()
-    })
-    .await?;
-    let proxy = FaultProxy::start(&moto.endpoint).await?;
-    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-    let settings = irsa::aws::AwsSettings {
-        region: Some("us-east-1".into()),
-        endpoints: irsa::aws::Endpoints {
-            route53: Some(moto.endpoint.clone()),
+/// The moto, counting/delaying proxy and hosted zone the issuer figures use.
+struct IssuerBench {
+    _moto: irsa_acceptance::sandbox::Moto,
+    proxy: irsa_acceptance::fault_proxy::FaultProxy,
+    zone: String,
+    bin: PathBuf,
+    terraform: String,
+}
+
+/// A work dir with `n` CloudFront-hosted issuers (`bench0`...), through the proxy.
+struct Fleet {
+    dir: tempfile::TempDir,
+}
+
+/// AWS figures of one `terraform plan` (its refresh) of a fleet.
+struct PlanFigures {
+    took: Duration,
+    calls: usize,
+    by_service: String,
+    rss_kib: Option<u64>,
+}
+
+/// Applies one CloudFront issuer against moto behind a counting proxy and
+/// measures its refresh: the AWS calls, and with a fixed delay on every
+/// request the round trips on the critical path; then fleets of 1, 10
+/// and 50 issuers: plan time, provider RSS and AWS calls.
+async fn issuer_figures(bin: &Path) -> anyhow::Result<()> {
+    let b = IssuerBench::start(bin).await?;
+    // One issuer: calls per refresh, and round trips with a 100 ms delay.
+    let one = b.fleet(1).await?;
+    let f = b.plan(&one, false).await?;
+    println!(
+        "irsa_oidc_issuer refresh (CloudFront hosting, moto): {} AWS calls ({})   target: fewer than 14, Route53 1",
+        f.calls, f.by_service
+    );
+    // Round trips: the delay D on every request makes each wave of
+    // requests that waits for the one before cost D more. Measured twice:
+    // from the wall time (min of 5 with the delay - min of 5 without) / D,
+    // and from the proxy's log: 1 + (last arrival - first arrival) / D.
+    let delay = Duration::from_millis(100);
+    let mut plain = Vec::new();
+    let mut slow = Vec::new();
+    let mut spans = Vec::new();
+    for _ in 0..5 {
+        plain.push(b.refresh_only(&one).await?);
+        b.proxy.set_delay(delay);
+        let before = b.proxy.log().len();
+        slow.push(b.refresh_only(&one).await?);
+        b.proxy.set_delay(Duration::ZERO);
+        let log = b.proxy.log();
+        let refresh = &log[before..];
+        if let (Some(first), Some(last)) = (refresh.first(), refresh.last()) {
+            spans.push(last.at.saturating_sub(first.at));
+        }
+    }
+    let (plain, slow) = (
+        plain.into_iter().min().unwrap_or_default(),
+        slow.into_iter().min().unwrap_or_default(),
+    );
+    let trips = (slow.as_secs_f64() - plain.as_secs_f64()) / delay.as_secs_f64();
+    let span = median(spans);
+    let waves = 1.0 + span.as_secs_f64() / delay.as_secs_f64();
+    println!(
+        "irsa_oidc_issuer refresh round trips on the critical path: {trips:.2} (wall time), {waves:.2} (request arrivals)   target <= 2"
+    );
+    println!(
+        "  ({} ms on every AWS request; terraform plan -refresh-only, min of 5: {} with the delay, {} without; \
+         first to last request arrival with the delay, median: {})",
+        delay.as_millis(),
+        ms(slow),
+        ms(plain),
+        ms(span)
+    );
+    b.destroy(&one).await?;
+    // Fleets.
+    println!("fleet of CloudFront issuers, one terraform plan each (refresh of every issuer):");
+    println!(
+        "  issuers | plan wall time | provider peak RSS | AWS calls | calls/issuer | Route53 calls"
+    );
+    for n in [1usize, 10, 50] {
+        let fleet = b.fleet(n).await?;
+        let f = b.plan(&fleet, true).await?;
+        let r53 = f
+            .by_service
+            .split(", ")
+            .find_map(|x| x.strip_prefix("route53 "))
+            .unwrap_or("0")
+            .to_string();
+        println!(
+            "  {n:>7} | {:>14} | {:>17} | {:>9} | {:>12.1} | {r53}",
+            ms(f.took),
+            f.rss_kib
+                .map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+                .unwrap_or_else(|| "-".into()),
+            f.calls,
+            f.calls as f64 / n as f64
+        );
+        b.destroy(&fleet).await?;
+    }
+    Ok(())
+}
+
+impl IssuerBench {
+    async fn start(bin: &Path) -> anyhow::Result<IssuerBench> {
+        use irsa_acceptance::fault_proxy::FaultProxy;
+        use irsa_acceptance::sandbox::{Moto, MotoConfig};
+        let moto = Moto::start_with(MotoConfig {
+            acm_validation_wait_secs: 0,
             ..Default::default()
-        },
-        ..Default::default()
-    };
-    let clients = irsa::aws::AwsClients::build(&settings).await?;
-    let zone = clients
-        .route53
-        .create_hosted_zone()
-        .name("bench.example.com")
-        .caller_reference("bench")
-        .send()
-        .await?
-        .hosted_zone
-        .context("no zone")?
-        .id
-        .trim_start_matches("/hostedzone/")
-        .to_string();
-    let dir = tempfile::tempdir()?;
-    let pem = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rsa2048.pub.pem"),
-    )?;
-    std::fs::write(dir.path().join("sa.pub"), pem)?;
-    std::fs::write(
-        dir.path().join("main.tf"),
-        format!(
-            "terraform {{\n  required_providers {{\n    irsa = {{ source = \"irsa/irsa\" }}\n  }}\n}}\n\
-             provider \"irsa\" {{\n  s3_use_path_style = true\n}}\n\
-             data \"irsa_jwks\" \"k\" {{\n  public_keys_pem = [file(\"sa.pub\")]\n}}\n\
-             resource \"irsa_oidc_issuer\" \"bench\" {{\n  name = \"bench\"\n  domain = \"oidc.bench.example.com\"\n  \
-             route53_zone_id = \"{zone}\"\n  jwks = data.irsa_jwks.k.json\n}}\n"
-        ),
-    )?;
-    let provider_dir = bin.parent().context("binary dir")?;
-    std::fs::write(
-        dir.path().join("terraformrc"),
-        format!("provider_installation {{\n  dev_overrides {{ \"irsa/irsa\" = \"{}\" }}\n  direct {{}}\n}}\n", provider_dir.display()),
-    )?;
-    let terraform = std::env::var("TF_ACC_TERRAFORM_PATH").unwrap_or_else(|_| "terraform".into());
-    let run = |args: &'static [&'static str]| {
-        let mut cmd = tokio::process::Command::new(&terraform);
+        })
+        .await?;
+        let proxy = FaultProxy::start(&moto.endpoint).await?;
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+        let settings = irsa::aws::AwsSettings {
+            region: Some("us-east-1".into()),
+            endpoints: irsa::aws::Endpoints {
+                route53: Some(moto.endpoint.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let clients = irsa::aws::AwsClients::build(&settings).await?;
+        let zone = clients
+            .route53
+            .create_hosted_zone()
+            .name("bench.example.com")
+            .caller_reference("bench")
+            .send()
+            .await?
+            .hosted_zone
+            .context("no zone")?
+            .id
+            .trim_start_matches("/hostedzone/")
+            .to_string();
+        Ok(IssuerBench {
+            _moto: moto,
+            proxy,
+            zone,
+            bin: bin.to_path_buf(),
+            terraform: std::env::var("TF_ACC_TERRAFORM_PATH")
+                .unwrap_or_else(|_| "terraform".into()),
+        })
+    }
+
+    fn command(&self, fleet: &Fleet, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.terraform);
         cmd.args(args)
-            .current_dir(dir.path())
-            .env("TF_CLI_CONFIG_FILE", dir.path().join("terraformrc"))
-            .env("AWS_ENDPOINT_URL", proxy.url())
+            .current_dir(fleet.dir.path())
+            .env("TF_CLI_CONFIG_FILE", fleet.dir.path().join("terraformrc"))
+            .env("AWS_ENDPOINT_URL", self.proxy.url())
             .env("AWS_REGION", "us-east-1")
             .env("CHECKPOINT_DISABLE", "1")
-            .env("TF_IN_AUTOMATION", "1");
+            .env("TF_IN_AUTOMATION", "1")
+            .stdin(Stdio::null());
         cmd
-    };
-    let out = run(&["apply", "-auto-approve", "-input=false", "-no-color"])
-        .output()
-        .await?;
-    if !out.status.success() {
-        bail!(
-            "apply failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+    }
+
+    async fn run(&self, fleet: &Fleet, args: &[&str]) -> anyhow::Result<std::process::Output> {
+        let out = self.command(fleet, args).output().await?;
+        if !out.status.success() {
+            bail!(
+                "terraform {} failed: {}{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(out)
+    }
+
+    /// Writes and applies `n` issuers.
+    async fn fleet(&self, n: usize) -> anyhow::Result<Fleet> {
+        let dir = tempfile::tempdir()?;
+        let pem = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rsa2048.pub.pem"),
+        )?;
+        std::fs::write(dir.path().join("sa.pub"), pem)?;
+        let mut hcl = String::from(
+            "terraform {\n  required_providers {\n    irsa = { source = \"irsa/irsa\" }\n  }\n}\n\
+             provider \"irsa\" {\n  s3_use_path_style = true\n}\n\
+             data \"irsa_jwks\" \"k\" {\n  public_keys_pem = [file(\"sa.pub\")]\n}\n",
         );
-    }
-    let before = proxy.log().len();
-    let start = Instant::now();
-    let out = run(&["plan", "-input=false", "-no-color", "-detailed-exitcode"])
-        .output()
+        for i in 0..n {
+            hcl.push_str(&format!(
+                "resource \"irsa_oidc_issuer\" \"bench{i}\" {{\n  name = \"bench{i}\"\n  \
+                 domain = \"oidc{i}.bench.example.com\"\n  route53_zone_id = \"{}\"\n  \
+                 jwks = data.irsa_jwks.k.json\n}}\n",
+                self.zone
+            ));
+        }
+        std::fs::write(dir.path().join("main.tf"), hcl)?;
+        let provider_dir = self.bin.parent().context("binary dir")?;
+        std::fs::write(
+            dir.path().join("terraformrc"),
+            format!("provider_installation {{\n  dev_overrides {{ \"irsa/irsa\" = \"{}\" }}\n  direct {{}}\n}}\n", provider_dir.display()),
+        )?;
+        let fleet = Fleet { dir };
+        self.run(
+            &fleet,
+            &["apply", "-auto-approve", "-input=false", "-no-color"],
+        )
         .await?;
-    let took = start.elapsed();
-    if out.status.code() != Some(0) {
-        bail!(
-            "plan after apply is not empty: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        Ok(fleet)
+    }
+
+    async fn destroy(&self, fleet: &Fleet) -> anyhow::Result<()> {
+        self.run(
+            fleet,
+            &["destroy", "-auto-approve", "-input=false", "-no-color"],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Wall time of `terraform plan -refresh-only` (which must find nothing).
+    async fn refresh_only(&self, fleet: &Fleet) -> anyhow::Result<Duration> {
+        let start = Instant::now();
+        self.run(
+            fleet,
+            &["plan", "-refresh-only", "-input=false", "-no-color"],
+        )
+        .await?;
+        Ok(start.elapsed())
+    }
+
+    /// A `terraform plan` that must be empty: its wall time, the AWS calls
+    /// it made and (`rss`: the provider started by us and attached with
+    /// TF_REATTACH_PROVIDERS) the provider's peak RSS.
+    async fn plan(&self, fleet: &Fleet, rss: bool) -> anyhow::Result<PlanFigures> {
+        let mut provider = None;
+        let mut cmd = self.command(
+            fleet,
+            &["plan", "-input=false", "-no-color", "-detailed-exitcode"],
         );
+        if rss {
+            let mut child = tokio::process::Command::new(&self.bin)
+                .arg("--debug")
+                .env("AWS_ENDPOINT_URL", self.proxy.url())
+                .env("AWS_REGION", "us-east-1")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()?;
+            let pid = child.id().context("pid")?;
+            let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+            let reattach = loop {
+                let line = lines
+                    .next_line()
+                    .await?
+                    .context("provider exited before printing TF_REATTACH_PROVIDERS")?;
+                if let Some(rest) = line.trim().strip_prefix("TF_REATTACH_PROVIDERS='") {
+                    break rest.trim_end_matches('\'').to_string();
+                }
+            };
+            cmd.env("TF_REATTACH_PROVIDERS", reattach);
+            provider = Some((child, pid, lines));
+        }
+        let before = self.proxy.log().len();
+        let start = Instant::now();
+        let out = cmd.output().await?;
+        let took = start.elapsed();
+        if out.status.code() != Some(0) {
+            bail!(
+                "plan after apply is not empty: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let log = self.proxy.log();
+        let refresh = &log[before..];
+        let mut per: std::collections::BTreeMap<String, u64> = Default::default();
+        for r in refresh {
+            *per.entry(r.service.clone().unwrap_or_else(|| "-".into()))
+                .or_default() += 1;
+        }
+        let by_service = per
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rss_kib = match provider {
+            Some((mut child, pid, _lines)) => {
+                let hwm = vm_hwm(pid);
+                child.kill().await?;
+                Some(hwm?)
+            }
+            None => None,
+        };
+        Ok(PlanFigures {
+            took,
+            calls: refresh.len(),
+            by_service,
+            rss_kib,
+        })
     }
-    let log = proxy.log();
-    let refresh = &log[before..];
-    let mut per: std::collections::BTreeMap<String, u64> = Default::default();
-    for r in refresh {
-        *per.entry(r.service.clone().unwrap_or_else(|| "-".into()))
-            .or_default() += 1;
-    }
-    let by_service = per
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let _ = run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
-        .output()
-        .await;
-    Ok((refresh.len() as u64, by_service, took))
+}
+
+/// Peak RSS (VmHWM) of a process, KiB.
+fn vm_hwm(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .context("no VmHWM in /proc status")
 }
 
 async fn handshake_median(bin: &Path) -> anyhow::Result<Duration> {

@@ -194,6 +194,19 @@ fn plan_update(
                     &private.validation_records(),
                 ));
             }
+            if prior.origin_access_control_id.is_null() && prior.distribution_id.is_known() {
+                // Deleted out of band (Read found it gone): a new one, and
+                // the distribution pointed at it.
+                planned.origin_access_control_id = Tf::unknown();
+                planned.distribution_settings = Tf::unknown();
+            }
+            if prior.certificate_arn.is_null() && prior.distribution_id.is_known() {
+                // Deleted out of band (Read found it gone): a new one, with
+                // validation records of its own, attached to the distribution.
+                planned.certificate_arn = Tf::unknown();
+                planned.distribution_settings = Tf::unknown();
+                planned.dns_records = Tf::unknown();
+            }
             if distribution_missing(prior) {
                 // Deleted out of band: a new one gets a new ID and domain.
                 planned.distribution_id = Tf::unknown();

@@ -114,8 +114,30 @@ impl OidcIssuer {
 
         // Distribution settings, price class and TTLs; its tags; DNS records.
         if let (true, Some(dist_id)) = (cloudfront, &dist_id) {
+            // An OAC Read found gone (detached, then deleted) is made again.
+            let oac_remade =
+                prior.origin_access_control_id.is_null() && !distribution_missing(prior);
+            if oac_remade {
+                let oac = cloudfront::create_origin_access_control(
+                    &clients.cloudfront,
+                    &desired::oac_name(&cfg.name),
+                    &format!("irsa issuer {}", cfg.name),
+                )
+                .await
+                .map_err(|e| aws_error("Cannot create the Origin Access Control again", e))?;
+                state.origin_access_control_id = Tf::Known(oac);
+            }
+            // A certificate Read found gone (replaced on the distribution,
+            // then deleted) is requested, validated and attached again.
+            let cert_remade = prior.certificate_arn.is_null() && !distribution_missing(prior);
+            if cert_remade {
+                self.remake_certificate(ctx, clients, cfg, state, private)
+                    .await?;
+            }
             let (oac, cert) = origin_and_certificate(state);
-            let drifted = prior.distribution_settings != state.distribution_settings
+            let drifted = oac_remade
+                || cert_remade
+                || prior.distribution_settings != state.distribution_settings
                 || prior.price_class != state.price_class
                 || prior.cache_ttl != state.cache_ttl;
             if drifted && !distribution_missing(prior) {
@@ -127,14 +149,21 @@ impl OidcIssuer {
                     &cert,
                     &private.caller_reference,
                 );
-                ctx.run(cloudfront::update_distribution(
-                    &clients.cloudfront,
-                    dist_id,
-                    &spec,
-                ))
-                .await
-                .map_err(interrupted)?
-                .map_err(|e| aws_error("Cannot update the CloudFront distribution", e))?;
+                let d = ctx
+                    .run(cloudfront::update_distribution(
+                        &clients.cloudfront,
+                        dist_id,
+                        &spec,
+                    ))
+                    .await
+                    .map_err(interrupted)?
+                    .map_err(|e| aws_error("Cannot update the CloudFront distribution", e))?;
+                if state.distribution_settings.is_unknown() {
+                    state.distribution_settings = Tf::Known(desired::distribution_settings(
+                        &d.spec,
+                        &d.fixed_settings_drift,
+                    ));
+                }
                 if cfg.wait_for_deployment {
                     cloudfront::wait_deployed(&clients.cloudfront, dist_id, ctx)
                         .await
@@ -312,6 +341,65 @@ impl OidcIssuer {
                 .map_err(|e| {
                     aws_error("The CloudFront distribution did not finish deploying", e)
                 })?;
+        }
+        Ok(())
+    }
+
+    /// A new certificate for `domain` (a new idempotency token: the old
+    /// one named the deleted certificate), its validation records written,
+    /// issued; recorded in `state` and `private` as soon as ACM names it.
+    async fn remake_certificate(
+        &self,
+        ctx: &Ctx,
+        clients: &AwsClients,
+        cfg: &Config,
+        state: &mut IssuerModel,
+        private: &mut Private,
+    ) -> Result<(), Diagnostics> {
+        let domain = cfg.domain.clone().unwrap_or_default();
+        let zone = cfg.route53_zone_id.clone().unwrap_or_default();
+        let id = private.identity();
+        let token = acm::idempotency_token(&format!(
+            "{}:{}:{}",
+            id.account_id,
+            private.caller_reference,
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        let arn = ctx
+            .run(acm::request_certificate(
+                &clients.acm,
+                &domain,
+                &token,
+                &desired::tags(cfg),
+            ))
+            .await
+            .map_err(interrupted)?
+            .map_err(|e| aws_error("Cannot request the certificate again", e))?;
+        state.certificate_arn = Tf::Known(arn.clone());
+        let records = acm::wait_for_validation_records(&clients.acm, &arn, ctx)
+            .await
+            .map_err(|e| aws_error("Cannot read the certificate's validation records", e))?;
+        private.set_validation(&records);
+        route53::upsert_records(
+            &clients.route53,
+            &zone,
+            &desired::validation_records(&records),
+            ctx,
+        )
+        .await
+        .map_err(|e| aws_error("Cannot create the certificate validation records", e))?;
+        acm::wait_issued(&clients.acm, &arn, ctx)
+            .await
+            .map_err(|e| aws_error("The certificate was not issued", e))?;
+        if state.dns_records.is_unknown() {
+            state.dns_records = Tf::Known(desired::dns_records(
+                &domain,
+                state
+                    .distribution_domain_name
+                    .as_deref()
+                    .unwrap_or_default(),
+                &records,
+            ));
         }
         Ok(())
     }
