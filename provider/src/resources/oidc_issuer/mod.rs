@@ -17,6 +17,7 @@ mod import;
 pub mod model;
 mod plan;
 mod private;
+mod public_read;
 mod read;
 mod update;
 
