@@ -316,18 +316,19 @@ impl OidcIssuer {
             adopt_provider,
             ..Made::default()
         };
-        let result = self
-            .create_parts(
-                ctx,
-                clients,
-                cfg,
-                &id,
-                &bucket,
-                &issuer,
-                &private.caller_reference,
-                &mut made,
-            )
-            .await;
+        // Boxed: the whole create is a large future (debug builds overflow
+        // a worker thread's stack with it inline).
+        let result = Box::pin(self.create_parts(
+            ctx,
+            clients,
+            cfg,
+            &id,
+            &bucket,
+            &issuer,
+            &private.caller_reference,
+            &mut made,
+        ))
+        .await;
         private.set_validation(&made.validation);
         let state = state_after_create(cfg, planned, &id, &bucket, &issuer, &made).to_value();
         match result {
@@ -382,7 +383,7 @@ impl OidcIssuer {
         // The documents go in before versioning is enabled: objects written
         // while that first enabling propagates may answer 404 NoSuchKey for
         // up to 15 minutes (PutBucketVersioning, S3 API Reference).
-        let bucket_setup = async {
+        let bucket_setup = Box::pin(async {
             self.put_documents(ctx, clients, cfg, bucket, issuer, &cfg.jwks)
                 .await?;
             tracing::debug!(target: "irsa::oidc_issuer", bucket, "published the discovery document and JWKS");
@@ -411,7 +412,7 @@ impl OidcIssuer {
             setup
                 .await
                 .map_err(|e| aws_error("Cannot configure the bucket", e))
-        };
+        });
         let bucket_made = |r: &Result<(), Diagnostics>, made: &mut Made| {
             if r.is_err() {
                 made.bucket = None;
@@ -439,7 +440,7 @@ impl OidcIssuer {
                 .await
                 .map_err(interrupted)?
                 .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
-                let warnings = public_read::check_world_readable(ctx, issuer).await?;
+                let warnings = Box::pin(public_read::check_world_readable(ctx, issuer)).await?;
                 made.warnings.extend(warnings);
             }
             Hosting::CloudFront => {
