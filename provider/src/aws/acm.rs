@@ -25,10 +25,10 @@ pub const MAX_IDEMPOTENCY_TOKEN_LEN: usize = 32;
 /// records (real ACM takes a few seconds) before giving up on its own.
 const VALIDATION_RECORDS_PATIENCE: Duration = Duration::from_secs(300);
 
-/// How long [`delete_certificate`] keeps retrying `ResourceInUseException`
-/// (ACM keeps a certificate "in use" for a while after its distribution is
-/// deleted).
-const IN_USE_PATIENCE: Duration = Duration::from_secs(300);
+/// How long [`wait_for_validation_records`] takes ResourceNotFoundException
+/// for "not yet": DescribeCertificate right after RequestCertificate may not
+/// find the certificate (hashicorp/aws treats NotFound as pending there).
+const NEW_CERTIFICATE_NOT_FOUND_PATIENCE: Duration = Duration::from_secs(30);
 
 /// A certificate as the resource logic needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -309,9 +309,15 @@ pub async fn wait_for_validation_records(
     let started = Instant::now();
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(10));
     loop {
-        let detail = describe_raw(client, arn)
-            .await?
-            .ok_or_else(|| gone(OP, arn))?;
+        let Some(detail) = describe_raw(client, arn).await? else {
+            if started.elapsed() >= NEW_CERTIFICATE_NOT_FOUND_PATIENCE {
+                return Err(gone(OP, arn));
+            }
+            ctx.sleep(backoff.next())
+                .await
+                .map_err(|i| AwsCallError::interrupted(OP, i))?;
+            continue;
+        };
         if detail.r#type() == Some(&CertificateType::Imported) {
             return Err(AwsCallError::new(
                 OP,
@@ -473,12 +479,12 @@ pub async fn find_certificate_by_tag(
 
 /// Deletes the certificate; a missing one is success. ACM refuses with
 /// ResourceInUseException while a distribution uses it, and for a while
-/// after the distribution is deleted: that is retried (backoff 5 s -> 30 s,
-/// up to 5 minutes, interrupted by StopProvider or the deadline), then
-/// returned as [`ErrorKind::Conflict`].
+/// after the distribution is deleted (10 to 20 minutes are reported;
+/// hashicorp/aws waits 20): that is retried (backoff 5 s -> 30 s) until
+/// StopProvider or the context's deadline, then returned as
+/// [`ErrorKind::Conflict`].
 pub async fn delete_certificate(client: &Client, arn: &str, ctx: &Ctx) -> Result<(), AwsCallError> {
     const OP: &str = "acm:DeleteCertificate";
-    let started = Instant::now();
     let mut backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(30));
     loop {
         let e = match client
@@ -493,7 +499,7 @@ pub async fn delete_certificate(client: &Client, arn: &str, ctx: &Ctx) -> Result
         if e.is_not_found() {
             return Ok(());
         }
-        if e.kind != ErrorKind::Conflict || started.elapsed() >= IN_USE_PATIENCE {
+        if e.kind != ErrorKind::Conflict {
             return Err(e);
         }
         if let Err(i) = ctx.sleep(backoff.next()).await {

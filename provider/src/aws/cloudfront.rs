@@ -713,7 +713,11 @@ pub async fn create_distribution(
             })
     };
     match result {
-        Err(e) if is_code(&e, "DistributionAlreadyExists") => {
+        // A retry (by the SDK, after a lost response) of a create that did
+        // succeed: AWS answers DistributionAlreadyExists for the reused
+        // caller reference, or may answer CNAMEAlreadyExists first for the
+        // alias that distribution now holds. Either way, find it.
+        Err(e) if is_code(&e, "DistributionAlreadyExists") || is_code(&e, "CNAMEAlreadyExists") => {
             let Some(id) =
                 find_by_caller_reference(client, &spec.caller_reference, &spec.comment).await?
             else {
@@ -725,8 +729,14 @@ pub async fn create_distribution(
     }
 }
 
-/// Id and comment of every distribution (all pages).
-/// (id, comment) of every distribution.
+/// CloudFront's answer to a certificate ACM has just issued that it does
+/// not know yet ("ACM and IAM certificate eventual consistency", retried by
+/// hashicorp/aws too): worth retrying.
+pub fn certificate_not_yet_known(e: &AwsCallError) -> bool {
+    is_code(e, "InvalidViewerCertificate")
+}
+
+/// (id, comment) of every distribution (all pages).
 async fn list_distributions(client: &Client) -> Result<Vec<(String, String)>, AwsCallError> {
     Ok(list_distribution_summaries(client)
         .await?
@@ -991,7 +1001,12 @@ pub async fn delete_distribution(
     // Disable, wait, delete, plus a few re-reads for lost ETag races.
     const ROUNDS: usize = 3 + ETAG_RETRIES;
     let mut last = None;
-    for _ in 0..ROUNDS {
+    let mut rounds = 0;
+    // DistributionNotDisabled after Deployed + disabled: hashicorp#3034
+    // found CloudFront still refuses for a while; retried until the deadline.
+    let mut not_disabled = Backoff::new(Duration::from_secs(5), Duration::from_secs(30));
+    while rounds < ROUNDS {
+        rounds += 1;
         let Some(d) = get_distribution(client, id).await? else {
             return Ok(());
         };
@@ -1022,27 +1037,47 @@ pub async fn delete_distribution(
             .send()
             .await
         {
-            Ok(_) => return Ok(()),
+            Ok(_) => return wait_gone(client, id, ctx).await,
             Err(e) => {
                 let e = classify(OP, e);
                 if e.is_not_found() {
                     return Ok(());
                 }
-                let retry = is_code(&e, "PreconditionFailed")
-                    || (wait && is_code(&e, "DistributionNotDisabled"));
-                if !retry {
+                if wait && is_code(&e, "DistributionNotDisabled") {
+                    // Its own retry, not one of the rounds.
+                    rounds -= 1;
+                    if let Err(i) = ctx.sleep(not_disabled.next()).await {
+                        let mut e = e;
+                        e.message = format!("{} ({i})", e.message);
+                        return Err(e);
+                    }
+                    continue;
+                }
+                if !is_code(&e, "PreconditionFailed") {
                     return Err(e);
                 }
                 last = Some(e);
-                if wait {
-                    ctx.sleep(Duration::from_secs(5))
-                        .await
-                        .map_err(|i| AwsCallError::interrupted(OP, i))?;
-                }
             }
         }
     }
     Err(last.unwrap_or_else(|| not_deletable_yet(OP, id, "it kept changing")))
+}
+
+/// After DeleteDistribution: polls GetDistribution until NoSuchDistribution
+/// (backoff 2 s -> 15 s, until the deadline), as hashicorp/aws's
+/// waitDistributionDeleted does; the OAC and the certificate stay "in use"
+/// while the distribution is still there.
+async fn wait_gone(client: &Client, id: &str, ctx: &Ctx) -> Result<(), AwsCallError> {
+    const OP: &str = "cloudfront:GetDistribution";
+    let mut backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(15));
+    while get_distribution(client, id).await?.is_some() {
+        ctx.sleep(backoff.next()).await.map_err(|i| {
+            let mut e = AwsCallError::interrupted(OP, i);
+            e.message = format!("{} (distribution {id} deleted but still listed)", e.message);
+            e
+        })?;
+    }
+    Ok(())
 }
 
 fn not_deletable_yet(operation: &'static str, id: &str, why: &str) -> AwsCallError {

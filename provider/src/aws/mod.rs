@@ -17,6 +17,7 @@ pub mod error;
 pub mod iam;
 pub mod route53;
 pub mod s3;
+pub mod s3control;
 
 pub use error::{classify, AwsCallError, ErrorKind};
 
@@ -36,6 +37,49 @@ impl Backoff {
         self.next = (self.next * 2).min(self.max);
         d
     }
+}
+
+/// Calls `call` again while it fails with an error AWS documents as
+/// passing (eventual consistency: a bucket just made, a certificate just
+/// issued, a setting still propagating), with backoff 1 s -> 15 s, until
+/// the context's deadline (StopProvider ends it too) or, when given, `cap`;
+/// then the last error, saying how long it was retried.
+pub(crate) async fn retry_while<T, Fut>(
+    ctx: &tfplugin::Ctx,
+    retryable: impl Fn(&AwsCallError) -> bool,
+    cap: Option<Duration>,
+    mut call: impl FnMut() -> Fut,
+) -> Result<T, AwsCallError>
+where
+    Fut: std::future::Future<Output = Result<T, AwsCallError>>,
+{
+    let started = std::time::Instant::now();
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(15));
+    loop {
+        let e = match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let within_cap = cap.is_none_or(|c| started.elapsed() < c);
+        if !retryable(&e) || !within_cap {
+            return Err(e);
+        }
+        tracing::debug!(target: "irsa::aws", error = %e, "retrying while AWS settles");
+        if let Err(i) = ctx.sleep(backoff.next()).await {
+            let mut e = e;
+            e.message = format!(
+                "{} (retried for {} s: {i})",
+                e.message,
+                started.elapsed().as_secs()
+            );
+            return Err(e);
+        }
+    }
+}
+
+/// Whether `e` carries AWS error code `code`.
+pub(crate) fn has_code(e: &AwsCallError, code: &str) -> bool {
+    e.code.as_deref() == Some(code)
 }
 
 /// ACM certificates for CloudFront must live in this region.
@@ -78,6 +122,8 @@ pub struct AwsClients {
     pub route53: aws_sdk_route53::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The account's Block Public Access; a custom endpoint is `endpoints.s3`'s.
+    pub s3control: aws_sdk_s3control::Client,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +206,11 @@ impl AwsClients {
         if let Some(url) = &e.iam {
             iam = iam.endpoint_url(url);
         }
+        let mut s3control = aws_sdk_s3control::config::Builder::from(&sdk)
+            .endpoint_resolver(s3control::AsGivenForCustomEndpoints::default());
+        if let Some(url) = &e.s3 {
+            s3control = s3control.endpoint_url(url);
+        }
         let mut sts = aws_sdk_sts::config::Builder::from(&sdk);
         if let Some(url) = &e.sts {
             sts = sts.endpoint_url(url);
@@ -171,6 +222,7 @@ impl AwsClients {
             route53: aws_sdk_route53::Client::from_conf(route53.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            s3control: aws_sdk_s3control::Client::from_conf(s3control.build()),
             sdk,
         })
     }

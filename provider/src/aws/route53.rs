@@ -16,9 +16,6 @@ use tfplugin::Ctx;
 /// The hosted zone ID of every CloudFront distribution, for alias targets.
 pub const CLOUDFRONT_HOSTED_ZONE_ID: &str = "Z2FDTNDATAQYW2";
 
-/// How long [`upsert_records`] / [`delete_records`] wait for INSYNC.
-pub const CHANGE_WAIT: Duration = Duration::from_secs(300);
-
 /// A public or private hosted zone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostedZone {
@@ -54,6 +51,25 @@ pub struct Record {
 /// `Z123` from `Z123` or `/hostedzone/Z123`.
 pub fn bare_zone_id(zone_id: &str) -> &str {
     zone_id.strip_prefix("/hostedzone/").unwrap_or(zone_id)
+}
+
+/// The names from `domain` up to, not including, the zone apex
+/// `zone_name` (`oidc.prod.example.com` in `example.com`: itself and
+/// `prod.example.com`): where a delegation (NS record set) would take
+/// `domain` out of the zone. Empty when `domain` is the apex or outside.
+/// Pure.
+pub fn names_below_apex(zone_name: &str, domain: &str) -> Vec<String> {
+    let zone = normalize_name(zone_name);
+    let mut name = normalize_name(domain);
+    let mut out = Vec::new();
+    while name != zone && name.ends_with(&format!(".{zone}")) {
+        out.push(name.clone());
+        match name.split_once('.') {
+            Some((_, parent)) => name = parent.to_string(),
+            None => break,
+        }
+    }
+    out
 }
 
 /// Lowercase, trailing dots dropped, Route 53's `\ooo` octal escapes (e.g.
@@ -278,8 +294,9 @@ async fn submit(
 }
 
 /// Polls GetChange until the change is INSYNC, with backoff (2 s growing to
-/// 15 s), for at most [`CHANGE_WAIT`]. A Stop or the context's deadline ends
-/// the wait with an [`ErrorKind::Other`] error carrying the reason.
+/// 15 s). PENDING usually clears within 60 seconds but has no bound, so only
+/// a Stop or the context's deadline (the operation's timeout) end the wait,
+/// with an [`ErrorKind::Other`] error saying the change is applied already.
 pub async fn wait_for_change(
     client: &Client,
     change_id: &str,
@@ -287,7 +304,7 @@ pub async fn wait_for_change(
 ) -> Result<(), AwsCallError> {
     const OP: &str = "route53:GetChange";
     let id = change_id.strip_prefix("/change/").unwrap_or(change_id);
-    let give_up = Instant::now() + CHANGE_WAIT;
+    let started = Instant::now();
     let mut delay = Duration::from_secs(2);
     loop {
         let out = client
@@ -302,22 +319,15 @@ pub async fn wait_for_change(
         {
             return Ok(());
         }
-        if Instant::now() + delay > give_up {
-            return Err(AwsCallError::new(
-                OP,
-                ErrorKind::Other,
-                format!(
-                    "Route 53 change {id} was still PENDING after {} s; it is applied already and will become \
-                     INSYNC on its own",
-                    CHANGE_WAIT.as_secs()
-                ),
-            ));
-        }
         ctx.sleep(delay).await.map_err(|i| {
             AwsCallError::new(
                 OP,
                 ErrorKind::Other,
-                format!("waiting for Route 53 change {id}: {i}"),
+                format!(
+                    "Route 53 change {id} was still PENDING after {} s ({i}); it is applied already and will \
+                     become INSYNC on its own",
+                    started.elapsed().as_secs()
+                ),
             )
         })?;
         delay = (delay * 3 / 2).min(Duration::from_secs(15));
@@ -476,6 +486,21 @@ pub async fn delete_records_if_ours(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_where_a_delegation_would_cut_the_domain_out() {
+        assert_eq!(
+            names_below_apex("example.com.", "oidc.prod.example.com"),
+            vec!["oidc.prod.example.com", "prod.example.com"]
+        );
+        assert_eq!(
+            names_below_apex("example.com", "oidc.example.com"),
+            vec!["oidc.example.com"]
+        );
+        assert!(names_below_apex("example.com", "example.com").is_empty());
+        assert!(names_below_apex("example.com", "oidc.example.org").is_empty());
+        assert!(names_below_apex("ample.com", "oidc.example.com").is_empty());
+    }
 
     #[test]
     fn only_records_with_our_value_are_ours() {

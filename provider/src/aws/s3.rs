@@ -75,6 +75,17 @@ pub async fn create_bucket(
     }
 }
 
+/// Errors S3 answers for a while after CreateBucket ("bucket configurations
+/// have an eventual consistency model", S3 User Guide): NoSuchBucket, and
+/// 409 OperationAborted ("a conflicting conditional operation is currently
+/// in progress"). Worth retrying for a bucket just made.
+pub fn new_bucket_settling(e: &AwsCallError) -> bool {
+    matches!(
+        e.code.as_deref(),
+        Some("NoSuchBucket") | Some("OperationAborted")
+    )
+}
+
 /// HeadBucket: `false` on 404. A bucket that answers 301 (it lives in
 /// another region) exists; 403 (another account's, or no permission) is an
 /// [`ErrorKind::AccessDenied`] error.

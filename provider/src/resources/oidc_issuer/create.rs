@@ -8,12 +8,15 @@ use tfplugin::{AttrPath, Ctx, Diagnostic, Diagnostics, Tf, TfType, Value};
 use super::desired::{self, Identity};
 use super::model::{self, Config, Hosting, IssuerModel};
 use super::private::Private;
+use super::public_read;
 use super::{
     aws_error, bucket_tags, clear_cloudfront_attrs, each_computed, interrupted, set_issuer_attrs,
     OidcIssuer,
 };
 use crate::aws::acm::ValidationRecord;
-use crate::aws::{acm, cloudfront, iam, route53, s3, AwsCallError, AwsClients};
+use crate::aws::{
+    acm, cloudfront, iam, retry_while, route53, s3, AwsCallError, AwsClients, ErrorKind,
+};
 use crate::oidc::Jwks;
 
 /// The parts made so far by a create; on failure they go to state so the
@@ -28,7 +31,13 @@ struct Made {
     validation: Vec<ValidationRecord>,
     distribution: Option<cloudfront::Distribution>,
     oidc_provider_arn: Option<String>,
+    /// Said with a successful create (e.g. the public read could not be checked).
+    warnings: Diagnostics,
 }
+
+/// How long PutBucketPolicy's AccessDenied is retried right after the
+/// bucket's public access block was relaxed (S3 hosting).
+const POLICY_AFTER_ACCESS_BLOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl OidcIssuer {
     /// CloudFront hosting only in the `aws` partition, told by the region
@@ -94,8 +103,52 @@ impl OidcIssuer {
             .at(path)
             .into());
         }
+        self.check_not_delegated(ctx, &clients, zone_id, &zone.name, domain)
+            .await?;
         self.check_no_foreign_records(ctx, &clients, cfg, zone_id, domain)
             .await
+    }
+
+    /// Records for `domain` written into a zone that delegated a name
+    /// between its apex and `domain` (an NS record set there) are not what
+    /// the world sees: ACM would never validate and the issuer not resolve.
+    async fn check_not_delegated(
+        &self,
+        ctx: &Ctx,
+        clients: &AwsClients,
+        zone_id: &str,
+        zone_name: &str,
+        domain: &str,
+    ) -> Result<(), Diagnostics> {
+        for name in route53::names_below_apex(zone_name, domain) {
+            let found = ctx
+                .run(route53::list_records(
+                    &clients.route53,
+                    zone_id,
+                    &name,
+                    "NS",
+                ))
+                .await
+                .map_err(interrupted)?
+                .map_err(|e| aws_error("Cannot read the DNS records", e))?;
+            if let Some(ns) = found {
+                let servers = match &ns.value {
+                    route53::RecordValue::Values { values, .. } => values.join(", "),
+                    route53::RecordValue::Alias { dns_name, .. } => dns_name.clone(),
+                };
+                return Err(Diagnostic::error(
+                    "The domain is delegated to another zone",
+                    format!(
+                        "Zone {zone_id} ({zone_name}) delegates {name} to other name servers ({servers}), so records for \
+                         {domain} written there are not what the world resolves: the certificate would never validate. \
+                         Set route53_zone_id to the zone for {name}."
+                    ),
+                )
+                .at(AttrPath::root("route53_zone_id"))
+                .into());
+            }
+        }
+        Ok(())
     }
 
     /// The A/AAAA records at `domain` must be free for our aliases: absent,
@@ -190,24 +243,43 @@ impl OidcIssuer {
         if let Err(d) = self.check_zone(ctx, cfg).await {
             return fail_early(d);
         }
+        if cfg.hosting == Hosting::S3 {
+            if let Err(d) = self
+                .check_account_public_access(ctx, clients, &id.account_id)
+                .await
+            {
+                return fail_early(d);
+            }
+        }
         let bucket = desired::bucket_name(&cfg.name, &id.account_id);
         let issuer = desired::issuer_url(cfg, &bucket, &id);
         let host_path = issuer.trim_start_matches("https://").to_string();
         let mut adopt_provider = None;
+        let mut adopted_foreign = false;
         match iam::find_oidc_provider(&clients.iam, &id.account_id, &id.partition, &host_path).await {
             // Ours, left behind when the bucket and distribution were deleted
             // out of band and the issuer dropped from state: take it back.
             Ok(Some(p)) if p.tags.get(desired::NAME_TAG) == Some(&cfg.name) => adopt_provider = Some(p),
+            // Someone else's (e.g. the old module's), adopted on request: the
+            // same ARN, so every role that trusts it keeps working.
+            Ok(Some(p)) if cfg.adopt_existing_oidc_provider => {
+                tracing::info!(target: "irsa::oidc_issuer", arn = %p.arn, "adopting the existing IAM OIDC provider");
+                adopt_provider = Some(p);
+                adopted_foreign = true;
+            }
             Ok(Some(p)) => {
                 return fail_early(
                     Diagnostic::error(
                         "OIDC provider already exists",
                         format!(
-                            "IAM already has an OIDC provider for {issuer} ({}); an account holds one per URL. Import the issuer \
-                             (`terraform import <address> {}`) or delete that provider.",
+                            "IAM already has an OIDC provider for {issuer} ({}); an account holds one per URL. Nothing was made. \
+                             To take it over with the same ARN (roles that trust it keep working), set \
+                             `adopt_existing_oidc_provider = true`; destroying the issuer then deletes it. Otherwise import the \
+                             issuer (`terraform import <address> {}`) or delete that provider.",
                             p.arn, cfg.name
                         ),
                     )
+                    .at(AttrPath::root("adopt_existing_oidc_provider"))
                     .into(),
                 )
             }
@@ -237,29 +309,33 @@ impl OidcIssuer {
                 time::OffsetDateTime::now_utc().unix_timestamp()
             ),
         );
+        if adopted_foreign {
+            private.adopted_oidc_provider = adopt_provider.as_ref().map(|p| p.arn.clone());
+        }
         let mut made = Made {
             adopt_provider,
             ..Made::default()
         };
-        let result = self
-            .create_parts(
-                ctx,
-                clients,
-                cfg,
-                &id,
-                &bucket,
-                &issuer,
-                &private.caller_reference,
-                &mut made,
-            )
-            .await;
+        // Boxed: the whole create is a large future (debug builds overflow
+        // a worker thread's stack with it inline).
+        let result = Box::pin(self.create_parts(
+            ctx,
+            clients,
+            cfg,
+            &id,
+            &bucket,
+            &issuer,
+            &private.caller_reference,
+            &mut made,
+        ))
+        .await;
         private.set_validation(&made.validation);
         let state = state_after_create(cfg, planned, &id, &bucket, &issuer, &made).to_value();
         match result {
             Ok(()) => ApplyResponse {
                 new_state: state,
                 private: private.encode(),
-                diagnostics: Diagnostics::default(),
+                diagnostics: made.warnings,
             },
             Err(d) => {
                 let nothing_made = made.bucket.is_none()
@@ -288,9 +364,15 @@ impl OidcIssuer {
     ) -> Result<(), Diagnostics> {
         let tags = desired::tags(cfg);
         let bucket_tags = bucket_tags(cfg);
+        // Calls on the bucket right after CreateBucket may meet NoSuchBucket
+        // or OperationAborted for a while: retried until the deadline.
+        let settle = |e: &AwsCallError| s3::new_bucket_settling(e);
 
-        // The bucket, and for CloudFront the OAC and the certificate, do
-        // not depend on each other: make them at the same time.
+        // The bucket is recorded before CreateBucket is sent: a Stop or the
+        // deadline during the call must not lose a bucket AWS may have made
+        // (deleting a bucket that is not there is success). A definite
+        // refusal un-records it.
+        made.bucket = Some(bucket.to_string());
         let bucket_part = async {
             s3::create_bucket(&clients.s3, bucket, &id.region)
                 .await
@@ -298,32 +380,76 @@ impl OidcIssuer {
             tracing::debug!(target: "irsa::oidc_issuer", bucket, "created the bucket");
             Ok::<_, Diagnostics>(())
         };
-        let bucket_setup = async {
-            s3::put_public_access_block(&clients.s3, bucket, desired::public_access(cfg.hosting))
+        // The documents go in before versioning is enabled: objects written
+        // while that first enabling propagates may answer 404 NoSuchKey for
+        // up to 15 minutes (PutBucketVersioning, S3 API Reference).
+        let bucket_setup = Box::pin(async {
+            self.put_documents(ctx, clients, cfg, bucket, issuer, &cfg.jwks)
                 .await?;
-            s3::put_default_encryption(&clients.s3, bucket).await?;
-            s3::put_versioning(&clients.s3, bucket, true).await?;
-            s3::put_bucket_tags(&clients.s3, bucket, &bucket_tags).await
+            tracing::debug!(target: "irsa::oidc_issuer", bucket, "published the discovery document and JWKS");
+            let setup = async {
+                retry_while(ctx, settle, None, || {
+                    s3::put_public_access_block(
+                        &clients.s3,
+                        bucket,
+                        desired::public_access(cfg.hosting),
+                    )
+                })
+                .await?;
+                retry_while(ctx, settle, None, || {
+                    s3::put_default_encryption(&clients.s3, bucket)
+                })
+                .await?;
+                retry_while(ctx, settle, None, || {
+                    s3::put_versioning(&clients.s3, bucket, true)
+                })
+                .await?;
+                retry_while(ctx, settle, None, || {
+                    s3::put_bucket_tags(&clients.s3, bucket, &bucket_tags)
+                })
+                .await
+            };
+            setup
+                .await
+                .map_err(|e| aws_error("Cannot configure the bucket", e))
+        });
+        let bucket_made = |r: &Result<(), Diagnostics>, made: &mut Made| {
+            if r.is_err() {
+                made.bucket = None;
+            }
         };
         match cfg.hosting {
             Hosting::S3 => {
-                ctx.run(bucket_part).await.map_err(interrupted)??;
-                made.bucket = Some(bucket.to_string());
-                ctx.run(bucket_setup)
-                    .await
-                    .map_err(interrupted)?
-                    .map_err(|e| aws_error("Cannot configure the bucket", e))?;
+                let r = ctx.run(bucket_part).await.map_err(interrupted)?;
+                bucket_made(&r, made);
+                r?;
+                ctx.run(bucket_setup).await.map_err(interrupted)??;
                 let policy = desired::public_bucket_policy(bucket, id);
-                ctx.run(s3::put_bucket_policy(&clients.s3, bucket, &policy))
-                    .await
-                    .map_err(interrupted)?
-                    .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
+                // The access block was just relaxed: S3 may still refuse the
+                // public policy with AccessDenied while that propagates
+                // (AWS support's advice, env0/templates#258). Retried for
+                // two minutes at most: the account's setting was checked
+                // before anything was made, so a denial that stays is real
+                // (an organisation policy) and must not wait for the deadline.
+                ctx.run(retry_while(
+                    ctx,
+                    |e| settle(e) || e.kind == ErrorKind::AccessDenied,
+                    Some(POLICY_AFTER_ACCESS_BLOCK_PATIENCE),
+                    || s3::put_bucket_policy(&clients.s3, bucket, &policy),
+                ))
+                .await
+                .map_err(interrupted)?
+                .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
+                let warnings = Box::pin(public_read::check_world_readable(ctx, issuer)).await?;
+                made.warnings.extend(warnings);
             }
             Hosting::CloudFront => {
                 let domain = cfg.domain.clone().unwrap_or_default();
                 let zone = cfg.route53_zone_id.clone().unwrap_or_default();
                 let oac_name = desired::oac_name(&cfg.name);
                 let oac_description = format!("irsa issuer {}", cfg.name);
+                // The OAC and the certificate need not be recorded before
+                // their calls: delete finds them by name and by tag.
                 let oac_part = cloudfront::create_origin_access_control(
                     &clients.cloudfront,
                     &oac_name,
@@ -366,9 +492,7 @@ impl OidcIssuer {
                     })
                     .await
                     .map_err(interrupted)?;
-                if b.is_ok() {
-                    made.bucket = Some(bucket.to_string());
-                }
+                bucket_made(&b, made);
                 if let Ok(oac) = &o {
                     made.oac_id = Some(oac.clone());
                 }
@@ -389,7 +513,7 @@ impl OidcIssuer {
                     .run(async { tokio::join!(Box::pin(bucket_setup), Box::pin(validate_cert)) })
                     .await
                     .map_err(interrupted)?;
-                setup.map_err(|e| aws_error("Cannot configure the bucket", e))?;
+                setup?;
                 let records = records.map_err(|e| {
                     aws_error("Cannot read the certificate's validation records", e)
                 })?;
@@ -412,11 +536,15 @@ impl OidcIssuer {
                     &cert_arn,
                     caller_reference,
                 );
+                // CloudFront may not know a certificate ACM has just issued
+                // (InvalidViewerCertificate) for a while; retried until the
+                // deadline (hashicorp/aws retries it too).
                 let dist = ctx
-                    .run(cloudfront::create_distribution(
-                        &clients.cloudfront,
-                        &spec,
-                        &tags,
+                    .run(retry_while(
+                        ctx,
+                        cloudfront::certificate_not_yet_known,
+                        None,
+                        || cloudfront::create_distribution(&clients.cloudfront, &spec, &tags),
                     ))
                     .await
                     .map_err(interrupted)?
@@ -424,19 +552,28 @@ impl OidcIssuer {
                 made.distribution = Some(dist.clone());
                 tracing::debug!(target: "irsa::oidc_issuer", distribution = %dist.id, "created the distribution");
                 let policy = desired::cloudfront_bucket_policy(bucket, id, &dist.arn);
-                ctx.run(s3::put_bucket_policy(&clients.s3, bucket, &policy))
-                    .await
-                    .map_err(interrupted)?
-                    .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
+                ctx.run(retry_while(ctx, settle, None, || {
+                    s3::put_bucket_policy(&clients.s3, bucket, &policy)
+                }))
+                .await
+                .map_err(interrupted)?
+                .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
                 let aliases = desired::alias_records(&domain, &dist.domain_name);
                 route53::upsert_records(&clients.route53, &zone, &aliases, ctx)
                     .await
                     .map_err(|e| aws_error("Cannot create the A/AAAA alias records", e))?;
+                // IAM reads the issuer's certificate when the OIDC provider
+                // is created without thumbprints: only once the
+                // distribution serves the domain.
+                if cfg.wait_for_deployment {
+                    cloudfront::wait_deployed(&clients.cloudfront, &dist.id, ctx)
+                        .await
+                        .map_err(|e| {
+                            aws_error("The CloudFront distribution did not finish deploying", e)
+                        })?;
+                }
             }
         }
-        self.put_documents(ctx, clients, cfg, bucket, issuer, &cfg.jwks)
-            .await?;
-        tracing::debug!(target: "irsa::oidc_issuer", bucket, "published the discovery document and JWKS");
         let arn = match made.adopt_provider.take() {
             Some(p) => {
                 iam::set_client_ids(&clients.iam, &p.arn, &p.client_ids, &cfg.client_ids)
@@ -468,15 +605,6 @@ impl OidcIssuer {
         };
         tracing::debug!(target: "irsa::oidc_issuer", arn = %arn, "IAM trusts the issuer");
         made.oidc_provider_arn = Some(arn);
-        if cfg.hosting == Hosting::CloudFront && cfg.wait_for_deployment {
-            if let Some(d) = &made.distribution {
-                cloudfront::wait_deployed(&clients.cloudfront, &d.id, ctx)
-                    .await
-                    .map_err(|e| {
-                        aws_error("The CloudFront distribution did not finish deploying", e)
-                    })?;
-            }
-        }
         Ok(())
     }
 
@@ -494,8 +622,22 @@ impl OidcIssuer {
         let (r1, r2) = ctx
             .run(async {
                 tokio::join!(
-                    s3::put_object(&clients.s3, bucket, k1, b1.into_bytes(), t1, &cc),
-                    s3::put_object(&clients.s3, bucket, k2, b2.into_bytes(), t2, &cc)
+                    retry_while(ctx, s3::new_bucket_settling, None, || s3::put_object(
+                        &clients.s3,
+                        bucket,
+                        k1,
+                        b1.clone().into_bytes(),
+                        t1,
+                        &cc
+                    )),
+                    retry_while(ctx, s3::new_bucket_settling, None, || s3::put_object(
+                        &clients.s3,
+                        bucket,
+                        k2,
+                        b2.clone().into_bytes(),
+                        t2,
+                        &cc
+                    ))
                 )
             })
             .await

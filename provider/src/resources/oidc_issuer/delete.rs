@@ -9,7 +9,7 @@ use super::desired;
 use super::model::{Hosting, IssuerModel};
 use super::private::Private;
 use super::{aws_error, interrupted, OidcIssuer};
-use crate::aws::{acm, cloudfront, iam, route53, s3, AwsClients};
+use crate::aws::{acm, cloudfront, has_code, iam, retry_while, route53, s3, AwsClients};
 
 impl OidcIssuer {
     pub(super) async fn delete(
@@ -179,9 +179,16 @@ impl OidcIssuer {
                 .map_err(|e| aws_error("Cannot look for the Origin Access Control", e))?,
             };
             if let Some(o) = oac {
-                cloudfront::delete_origin_access_control(&clients.cloudfront, &o)
-                    .await
-                    .map_err(|e| aws_error("Cannot delete the Origin Access Control", e))?;
+                // Still "in use" for a while after its distribution is gone
+                // (hashicorp/terraform-provider-aws#28595): until the deadline.
+                retry_while(
+                    ctx,
+                    |e| has_code(e, "OriginAccessControlInUse"),
+                    None,
+                    || cloudfront::delete_origin_access_control(&clients.cloudfront, &o),
+                )
+                .await
+                .map_err(|e| aws_error("Cannot delete the Origin Access Control", e))?;
             }
             if let Some(arn) = cert_arn {
                 acm::delete_certificate(&clients.acm, &arn, ctx)

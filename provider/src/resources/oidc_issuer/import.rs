@@ -81,6 +81,7 @@ impl OidcIssuer {
             key_retention: Tf::Known(model::DEFAULT_KEY_RETENTION.to_string()),
             force_destroy: Tf::Known(false),
             wait_for_deployment: Tf::Known(true),
+            adopt_existing_oidc_provider: Tf::Known(false),
             thumbprints: Tf::list(vec![]),
             ..IssuerModel::default()
         };

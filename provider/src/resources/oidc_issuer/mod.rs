@@ -17,6 +17,7 @@ mod import;
 pub mod model;
 mod plan;
 mod private;
+mod public_read;
 mod read;
 mod update;
 
@@ -140,7 +141,7 @@ impl Resource for OidcIssuer {
                 .unwrap_or(model::DEFAULT_TIMEOUT);
             let ctx = ctx.with_timeout(timeout);
             let private = Private::parse(&req.planned_private);
-            return match self.delete(&ctx, &clients, &prior, private).await {
+            return match Box::pin(self.delete(&ctx, &clients, &prior, private)).await {
                 Ok(()) => ApplyResponse {
                     new_state: Value::Null,
                     private: vec![],
@@ -158,11 +159,12 @@ impl Resource for OidcIssuer {
         };
         let Some(prior) = prior else {
             let ctx = ctx.with_timeout(cfg.timeouts.create);
-            return self.create(&ctx, &clients, &cfg, planned).await;
+            // Boxed, as update and delete: large futures (a debug build's worker
+            // thread stack overflows with them inline).
+            return Box::pin(self.create(&ctx, &clients, &cfg, planned)).await;
         };
         let ctx = ctx.with_timeout(cfg.timeouts.update);
-        match self
-            .update(&ctx, &clients, &cfg, &prior, planned, &req.planned_private)
+        match Box::pin(self.update(&ctx, &clients, &cfg, &prior, planned, &req.planned_private))
             .await
         {
             Ok((state, private)) => ApplyResponse {

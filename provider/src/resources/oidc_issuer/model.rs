@@ -82,8 +82,10 @@ pub struct IssuerModel {
     /// CloudFront hosting: the public hosted zone that contains `domain`; the alias and certificate validation records go there.
     #[tf(optional, replace)]
     pub route53_zone_id: Tf<String>,
-    /// Audiences the IAM OIDC provider accepts (`aud`). Default: `["sts.amazonaws.com"]`. At most 100. Updated in
-    /// place on the existing OIDC provider, and compared as a set: IAM listing them in another order is no change.
+    /// Audiences the IAM OIDC provider accepts (`aud`). Default: `["sts.amazonaws.com"]` in every partition, the
+    /// audience the pod identity webhook puts in projected tokens unless its `--audience` says otherwise; set it
+    /// when your tokens carry another (e.g. `sts.amazonaws.com.cn`). At most 100. Updated in place on the existing
+    /// OIDC provider, and compared as a set: IAM listing them in another order is no change.
     #[tf(optional, computed)]
     pub client_ids: Tf<Vec<Tf<String>>>,
     /// Server certificate thumbprints: 40 lower-case hex characters each (as IAM stores them), at most 5, compared
@@ -108,6 +110,15 @@ pub struct IssuerModel {
     /// Wait until CloudFront has deployed changes. Default: true.
     #[tf(optional, computed)]
     pub wait_for_deployment: Tf<bool>,
+    /// Take over an IAM OIDC provider that already exists for the issuer's URL (same ARN, so roles that trust it
+    /// keep working), e.g. one made by another Terraform module, instead of refusing. Default: false, and a create
+    /// that finds a provider for the URL that is not this issuer's fails before making anything, naming its ARN.
+    /// Only read when the issuer is created; changing it later does nothing. An adopted provider gets this issuer's
+    /// `client_ids`, `thumbprints` (when set) and `tags` (its other tags are removed), and from then on it is this
+    /// issuer's own: destroying or replacing the issuer deletes it. To keep it, `terraform state rm` the issuer
+    /// instead of destroying it.
+    #[tf(optional, computed)]
+    pub adopt_existing_oidc_provider: Tf<bool>,
     /// Tags for every AWS object made. Keys starting with `irsa:` are reserved for the provider's own tags, and
     /// `aws:` for AWS's. AWS's tag rules are checked when planning: keys of 1 to 128 characters, values of at most
     /// 256, only letters, numbers, spaces and `_ . : / = + - @`, and at most 50 per resource less the provider's
@@ -255,6 +266,7 @@ pub struct Config {
     pub key_retention: Duration,
     pub force_destroy: bool,
     pub wait_for_deployment: bool,
+    pub adopt_existing_oidc_provider: bool,
     pub tags: BTreeMap<String, String>,
     pub timeouts: Timeouts,
 }
@@ -778,6 +790,11 @@ impl Config {
                 .unwrap_or(Duration::from_secs(24 * 3600)),
             force_destroy: m.force_destroy.known().copied().unwrap_or(false),
             wait_for_deployment: m.wait_for_deployment.known().copied().unwrap_or(true),
+            adopt_existing_oidc_provider: m
+                .adopt_existing_oidc_provider
+                .known()
+                .copied()
+                .unwrap_or(false),
             tags: m.tags.known_entries().unwrap_or_default(),
             timeouts: Timeouts {
                 create: timeout(&timeouts.create),

@@ -53,6 +53,12 @@ impl OidcIssuer {
                 self.check_partition(&cfg).await?;
                 if req.prior_state.is_null() {
                     self.check_zone(ctx, &cfg).await?;
+                    if cfg.hosting == Hosting::S3 {
+                        let clients = self.clients().await?;
+                        let id = self.identity(&clients).await?;
+                        self.check_account_public_access(ctx, &clients, &id.account_id)
+                            .await?;
+                    }
                 }
                 return Ok(PlanResponse {
                     planned_state: planned.to_value(),
@@ -94,6 +100,10 @@ fn with_defaults(m: &mut IssuerModel, cfg: &Config, prior: Option<&IssuerModel>)
     }
     m.force_destroy = Tf::Known(cfg.force_destroy);
     m.wait_for_deployment = Tf::Known(cfg.wait_for_deployment);
+    // A state from before the attribute existed keeps null: no diff.
+    if m.adopt_existing_oidc_provider.is_null() && prior.is_none() {
+        m.adopt_existing_oidc_provider = Tf::Known(false);
+    }
     m.id = Tf::Known(cfg.name.clone());
 }
 

@@ -14,6 +14,10 @@ pub(super) struct Private {
     pub caller_reference: String,
     #[serde(default)]
     pub validation: Vec<ValidationRecordJson>,
+    /// The IAM OIDC provider that existed before the issuer and was adopted
+    /// (`adopt_existing_oidc_provider`); it is the issuer's from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_oidc_provider: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -31,6 +35,7 @@ impl Private {
             region: id.region.clone(),
             caller_reference,
             validation: vec![],
+            adopted_oidc_provider: None,
         }
     }
     pub fn parse(bytes: &[u8]) -> Option<Private> {
@@ -82,6 +87,9 @@ mod tests {
             region: "eu-west-1".into(),
             caller_reference: "irsa-x".into(),
             validation: vec![],
+            adopted_oidc_provider: Some(
+                "arn:aws:iam::123456789012:oidc-provider/oidc.example.com".into(),
+            ),
         };
         p.set_validation(&[ValidationRecord {
             name: "_a.example.com".into(),

@@ -12,7 +12,9 @@ use super::{
     OidcIssuer,
 };
 use crate::aws::acm::ValidationRecord;
-use crate::aws::{acm, cloudfront, iam, route53, s3, AwsClients};
+use std::time::Duration;
+
+use crate::aws::{acm, cloudfront, iam, retry_while, route53, s3, AwsClients, ErrorKind};
 
 impl OidcIssuer {
     /// The new state and bookkeeping, or the error with the bookkeeping
@@ -67,9 +69,12 @@ impl OidcIssuer {
             s3::create_bucket(&clients.s3, &bucket, &id.region)
                 .await
                 .map_err(|e| aws_error("Cannot create the bucket again", e))?;
-            s3::put_bucket_tags(&clients.s3, &bucket, &bucket_tags(cfg))
-                .await
-                .map_err(|e| aws_error("Cannot tag the bucket", e))?;
+            let tags = bucket_tags(cfg);
+            retry_while(ctx, s3::new_bucket_settling, None, || {
+                s3::put_bucket_tags(&clients.s3, &bucket, &tags)
+            })
+            .await
+            .map_err(|e| aws_error("Cannot tag the bucket", e))?;
             bucket_remade = true;
         }
         if cloudfront && distribution_missing(prior) {
@@ -82,15 +87,31 @@ impl OidcIssuer {
 
         // Bucket settings that drifted.
         if bucket_remade || prior.bucket_settings != state.bucket_settings {
-            s3::put_public_access_block(&clients.s3, &bucket, desired::public_access(cfg.hosting))
-                .await
-                .map_err(|e| aws_error("Cannot set the public access block", e))?;
-            s3::put_default_encryption(&clients.s3, &bucket)
-                .await
-                .map_err(|e| aws_error("Cannot set default encryption", e))?;
-            s3::put_versioning(&clients.s3, &bucket, true)
-                .await
-                .map_err(|e| aws_error("Cannot enable versioning", e))?;
+            if cfg.hosting == Hosting::S3 {
+                // A denial to come from the account's setting fails fast.
+                self.check_account_public_access(ctx, clients, &id.account_id)
+                    .await?;
+            }
+            let settle = s3::new_bucket_settling;
+            retry_while(ctx, settle, None, || {
+                s3::put_public_access_block(
+                    &clients.s3,
+                    &bucket,
+                    desired::public_access(cfg.hosting),
+                )
+            })
+            .await
+            .map_err(|e| aws_error("Cannot set the public access block", e))?;
+            retry_while(ctx, settle, None, || {
+                s3::put_default_encryption(&clients.s3, &bucket)
+            })
+            .await
+            .map_err(|e| aws_error("Cannot set default encryption", e))?;
+            retry_while(ctx, settle, None, || {
+                s3::put_versioning(&clients.s3, &bucket, true)
+            })
+            .await
+            .map_err(|e| aws_error("Cannot enable versioning", e))?;
             let policy = match (cfg.hosting, &dist_id) {
                 (Hosting::CloudFront, Some(d)) => Some(desired::cloudfront_bucket_policy(
                     &bucket,
@@ -101,9 +122,17 @@ impl OidcIssuer {
                 _ => None,
             };
             if let Some(policy) = policy {
-                s3::put_bucket_policy(&clients.s3, &bucket, &policy)
-                    .await
-                    .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
+                // Right after the access block was put: AccessDenied while
+                // it propagates, for two minutes at most (see create).
+                let public = cfg.hosting == Hosting::S3;
+                retry_while(
+                    ctx,
+                    |e| settle(e) || (public && e.kind == ErrorKind::AccessDenied),
+                    Some(Duration::from_secs(120)),
+                    || s3::put_bucket_policy(&clients.s3, &bucket, &policy),
+                )
+                .await
+                .map_err(|e| aws_error("Cannot set the bucket policy", e))?;
             }
         }
         if tags_changed && !bucket_remade {
@@ -150,10 +179,11 @@ impl OidcIssuer {
                     &private.caller_reference,
                 );
                 let d = ctx
-                    .run(cloudfront::update_distribution(
-                        &clients.cloudfront,
-                        dist_id,
-                        &spec,
+                    .run(retry_while(
+                        ctx,
+                        cloudfront::certificate_not_yet_known,
+                        None,
+                        || cloudfront::update_distribution(&clients.cloudfront, dist_id, &spec),
                     ))
                     .await
                     .map_err(interrupted)?
@@ -313,11 +343,13 @@ impl OidcIssuer {
         );
         let spec =
             desired::distribution_spec(cfg, bucket, id, &oac, &cert, &private.caller_reference);
+        let tags = desired::tags(cfg);
         let d = ctx
-            .run(cloudfront::create_distribution(
-                &clients.cloudfront,
-                &spec,
-                &desired::tags(cfg),
+            .run(retry_while(
+                ctx,
+                cloudfront::certificate_not_yet_known,
+                None,
+                || cloudfront::create_distribution(&clients.cloudfront, &spec, &tags),
             ))
             .await
             .map_err(interrupted)?
