@@ -11,7 +11,10 @@
 //! - `replace`: a change to this attribute replaces the resource;
 //! - `name = "use"`: the attribute name when it is not a valid Rust name;
 //! - `block`: a nested block instead of an attribute (`Tf<T>`/`Option<T>`
-//!   = single, `Vec<T>` = list), with `max_items = N` / `min_items = N`.
+//!   = single, `Vec<T>` = list), with `max_items = N` / `min_items = N`;
+//! - `nested`: a nested attribute (`x = { ... }`, `x = [{ ... }]`) whose
+//!   members keep their own flags, so optional ones may be left out; the
+//!   field's type is as for `block`, with the attribute's own flags.
 //!
 //! [`Value`]: ../tfplugin/value/enum.Value.html
 
@@ -38,6 +41,7 @@ struct FieldOpts {
     sensitive: bool,
     replace: bool,
     block: bool,
+    nested: bool,
     name: Option<String>,
     min_items: Option<i64>,
     max_items: Option<i64>,
@@ -92,6 +96,8 @@ fn field_opts(attrs: &[Attribute]) -> syn::Result<FieldOpts> {
                 o.replace = true;
             } else if p.is_ident("block") {
                 o.block = true;
+            } else if p.is_ident("nested") {
+                o.nested = true;
             } else if p.is_ident("name") {
                 let s: LitStr = m.value()?.parse()?;
                 o.name = Some(s.value());
@@ -206,6 +212,14 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 // the schema then marks them optional.
             }
             let optional = optional || !(required || computed);
+            let nested = if opts.nested {
+                quote!(::std::option::Option::Some(#tp::schema::NestedAttributes {
+                    nesting: <#ty as #tp::model::BlockField>::NESTING,
+                    attributes: <<#ty as #tp::model::BlockField>::Inner as #tp::model::Model>::block().attributes,
+                }))
+            } else {
+                quote!(::std::option::Option::None)
+            };
             attributes.push(quote! {
                 #tp::schema::Attribute {
                     name: ::std::string::String::from(#name_lit),
@@ -219,6 +233,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     semantics: <#ty as #tp::model::TfType>::SEMANTICS,
                     force_new: #force_new,
                     nested_doc: <#ty as #tp::model::TfType>::doc_block().map(::std::boxed::Box::new),
+                    nested: #nested,
                 }
             });
         }

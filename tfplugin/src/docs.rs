@@ -90,7 +90,14 @@ struct Nested {
 }
 
 fn attribute_line(a: &Attribute, path: &[&str], nested: &mut Vec<Nested>) -> String {
-    let mut kind = type_name(&a.ty);
+    // tfplugindocs' labels for nested attributes.
+    let mut kind = match a.nested.as_ref().map(|n| n.nesting) {
+        None => type_name(&a.ty),
+        Some(Nesting::Single | Nesting::Group) => "Attributes".to_string(),
+        Some(Nesting::List) => "Attributes List".to_string(),
+        Some(Nesting::Set) => "Attributes Set".to_string(),
+        Some(Nesting::Map) => "Attributes Map".to_string(),
+    };
     if a.sensitive {
         kind.push_str(", Sensitive");
     }
@@ -116,7 +123,10 @@ fn attribute_line(a: &Attribute, path: &[&str], nested: &mut Vec<Nested>) -> Str
             title: p.join("."),
             block: (**block).clone(),
             path: p.iter().map(|s| s.to_string()).collect(),
-            members: if a.required || a.optional {
+            members: if a.nested.is_some() {
+                // Members carry their own flags, as in a block.
+                Members::Block
+            } else if a.required || a.optional {
                 Members::ObjectRequired
             } else {
                 Members::ObjectReadOnly

@@ -30,5 +30,5 @@ extern crate self as tfplugin;
 pub use diag::{AttrPath, Diagnostic, Diagnostics};
 pub use framework::{Ctx, DataSource, Provider, Resource};
 pub use model::{Json, Model, Tf, TfType};
-pub use schema::{Attribute, Block, NestedBlock, Schema};
+pub use schema::{Attribute, Block, NestedAttributes, NestedBlock, Schema};
 pub use value::{Type, Value};

@@ -263,6 +263,14 @@ impl<T: Model> BlockField for Tf<Vec<T>> {
     const MAX_ITEMS: i64 = 0;
 }
 
+/// A nested list attribute whose elements may each be unknown (Terraform
+/// sends `[local.not_yet_known]` as it is).
+impl<T: Model> BlockField for Tf<Vec<Tf<T>>> {
+    type Inner = T;
+    const NESTING: Nesting = Nesting::List;
+    const MAX_ITEMS: i64 = 0;
+}
+
 fn at(path: &AttrPath) -> String {
     if path.0.is_empty() {
         "the object".to_string()
@@ -629,6 +637,63 @@ mod tests {
         /// Default `10m`.
         #[tf(optional)]
         create: Tf<String>,
+    }
+
+    /// Nested attributes: `rules = [{ key = "a" }]` with `value` left out.
+    #[derive(Model, Debug, PartialEq)]
+    struct WithNested {
+        #[tf(optional, nested)]
+        rules: Tf<Vec<Tf<Rule>>>,
+        #[tf(optional, nested)]
+        limits: Tf<Rule>,
+    }
+
+    #[derive(Model, Debug, PartialEq, Clone)]
+    struct Rule {
+        /// The key.
+        #[tf(required)]
+        key: Tf<String>,
+        #[tf(optional)]
+        value: Tf<String>,
+    }
+
+    #[test]
+    fn nested_attributes_keep_member_flags_and_decode_left_out_members_as_null() {
+        let b = WithNested::block();
+        let rules = b.find_attribute("rules").unwrap();
+        let n = rules.nested.as_ref().expect("nested");
+        assert_eq!(n.nesting, Nesting::List);
+        let key = n.attributes.iter().find(|a| a.name == "key").unwrap();
+        let value = n.attributes.iter().find(|a| a.name == "value").unwrap();
+        assert!(key.required && !key.optional);
+        assert!(value.optional && !value.required);
+        assert_eq!(key.description, "The key.");
+        // The wire type is the implied one.
+        assert_eq!(rules.ty, Type::list(Rule::tf_type()));
+        let limits = b.find_attribute("limits").unwrap();
+        assert_eq!(limits.nested.as_ref().unwrap().nesting, Nesting::Single);
+        assert_eq!(limits.ty, Rule::tf_type());
+
+        let rule = |k: &str| {
+            Value::Object(BTreeMap::from([
+                ("key".to_string(), Value::string(k)),
+                ("value".to_string(), Value::Null),
+            ]))
+        };
+        let v = Value::Object(BTreeMap::from([
+            (
+                "rules".to_string(),
+                Value::List(vec![rule("a"), Value::unknown()]),
+            ),
+            ("limits".to_string(), Value::Null),
+        ]));
+        let m = WithNested::from_value(&v, &AttrPath::default()).unwrap();
+        let items = m.rules.known().unwrap();
+        assert_eq!(items[0].known().unwrap().key.known().unwrap(), "a");
+        assert!(items[0].known().unwrap().value.is_null());
+        assert!(items[1].is_unknown());
+        assert!(m.limits.is_null());
+        assert_eq!(m.to_value(), v);
     }
 
     #[test]

@@ -38,6 +38,18 @@ pub struct Attribute {
     /// The members of an object-typed attribute with their descriptions,
     /// for documentation (the wire type is `ty`).
     pub nested_doc: Option<Box<Block>>,
+    /// A nested attribute (protocol 6 `nested_type`): written `x = { ... }` or
+    /// `x = [{ ... }]` with each member's own flags, so optional members may
+    /// be left out. `ty` stays the implied type its values have on the wire.
+    pub nested: Option<NestedAttributes>,
+}
+
+/// The members and nesting of a nested attribute.
+#[derive(Clone, Debug)]
+pub struct NestedAttributes {
+    /// `Single`, `List`, `Set` or `Map` (`Group` is for blocks only).
+    pub nesting: Nesting,
+    pub attributes: Vec<Attribute>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +84,7 @@ impl Attribute {
             semantics: Semantics::Exact,
             force_new: false,
             nested_doc: None,
+            nested: None,
         }
     }
     pub fn required(name: &str, ty: Type, description: &str) -> Attribute {

@@ -795,27 +795,44 @@ fn schema_to_proto(s: &Schema) -> proto::Schema {
     }
 }
 
+fn attribute_to_proto(a: &schema::Attribute) -> proto::schema::Attribute {
+    use proto::schema::object::NestingMode;
+    // Terraform takes either a type or a nested type, never both.
+    let (ty, nested_type) = match &a.nested {
+        None => (a.ty.to_json().to_string().into_bytes(), None),
+        Some(n) => (
+            Vec::new(),
+            Some(proto::schema::Object {
+                attributes: n.attributes.iter().map(attribute_to_proto).collect(),
+                nesting: match n.nesting {
+                    schema::Nesting::Single | schema::Nesting::Group => NestingMode::Single,
+                    schema::Nesting::List => NestingMode::List,
+                    schema::Nesting::Set => NestingMode::Set,
+                    schema::Nesting::Map => NestingMode::Map,
+                } as i32,
+            }),
+        ),
+    };
+    proto::schema::Attribute {
+        name: a.name.clone(),
+        r#type: ty,
+        nested_type,
+        description: a.description.clone(),
+        required: a.required,
+        optional: a.optional,
+        computed: a.computed,
+        sensitive: a.sensitive,
+        description_kind: proto::StringKind::Markdown as i32,
+        deprecated: a.deprecated,
+        write_only: false,
+    }
+}
+
 fn block_to_proto(b: &schema::Block, version: i64) -> proto::schema::Block {
     use proto::schema::nested_block::NestingMode;
     proto::schema::Block {
         version,
-        attributes: b
-            .attributes
-            .iter()
-            .map(|a| proto::schema::Attribute {
-                name: a.name.clone(),
-                r#type: a.ty.to_json().to_string().into_bytes(),
-                nested_type: None,
-                description: a.description.clone(),
-                required: a.required,
-                optional: a.optional,
-                computed: a.computed,
-                sensitive: a.sensitive,
-                description_kind: proto::StringKind::Markdown as i32,
-                deprecated: a.deprecated,
-                write_only: false,
-            })
-            .collect(),
+        attributes: b.attributes.iter().map(attribute_to_proto).collect(),
         block_types: b
             .blocks
             .iter()
@@ -1388,6 +1405,26 @@ mod tests {
     use crate::framework::{ApplyResponse, ImportResponse, PlanResponse, ReadResponse};
     use crate::{Attribute, Block};
     use proto::provider_server::Provider as _;
+
+    #[test]
+    fn nested_attributes_go_out_as_nested_type_without_a_type() {
+        let member = Attribute::required("key", Type::String, "");
+        let mut a = Attribute::optional("rules", Type::list(Type::Object(Default::default())), "");
+        a.nested = Some(crate::NestedAttributes {
+            nesting: crate::schema::Nesting::List,
+            attributes: vec![member],
+        });
+        let p = attribute_to_proto(&a);
+        assert!(
+            p.r#type.is_empty(),
+            "Terraform refuses both a type and a nested type"
+        );
+        let n = p.nested_type.expect("nested_type");
+        assert_eq!(n.nesting, proto::schema::object::NestingMode::List as i32);
+        assert_eq!(n.attributes.len(), 1);
+        assert!(n.attributes[0].required);
+        assert_eq!(n.attributes[0].r#type, b"\"string\"".to_vec());
+    }
 
     /// Version 1 of a toy resource: `size` became a number; version 0 had
     /// `size_text` as a string.

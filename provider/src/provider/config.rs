@@ -21,6 +21,7 @@ pub struct ProviderModel {
     #[tf(optional)]
     pub profile: Tf<String>,
     /// Address S3 buckets by path (`https://host/bucket`), as S3 emulators need. Default: false.
+    /// Env: `AWS_S3_USE_PATH_STYLE` (`true` or `false`), as in the hashicorp/aws provider.
     #[tf(optional)]
     pub s3_use_path_style: Tf<bool>,
     /// Assume this IAM role for every AWS call, like the aws provider's `assume_role`.
@@ -151,6 +152,22 @@ fn decode(config: &Value) -> Result<ProviderModel, Diagnostics> {
 
 /// Checks that need no network. Unknown values are skipped: they are
 /// checked again when known, at configure time.
+const PATH_STYLE_ENV: &str = "AWS_S3_USE_PATH_STYLE";
+
+/// The environment's say on path-style addressing when the block is silent: a
+/// module that configures its own provider block can then still be pointed at
+/// an S3 emulator. Unset or empty means false.
+fn path_style_from_env(value: Option<&str>) -> Result<bool, String> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(format!(
+            "{PATH_STYLE_ENV} is {v:?}; it must be \"true\" or \"false\"."
+        )),
+    }
+}
+
 pub fn validate(config: &Value) -> Diagnostics {
     match decode(config) {
         Ok(m) => validate_model(&m),
@@ -176,6 +193,15 @@ fn validate_model(config: &ProviderModel) -> Diagnostics {
                 AttrPath::root("assume_role").index(0).attr("role_arn"),
                 "Invalid role ARN",
                 format!("{arn:?} is not an IAM role ARN (arn:<partition>:iam::<12-digit account>:role/<name>)."),
+            );
+        }
+    }
+    if config.s3_use_path_style.is_null() {
+        if let Err(e) = path_style_from_env(std::env::var(PATH_STYLE_ENV).ok().as_deref()) {
+            d.error_at(
+                AttrPath::root("s3_use_path_style"),
+                "Invalid AWS_S3_USE_PATH_STYLE",
+                e,
             );
         }
     }
@@ -302,7 +328,13 @@ pub fn aws_settings(config: &Value) -> AwsSettings {
     AwsSettings {
         region: s(&m.region),
         profile: s(&m.profile),
-        s3_use_path_style: m.s3_use_path_style.known().copied().unwrap_or(false),
+        s3_use_path_style: match m.s3_use_path_style.known() {
+            Some(b) => *b,
+            // validate() has already refused a value other than true/false.
+            None => {
+                path_style_from_env(std::env::var(PATH_STYLE_ENV).ok().as_deref()).unwrap_or(false)
+            }
+        },
         assume_role: role.role_arn.known().map(|arn| AssumeRole {
             role_arn: arn.clone(),
             session_name: s(&role.session_name),
@@ -441,6 +473,19 @@ mod tests {
             .0
             .iter()
             .all(|d| !d.detail.contains(secret) && !d.summary.contains(secret)));
+    }
+
+    #[test]
+    fn path_style_env_is_true_false_or_unset() {
+        assert_eq!(path_style_from_env(None), Ok(false));
+        assert_eq!(path_style_from_env(Some("")), Ok(false));
+        assert_eq!(path_style_from_env(Some("TRUE")), Ok(true));
+        assert_eq!(path_style_from_env(Some("false")), Ok(false));
+        let e = path_style_from_env(Some("yes")).unwrap_err();
+        assert!(
+            e.contains("AWS_S3_USE_PATH_STYLE") && e.contains("\"yes\""),
+            "{e}"
+        );
     }
 
     #[test]
