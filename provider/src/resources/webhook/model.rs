@@ -121,19 +121,21 @@ pub struct WebhookModel {
     #[tf(computed)]
     pub objects: Tf<Vec<ObjectModel>>,
 
-    /// Pods to send to the webhook by their namespace's labels. Default: every namespace.
-    #[tf(block)]
+    /// Pods to send to the webhook by their namespace's labels: `{ match_labels = {...}, match_expressions = [...] }`.
+    /// Default: every namespace.
+    #[tf(optional, nested)]
     pub namespace_selector: Tf<SelectorModel>,
     /// Pods to send to the webhook by their labels. The webhook's own pods and pods labelled
     /// `<annotation_prefix>/skip-pod-identity-webhook` are always excluded.
-    #[tf(block)]
+    #[tf(optional, nested)]
     pub object_selector: Tf<SelectorModel>,
-    /// Tolerations of the webhook pods. Default: none.
-    #[tf(block)]
+    /// Tolerations of the webhook pods, e.g. `[{ key = "node-role.kubernetes.io/control-plane", operator = "Exists",
+    /// effect = "NoSchedule" }]`. Default: none.
+    #[tf(optional, nested)]
     pub tolerations: Tf<Vec<TolerationModel>>,
-    /// Resources of the webhook container. Without this block: `requests = { cpu = "50m", memory = "64Mi" }`,
-    /// `limits = { memory = "128Mi" }`.
-    #[tf(block)]
+    /// Resources of the webhook container. Default
+    /// `{ requests = { cpu = "50m", memory = "64Mi" }, limits = { memory = "128Mi" } }`.
+    #[tf(optional, computed, nested)]
     pub resources: Tf<ResourcesModel>,
     /// How long each operation may take (Go durations). Defaults: `create = "10m"`, `update = "10m"`, `delete = "5m"`.
     #[tf(block)]
@@ -158,8 +160,8 @@ pub struct SelectorModel {
     /// Labels that must all match.
     #[tf(optional)]
     pub match_labels: Tf<BTreeMap<String, Tf<String>>>,
-    /// Requirements that must all hold.
-    #[tf(block)]
+    /// Requirements that must all hold: `[{ key = "...", operator = "In", values = ["..."] }]`.
+    #[tf(optional, nested)]
     pub match_expressions: Tf<Vec<RequirementModel>>,
 }
 
@@ -852,7 +854,7 @@ pub fn set_arguments(m: &mut WebhookModel, spec: &Spec) {
 }
 
 /// The blocks and non-computed arguments as import restores them from `spec`.
-pub fn set_blocks(m: &mut WebhookModel, spec: &Spec, requests_in_config: bool) {
+pub fn set_blocks(m: &mut WebhookModel, spec: &Spec) {
     let map = |b: &BTreeMap<String, String>| Tf::map_of(b.clone());
     m.node_selector = if spec.node_selector.is_empty() {
         Tf::Null
@@ -867,64 +869,72 @@ pub fn set_blocks(m: &mut WebhookModel, spec: &Spec, requests_in_config: bool) {
             } else {
                 map(&s.match_labels)
             },
-            match_expressions: Tf::Known(
-                s.match_expressions
-                    .iter()
-                    .map(|e| RequirementModel {
-                        key: Tf::Known(e.key.clone()),
-                        operator: Tf::Known(e.operator.clone()),
-                        values: if e.values.is_empty() {
-                            Tf::Null
-                        } else {
-                            Tf::list(e.values.clone())
-                        },
-                    })
-                    .collect(),
-            ),
+            match_expressions: if s.match_expressions.is_empty() {
+                Tf::Null
+            } else {
+                Tf::Known(
+                    s.match_expressions
+                        .iter()
+                        .map(|e| RequirementModel {
+                            key: Tf::Known(e.key.clone()),
+                            operator: Tf::Known(e.operator.clone()),
+                            values: if e.values.is_empty() {
+                                Tf::Null
+                            } else {
+                                Tf::list(e.values.clone())
+                            },
+                        })
+                        .collect(),
+                )
+            },
         }),
     };
     m.namespace_selector = sel(&spec.namespace_selector);
     m.object_selector = sel(&spec.object_selector);
-    m.tolerations = Tf::Known(
-        spec.tolerations
-            .iter()
-            .map(|t| TolerationModel {
-                key: if t.key.is_empty() {
-                    Tf::Null
-                } else {
-                    Tf::Known(t.key.clone())
-                },
-                operator: Tf::Known(t.operator.clone()),
-                value: if t.value.is_empty() {
-                    Tf::Null
-                } else {
-                    Tf::Known(t.value.clone())
-                },
-                effect: if t.effect.is_empty() {
-                    Tf::Null
-                } else {
-                    Tf::Known(t.effect.clone())
-                },
-                toleration_seconds: t.toleration_seconds.into(),
-            })
-            .collect(),
-    );
-    m.resources = if requests_in_config {
-        Tf::Known(ResourcesModel {
-            requests: if spec.requests.is_empty() {
-                Tf::Null
-            } else {
-                map(&spec.requests)
-            },
-            limits: if spec.limits.is_empty() {
-                Tf::Null
-            } else {
-                map(&spec.limits)
-            },
-        })
-    } else {
+    m.tolerations = if spec.tolerations.is_empty() {
         Tf::Null
+    } else {
+        Tf::Known(
+            spec.tolerations
+                .iter()
+                .map(|t| TolerationModel {
+                    key: if t.key.is_empty() {
+                        Tf::Null
+                    } else {
+                        Tf::Known(t.key.clone())
+                    },
+                    operator: Tf::Known(t.operator.clone()),
+                    value: if t.value.is_empty() {
+                        Tf::Null
+                    } else {
+                        Tf::Known(t.value.clone())
+                    },
+                    effect: if t.effect.is_empty() {
+                        Tf::Null
+                    } else {
+                        Tf::Known(t.effect.clone())
+                    },
+                    toleration_seconds: t.toleration_seconds.into(),
+                })
+                .collect(),
+        )
     };
+    m.resources = resources_of(spec);
+}
+
+/// The `resources` attribute for a spec (canonical quantities).
+pub fn resources_of(spec: &Spec) -> Tf<ResourcesModel> {
+    let map = |b: &BTreeMap<String, String>| {
+        if b.is_empty() {
+            Tf::Null
+        } else {
+            Tf::map_of(b.clone())
+        }
+    };
+    Tf::Known(ResourcesModel {
+        requests: map(&spec.requests),
+        limits: map(&spec.limits),
+    })
 }
 
 /// An error at an attribute, as a diagnostic list.

@@ -33,6 +33,9 @@ pub(super) fn plan(req: &PlanRequest, now: OffsetDateTime) -> Result<PlanRespons
     }
     let cfg = Config::from_value(&req.config)?;
     model::set_arguments(&mut planned, &cfg.spec);
+    if WebhookModel::decode(&req.config)?.resources.is_null() {
+        planned.resources = model::resources_of(&cfg.spec);
+    }
     planned.objects = Tf::Known(objects_list(&cfg.spec, |_| APPLIED.to_string()));
 
     let replace = match &prior {

@@ -147,13 +147,7 @@ pub(super) async fn import(
 
     let mut m = WebhookModel::default();
     model::set_arguments(&mut m, &spec);
-    let default = Config::from_model(&WebhookModel {
-        aws_region: Tf::Known(spec.aws_region.clone()),
-        ..Default::default()
-    })?;
-    let custom_resources =
-        default.spec.requests != spec.requests || default.spec.limits != spec.limits;
-    model::set_blocks(&mut m, &spec, custom_resources);
+    model::set_blocks(&mut m, &spec);
     set_certificates(
         &mut m,
         &TlsMaterial {
