@@ -1051,7 +1051,7 @@ mod tests {
         live["spec"]["template"]["spec"]["containers"][1]["image"] = json!("other:1");
         assert_eq!(
             drift(&d, &live),
-            [".spec.template.spec.containers[name=\"pod-identity-webhook\"].image"]
+            [".spec.template.spec.containers[name=pod-identity-webhook].image"]
         );
         let mwc = find(&objs, "MutatingWebhookConfiguration").clone();
         let mut live = mwc.clone();
