@@ -9,8 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
+use std::time::Duration;
+
 use irsa_acceptance::fake_apiserver::{
-    FakeApiServer, FakeApiServerConfig, JwksUri, DEFAULT_ISSUER, RESTRICTED_USER,
+    FakeApiServer, FakeApiServerConfig, JwksUri, RolloutFailure, DEFAULT_ISSUER, RESTRICTED_USER,
 };
 use irsa_acceptance::harness::{missing_tool, require_tool};
 use serde_json::Value;
@@ -183,6 +185,22 @@ impl Env {
             .unwrap_or_else(|e| panic!("kubectl {args:?}: not JSON ({e}): {out}"))
     }
 
+    /// `kubectl rollout status`, insisting on success; returns its output.
+    async fn rollout_status(&self, ns: &str, name: &str) -> String {
+        let out = self
+            .ok(&[
+                "rollout",
+                "status",
+                &format!("deploy/{name}"),
+                "-n",
+                ns,
+                "--timeout=30s",
+            ])
+            .await;
+        assert!(out.contains("successfully rolled out"), "{out}");
+        out
+    }
+
     fn write(&self, name: &str, content: &str) -> String {
         let p = self.dir.path().join(name);
         std::fs::write(&p, content).expect("write file");
@@ -276,6 +294,8 @@ async fn server_side_apply_get_reapply_delete() {
         "{out}"
     );
 
+    env.rollout_status("irsa-test", "pod-identity-webhook")
+        .await;
     let d1 = env
         .json(&[
             "get",
@@ -362,6 +382,8 @@ async fn server_side_apply_get_reapply_delete() {
         &v2,
     ])
     .await;
+    env.rollout_status("irsa-test", "pod-identity-webhook")
+        .await;
     let d2 = env
         .json(&[
             "get",
@@ -389,6 +411,8 @@ async fn server_side_apply_get_reapply_delete() {
         "webhook=public.ecr.aws/eks/amazon-eks-pod-identity-webhook:v0.6.18",
     ])
     .await;
+    env.rollout_status("irsa-test", "pod-identity-webhook")
+        .await;
     let d3 = env
         .json(&[
             "get",
@@ -1045,6 +1069,8 @@ async fn core_flow_with_each_installed_kubectl_version() {
             &m,
         ])
         .await;
+        env.rollout_status("irsa-test", "pod-identity-webhook")
+            .await;
         let d = env
             .json(&[
                 "get",
@@ -1158,12 +1184,29 @@ async fn kube_rs_client_against_the_fake() {
         .patch("pod-identity-webhook", &pp, &Patch::Apply(&manifest))
         .await
         .expect("server-side apply");
-    assert_eq!(d.status.as_ref().and_then(|s| s.ready_replicas), Some(2));
+    assert_eq!(
+        d.status.as_ref().and_then(|s| s.ready_replicas),
+        None,
+        "the rollout has not happened yet in the apply answer"
+    );
+    let mut ready = None;
+    for _ in 0..100 {
+        let cur = deploys.get("pod-identity-webhook").await.expect("get");
+        if cur.status.as_ref().and_then(|s| s.available_replicas) == Some(2) {
+            ready = Some(cur);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ready = ready.expect("rolled out within 5 s");
     let again = deploys
         .patch("pod-identity-webhook", &pp, &Patch::Apply(&manifest))
         .await
         .expect("re-apply");
-    assert_eq!(again.metadata.resource_version, d.metadata.resource_version);
+    assert_eq!(
+        again.metadata.resource_version,
+        ready.metadata.resource_version
+    );
 
     let tr = sas
         .create_token_request(
@@ -1196,4 +1239,251 @@ async fn kube_rs_client_against_the_fake() {
         other => panic!("expected NotFound, got {other:?}"),
     }
     server.shutdown().await;
+}
+
+const GET_DEPLOY: [&str; 7] = [
+    "get",
+    "deploy",
+    "-n",
+    "irsa-test",
+    "pod-identity-webhook",
+    "-o",
+    "json",
+];
+
+/// A rollout takes time (status moves through observedGeneration, updated,
+/// available), `kubectl rollout status` waits for it; a rollout made to fail
+/// ends in ProgressDeadlineExceeded, which `kubectl rollout status` reports,
+/// with the pods' Events listable by field selector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_progresses_and_a_failed_one_is_reported() {
+    require_kubectl!();
+    let env = Env::start(FakeApiServerConfig {
+        rollout_duration: Duration::from_millis(1500),
+        ..FakeApiServerConfig::default()
+    })
+    .await;
+    let m = env.write("m.yaml", &MANIFEST.replace("REPLICAS", "2"));
+    let applied = env
+        .json(&[
+            "apply",
+            "--server-side",
+            "--field-manager=test",
+            "--validate=false",
+            "-f",
+            &m,
+            "-o",
+            "json",
+        ])
+        .await;
+    let d = applied["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|o| o["kind"] == "Deployment"))
+        .expect("deployment in the answer");
+    assert_eq!(
+        d["status"],
+        serde_json::json!({}),
+        "nothing is done in the write answer"
+    );
+
+    let early = env.json(&GET_DEPLOY).await;
+    assert!(
+        early["status"]["availableReplicas"].is_null(),
+        "not available at once: {}",
+        early["status"]
+    );
+    let out = env
+        .rollout_status("irsa-test", "pod-identity-webhook")
+        .await;
+    assert!(
+        out.contains("Waiting for deployment"),
+        "kubectl saw it progress: {out}"
+    );
+    let done = env.json(&GET_DEPLOY).await;
+    let s = &done["status"];
+    assert_eq!(
+        (
+            s["observedGeneration"].as_i64(),
+            s["updatedReplicas"].as_i64(),
+            s["availableReplicas"].as_i64()
+        ),
+        (Some(1), Some(2), Some(2)),
+        "{s}"
+    );
+    let reasons: Vec<&str> = s["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .filter_map(|c| c["reason"].as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["MinimumReplicasAvailable", "NewReplicaSetAvailable"]
+    );
+    let pods = env
+        .json(&[
+            "get",
+            "pods",
+            "-n",
+            "irsa-test",
+            "-l",
+            "app=pod-identity-webhook",
+            "-o",
+            "json",
+        ])
+        .await;
+    let phases: Vec<&str> = pods["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|p| p["status"]["phase"].as_str())
+        .collect();
+    assert_eq!(phases, ["Running", "Running"], "{pods}");
+    let rs = env
+        .ok(&["get", "rs", "-n", "irsa-test", "-o", "name"])
+        .await;
+    assert_eq!(rs.lines().count(), 1, "{rs}");
+
+    // Now make the next rollout fail: pods unschedulable, deadline 2 s.
+    env.server.fail_rollout(
+        "irsa-test",
+        "pod-identity-webhook",
+        RolloutFailure::unschedulable(Duration::from_secs(2)),
+    );
+    env.ok(&[
+        "set",
+        "image",
+        "deploy/pod-identity-webhook",
+        "-n",
+        "irsa-test",
+        "webhook=public.ecr.aws/eks/amazon-eks-pod-identity-webhook:v0.0.0-missing",
+    ])
+    .await;
+    let err = env
+        .fails(&[
+            "rollout",
+            "status",
+            "deploy/pod-identity-webhook",
+            "-n",
+            "irsa-test",
+            "--timeout=30s",
+        ])
+        .await;
+    assert!(
+        err.contains("deployment \"pod-identity-webhook\" exceeded its progress deadline"),
+        "{err}"
+    );
+    let failed = env.json(&GET_DEPLOY).await;
+    let progressing = failed["status"]["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .find(|c| c["type"] == "Progressing")
+        .expect("Progressing")
+        .clone();
+    assert_eq!(progressing["status"], "False");
+    assert_eq!(progressing["reason"], "ProgressDeadlineExceeded");
+    let msg = progressing["message"].as_str().expect("message");
+    assert!(
+        msg.starts_with("ReplicaSet \"pod-identity-webhook-")
+            && msg.ends_with("\" has timed out progressing."),
+        "{msg}"
+    );
+    // The old pods keep serving.
+    assert_eq!(
+        failed["status"]["availableReplicas"], 2,
+        "{}",
+        failed["status"]
+    );
+    let events = env
+        .json(&[
+            "get",
+            "events",
+            "-n",
+            "irsa-test",
+            "--field-selector",
+            "involvedObject.kind=Pod,reason=FailedScheduling",
+            "-o",
+            "json",
+        ])
+        .await;
+    let items = events["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "one per new pod: {events}");
+    assert!(items.iter().all(|e| e["type"] == "Warning"
+        && e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("0/1 nodes are available"))));
+    let v1 = env
+        .json(&[
+            "get",
+            "events.v1.events.k8s.io",
+            "-n",
+            "irsa-test",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert!(
+        v1["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|e| e["reason"] == "FailedScheduling" && e["regarding"]["kind"] == "Pod"),
+        "{v1}"
+    );
+    let pending = env
+        .json(&[
+            "get",
+            "pods",
+            "-n",
+            "irsa-test",
+            "--field-selector",
+            "status.phase=Pending",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(
+        pending["items"].as_array().expect("items").len(),
+        2,
+        "{pending}"
+    );
+
+    // Cleared: the next rollout succeeds again.
+    env.server
+        .clear_rollout_failure("irsa-test", "pod-identity-webhook");
+    env.ok(&[
+        "set",
+        "image",
+        "deploy/pod-identity-webhook",
+        "-n",
+        "irsa-test",
+        "webhook=public.ecr.aws/eks/amazon-eks-pod-identity-webhook:v0.6.18",
+    ])
+    .await;
+    env.rollout_status("irsa-test", "pod-identity-webhook")
+        .await;
+    env.server.shutdown().await;
+}
+
+/// The request counter sees what kubectl sends, and can be reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_counter_counts_kubectl_requests() {
+    require_kubectl!();
+    let env = Env::new().await;
+    env.ok(&["get", "sa", "-n", "default", "default"]).await;
+    assert!(env.server.requests().get("get", "serviceaccounts") >= 1);
+    env.server.reset_requests();
+    assert_eq!(env.server.requests().total, 0);
+    env.ok(&["get", "deploy", "-n", "default"]).await;
+    let counts = env.server.requests();
+    assert_eq!(counts.get("list", "deployments.apps"), 1, "{counts:?}");
+    assert_eq!(counts.get("get", "serviceaccounts"), 0);
+    assert_eq!(counts.resource_requests(), 1, "{counts:?}");
+    let raw = env.json(&["get", "--raw", "/_sandbox/requests"]).await;
+    assert_eq!(
+        raw["total"], counts.total,
+        "control requests are not counted: {raw}"
+    );
+    env.server.shutdown().await;
 }

@@ -4,7 +4,7 @@
 //! ```text
 //! fake-apiserver [--bind 127.0.0.1:PORT] [--issuer URL] [--token T]
 //!                [--forbidden-token T] [--kubeconfig PATH] [--state-file PATH]
-//!                [--namespace-termination-delay-ms MS] [--quiet]
+//!                [--namespace-termination-delay-ms MS] [--rollout-ms MS] [--quiet]
 //! ```
 //!
 //! Once listening it writes the kubeconfig (if asked) and then the state
@@ -20,7 +20,7 @@ use anyhow::{bail, Context as _, Result};
 use irsa_acceptance::fake_apiserver::{FakeApiServer, FakeApiServerConfig};
 use serde_json::json;
 
-const USAGE: &str = "usage: fake-apiserver [--bind 127.0.0.1:PORT] [--issuer URL] [--token T] [--forbidden-token T] [--kubeconfig PATH] [--state-file PATH] [--namespace-termination-delay-ms MS] [--quiet]";
+const USAGE: &str = "usage: fake-apiserver [--bind 127.0.0.1:PORT] [--issuer URL] [--token T] [--forbidden-token T] [--kubeconfig PATH] [--state-file PATH] [--namespace-termination-delay-ms MS] [--rollout-ms MS] [--quiet]";
 
 struct Args {
     cfg: FakeApiServerConfig,
@@ -72,6 +72,13 @@ fn parse_args() -> Result<Args> {
                     format!("--namespace-termination-delay-ms {v}: expected milliseconds")
                 })?;
                 cfg.namespace_termination_delay = std::time::Duration::from_millis(ms);
+            }
+            "--rollout-ms" => {
+                let v = value()?;
+                let ms: u64 = v
+                    .parse()
+                    .with_context(|| format!("--rollout-ms {v}: expected milliseconds"))?;
+                cfg.rollout_duration = std::time::Duration::from_millis(ms);
             }
             "--quiet" => cfg.log_requests = false,
             "-h" | "--help" => {

@@ -45,6 +45,59 @@ impl User {
     }
 }
 
+/// Requests served, by verb and resource (`deployments.apps`, `pods`,
+/// `serviceaccounts/token`; for other paths the path, e.g. `/version`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub total: u64,
+    pub by: std::collections::BTreeMap<(String, String), u64>,
+}
+
+impl RequestCounts {
+    /// How many `verb` requests on `resource` (e.g. `("patch", "deployments.apps")`).
+    pub fn get(&self, verb: &str, resource: &str) -> u64 {
+        self.by
+            .get(&(verb.to_string(), resource.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Requests other than discovery (`/api`, `/apis`, `/version`, ...) and OIDC.
+    pub fn resource_requests(&self) -> u64 {
+        self.by
+            .iter()
+            .filter(|((_, r), _)| !r.starts_with('/'))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn to_json(&self) -> Value {
+        let by: Vec<Value> = self
+            .by
+            .iter()
+            .map(|((v, r), n)| json!({"verb": v, "resource": r, "count": n}))
+            .collect();
+        json!({"total": self.total, "requests": by})
+    }
+}
+
+/// The verb and resource a request is counted under.
+fn classify(method: &Method, path: &str, query: Option<&str>) -> (String, String) {
+    let q = parse_query(query);
+    match parse_target(path) {
+        Some(t @ (Target::Collection { .. } | Target::Object { .. } | Target::Sub { .. })) => {
+            let verb = verb_for(method, &t, &q).to_string();
+            let res = match &t {
+                Target::Collection { rt, .. } | Target::Object { rt, .. } => rt.group_resource(),
+                Target::Sub { rt, sub, .. } => format!("{}/{sub}", rt.group_resource()),
+                _ => String::new(),
+            };
+            (verb, res)
+        }
+        _ => (verb_of_method(method), path.to_string()),
+    }
+}
+
 fn body_of(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed()
 }
@@ -195,6 +248,12 @@ pub(crate) async fn handle(
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
+    if !req.uri().path().starts_with("/_sandbox/") {
+        let (verb, resource) = classify(&method, req.uri().path(), req.uri().query());
+        let mut counts = shared.requests();
+        counts.total += 1;
+        *counts.by.entry((verb, resource)).or_default() += 1;
+    }
     let (user, resp) = match authenticate(&shared, req.headers()) {
         None => (None, error_response(&ApiError::unauthorized())),
         Some(u) => (
@@ -433,6 +492,47 @@ async fn control(
         "objects" => {
             only_get(&method)?;
             Ok(json_response(200, &Value::Array(shared.store().all())))
+        }
+        "requests" => match method {
+            Method::GET => Ok(json_response(200, &shared.requests().to_json())),
+            Method::DELETE | Method::POST => {
+                *shared.requests() = RequestCounts::default();
+                Ok(json_response(200, &RequestCounts::default().to_json()))
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        },
+        "rollout-failure" => {
+            // Body: {"namespace": ..., "name": ..., "pods": "ImagePull"|"Unschedulable",
+            // "deadlineSeconds": N}; DELETE (same body, no "pods") clears it.
+            let body = read_body(req.into_body()).await?;
+            let v: Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(format!("rollout-failure: {e}")))?;
+            let (ns, name) = (
+                v["namespace"].as_str().unwrap_or("default"),
+                v["name"].as_str().unwrap_or(""),
+            );
+            if name.is_empty() {
+                return Err(ApiError::bad_request("rollout-failure: name is required"));
+            }
+            let failure = match method {
+                Method::POST | Method::PUT => {
+                    let pods = v["pods"].as_str().unwrap_or("ImagePull");
+                    let pods = super::controller::PodFailure::parse(pods).ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "rollout-failure: pods must be ImagePull or Unschedulable, not {pods:?}"
+                        ))
+                    })?;
+                    let deadline = v["deadlineSeconds"]
+                        .as_f64()
+                        .filter(|s| *s >= 0.0)
+                        .map(Duration::from_secs_f64);
+                    Some(super::controller::RolloutFailure { pods, deadline })
+                }
+                Method::DELETE => None,
+                _ => return Err(ApiError::method_not_allowed()),
+            };
+            shared.controllers().set_failure(ns, name, failure);
+            Ok(json_response(200, &json!({"namespace": ns, "name": name})))
         }
         _ => Err(ApiError::not_found_path()),
     }

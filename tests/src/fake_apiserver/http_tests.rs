@@ -126,7 +126,7 @@ async fn status_shapes_and_errors() {
         "/apis/batch/v1/jobs",
         "/openapi/v2",
         "/openapi/v3",
-        "/api/v1/namespaces/default/pods",
+        "/apis/apps/v1/namespaces/default/statefulsets",
     ] {
         let r = s.request("GET", path, None, b"").await.expect("send");
         assert_eq!(r.status, 404, "{path}");

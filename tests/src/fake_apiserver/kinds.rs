@@ -571,58 +571,17 @@ pub(crate) fn generation_field(rt: &ResourceType) -> Option<&'static str> {
     }
 }
 
-/// Status the controllers would write, set at once so a client waiting for
-/// a rollout sees it done: every replica ready and available.
+/// Status set on write: empty for a new Deployment (the controller fills
+/// it in later), at once for a PodDisruptionBudget.
 pub(crate) fn controller_status(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) {
     let generation = obj["metadata"]["generation"].clone();
     match (rt.group, rt.plural) {
         ("apps", "deployments") => {
-            let replicas = obj["spec"]["replicas"].as_i64().unwrap_or(1);
-            let now = super::util::now_rfc3339();
-            let mut status = json!({"observedGeneration": generation});
-            // Zero counts are omitted, as Go's omitempty does.
-            if replicas > 0 {
-                for f in [
-                    "replicas",
-                    "updatedReplicas",
-                    "readyReplicas",
-                    "availableReplicas",
-                ] {
-                    status[f] = json!(replicas);
-                }
+            // The deployment controller writes status later (see
+            // `controller`); a new Deployment starts with an empty one.
+            if old.is_none() {
+                obj["status"] = json!({});
             }
-            status["conditions"] = json!([
-                {"type": "Available", "status": "True", "lastUpdateTime": now, "lastTransitionTime": now,
-                 "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."},
-                {"type": "Progressing", "status": "True", "lastUpdateTime": now, "lastTransitionTime": now,
-                 "reason": "NewReplicaSetAvailable",
-                 "message": format!("ReplicaSet \"{}\" has successfully progressed.", meta_str(obj, "name"))}
-            ]);
-            // Keep condition timestamps stable when nothing changed, so a
-            // no-op write stays a no-op.
-            if let Some(o) = old {
-                if o["status"]["observedGeneration"] == generation
-                    && o["status"]["replicas"] == status["replicas"]
-                {
-                    status["conditions"] = o["status"]["conditions"].clone();
-                }
-            }
-            obj["status"] = status;
-            // The revision annotation the deployment controller maintains.
-            let old_rev = old
-                .and_then(|o| {
-                    o["metadata"]["annotations"]["deployment.kubernetes.io/revision"].as_str()
-                })
-                .and_then(|r| r.parse::<u64>().ok());
-            let template_changed =
-                old.is_none_or(|o| o["spec"]["template"] != obj["spec"]["template"]);
-            let rev = match old_rev {
-                Some(r) if template_changed => r + 1,
-                Some(r) => r,
-                None => 1,
-            };
-            obj["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
-                json!(rev.to_string());
         }
         ("policy", "poddisruptionbudgets") => {
             obj["status"] = json!({"observedGeneration": generation, "disruptionsAllowed": 0,

@@ -21,7 +21,8 @@
 //!   [`FakeApiServer::set_token_quirks`] makes it mint tokens as a broken
 //!   cluster would (backdated, i.e. already expired; a fixed audience).
 //! - **Objects** (in memory): core/v1 Namespace, ServiceAccount, Secret,
-//!   Service, ConfigMap; apps/v1 Deployment; rbac.authorization.k8s.io/v1
+//!   Service, ConfigMap, Pod, Event; apps/v1 Deployment, ReplicaSet;
+//!   events.k8s.io/v1 Event; rbac.authorization.k8s.io/v1
 //!   ClusterRole, ClusterRoleBinding, Role, RoleBinding;
 //!   admissionregistration.k8s.io/v1 MutatingWebhookConfiguration;
 //!   policy/v1 PodDisruptionBudget. Verbs: get, list (selectors,
@@ -57,6 +58,10 @@
 //! | `POST /_sandbox/issuer` (body: the issuer, plain text or a JSON string) | change the issuer in discovery and in new tokens | `{"issuer": ...}` |
 //! | `GET /_sandbox/issuer` | | `{"issuer": ...}` |
 //! | `GET /_sandbox/objects` | | JSON array of every stored object |
+//! | `GET /_sandbox/requests` | | `{"total": N, "requests": [{"verb","resource","count"}]}` (control requests not counted) |
+//! | `DELETE /_sandbox/requests` | reset the request counter | the empty counter |
+//! | `POST /_sandbox/rollout-failure` (body `{"namespace","name","pods":"ImagePull"\|"Unschedulable","deadlineSeconds":N}`) | that Deployment's rollouts fail (see [`FakeApiServer::fail_rollout`]) | `{"namespace","name"}` |
+//! | `DELETE /_sandbox/rollout-failure` (body `{"namespace","name"}`) | back to normal rollouts | `{"namespace","name"}` |
 //!
 //! With kubectl: `kubectl create --raw /_sandbox/rotate-key -f /dev/null`,
 //! `kubectl get --raw /_sandbox/objects`.
@@ -71,8 +76,12 @@
 //!   send protobuf; decoded with the schema kubectl itself embeds, see
 //!   `proto`); answers are always JSON, so a client that accepts only
 //!   protobuf or CBOR gets 406, and CBOR bodies get 415.
-//! - Status is set at once (Deployments are immediately fully available);
-//!   no pods, no ReplicaSets, no garbage collection by ownerReferences.
+//! - Deployments roll out over [`FakeApiServerConfig::rollout_duration`]
+//!   (see `controller`): ReplicaSets, Pods (never really run) and Events
+//!   are made by the fake controllers; there are no Nodes. Events are
+//!   stored twice (core/v1 and events.k8s.io/v1), so an Event created
+//!   through one API is not seen through the other. Garbage collection
+//!   follows ownerReferences only for what the controllers made.
 //! - TokenRequest `boundObjectRef` is echoed but not checked or bound;
 //!   there is no `--service-account-max-token-expiration` cap.
 //! - Watches keep the last 10 000 events; older resourceVersions get an
@@ -93,6 +102,7 @@
 //! (here 1.33); the versioned binaries sit next to it.
 
 mod client;
+mod controller;
 mod handlers;
 #[cfg(test)]
 mod http_tests;
@@ -125,6 +135,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 pub use client::{ClientAuth, RawResponse};
+pub use controller::{PodFailure, RolloutFailure};
+pub use handlers::RequestCounts;
 pub use handlers::RESTRICTED_USER;
 pub use keys::KeyKind;
 pub use tokens::TokenQuirks;
@@ -153,6 +165,10 @@ pub struct FakeApiServerConfig {
     pub jwks_uri: JwksUri,
     /// The kind of the first signing key (default RSA-2048, RS256).
     pub signing_key: KeyKind,
+    /// How long a Deployment rollout takes from the write to every new
+    /// replica available (see [`FakeApiServer::fail_rollout`] for one that
+    /// never gets there). Default 500 ms.
+    pub rollout_duration: Duration,
 }
 
 /// What the discovery document gives as `jwks_uri`.
@@ -182,6 +198,7 @@ impl Default for FakeApiServerConfig {
             namespace_termination_delay: Duration::from_millis(500),
             jwks_uri: JwksUri::default(),
             signing_key: KeyKind::Rsa2048,
+            rollout_duration: Duration::from_millis(500),
         }
     }
 }
@@ -201,6 +218,10 @@ pub(crate) struct Shared {
     token_quirks: RwLock<TokenQuirks>,
     /// Every token TokenRequest handed out (so tests can look for leaks).
     minted: Mutex<Vec<String>>,
+    /// The deployment/replicaset controllers, scheduler and kubelet.
+    controllers: Mutex<controller::Controllers>,
+    /// Requests served, for tests asserting how many calls were made.
+    requests: Mutex<RequestCounts>,
 }
 
 impl Shared {
@@ -208,6 +229,17 @@ impl Shared {
     // the other tests sharing it: recover the guard from poisoning.
     fn store(&self) -> MutexGuard<'_, store::Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn controllers(&self) -> MutexGuard<'_, controller::Controllers> {
+        self.controllers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn requests(&self) -> MutexGuard<'_, RequestCounts> {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// One pass of the controllers (lock order: controllers, then store).
+    fn run_controllers(&self) {
+        let mut ctl = self.controllers();
+        controller::tick(&mut ctl, &mut self.store());
     }
     fn keys(&self) -> RwLockReadGuard<'_, keys::KeySet> {
         self.keys.read().unwrap_or_else(|e| e.into_inner())
@@ -253,6 +285,7 @@ pub struct FakeApiServer {
     ca_der: Vec<u8>,
     shutdown_tx: tokio_watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    ticker: JoinHandle<()>,
 }
 
 impl FakeApiServer {
@@ -293,10 +326,23 @@ impl FakeApiServer {
             jwks_uri: cfg.jwks_uri,
             token_quirks: RwLock::new(TokenQuirks::default()),
             minted: Mutex::new(Vec::new()),
+            controllers: Mutex::new(controller::Controllers::new(cfg.rollout_duration)),
+            requests: Mutex::new(RequestCounts::default()),
         });
         let (shutdown_tx, shutdown_rx) = tokio_watch::channel(false);
         let acceptor = TlsAcceptor::from(tls.server_config.clone());
         let task = tokio::spawn(serve(listener, acceptor, shared.clone(), shutdown_rx));
+        let ticker = {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_millis(20));
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                loop {
+                    every.tick().await;
+                    shared.run_controllers();
+                }
+            })
+        };
         Ok(FakeApiServer {
             shared,
             addr,
@@ -304,6 +350,7 @@ impl FakeApiServer {
             ca_der: tls.ca_der,
             shutdown_tx,
             task: Some(task),
+            ticker,
         })
     }
 
@@ -412,9 +459,41 @@ impl FakeApiServer {
         self.shared.store().all()
     }
 
+    /// Make the rollouts of Deployment `namespace/name` fail from now on
+    /// (the next write to it, or the rollout in progress): its new Pods
+    /// never become ready, Events say why, and Progressing turns False with
+    /// `ProgressDeadlineExceeded` after `failure.deadline`.
+    pub fn fail_rollout(&self, namespace: &str, name: &str, failure: RolloutFailure) {
+        self.shared
+            .controllers()
+            .set_failure(namespace, name, Some(failure));
+    }
+
+    /// Let `namespace/name` roll out normally again.
+    pub fn clear_rollout_failure(&self, namespace: &str, name: &str) {
+        self.shared.controllers().set_failure(namespace, name, None);
+    }
+
+    /// Change how long a rollout takes (see [`FakeApiServerConfig::rollout_duration`]).
+    pub fn set_rollout_duration(&self, duration: Duration) {
+        self.shared.controllers().duration = duration;
+    }
+
+    /// What was requested so far (or since [`reset_requests`](Self::reset_requests)).
+    /// Control requests (`/_sandbox/*`) are not counted.
+    pub fn requests(&self) -> RequestCounts {
+        self.shared.requests().clone()
+    }
+
+    /// Forget the requests counted so far.
+    pub fn reset_requests(&self) {
+        *self.shared.requests() = RequestCounts::default();
+    }
+
     /// Stop accepting, close every connection (watches included), and wait
     /// until the port is released.
     pub async fn shutdown(mut self) {
+        self.ticker.abort();
         let _ = self.shutdown_tx.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -424,6 +503,7 @@ impl FakeApiServer {
 
 impl Drop for FakeApiServer {
     fn drop(&mut self) {
+        self.ticker.abort();
         if let Some(task) = self.task.take() {
             task.abort();
         }

@@ -24,7 +24,7 @@ const MAGIC: &[u8] = b"k8s\0";
 const SCHEMA_TEXT: &str = include_str!("proto_schema.txt");
 
 #[derive(Debug, Clone, PartialEq)]
-enum Label {
+pub(crate) enum Label {
     Optional,
     Repeated,
     /// Embedded with `json:",inline"`: fields merge into the parent object.
@@ -32,20 +32,25 @@ enum Label {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Ty {
+pub(crate) enum Ty {
     Scalar(String),
     Message(String),
     Map(String, Box<Ty>),
 }
 
 #[derive(Debug, Clone)]
-struct Field {
-    name: String,
-    label: Label,
-    ty: Ty,
+pub(crate) struct Field {
+    pub name: String,
+    pub label: Label,
+    pub ty: Ty,
 }
 
 type Schema = HashMap<String, HashMap<u64, Field>>;
+
+/// The fields of one message of the embedded schema (for `schema`).
+pub(crate) fn message_fields(name: &str) -> Option<&'static HashMap<u64, Field>> {
+    schema().get(name)
+}
 
 fn parse_ty(words: &[&str]) -> Option<Ty> {
     match words {

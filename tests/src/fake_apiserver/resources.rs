@@ -173,6 +173,28 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
         &["api-extensions"],
         false,
     ),
+    rt("", "pods", "pod", "Pod", true, &["po"], &["all"], true),
+    rt("", "events", "event", "Event", true, &["ev"], &[], false),
+    rt(
+        "apps",
+        "replicasets",
+        "replicaset",
+        "ReplicaSet",
+        true,
+        &["rs"],
+        &["all"],
+        true,
+    ),
+    rt(
+        "events.k8s.io",
+        "events",
+        "event",
+        "Event",
+        true,
+        &["ev"],
+        &[],
+        false,
+    ),
     rt(
         "policy",
         "poddisruptionbudgets",
@@ -188,6 +210,7 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
 /// The API groups other than core, in the order `/apis` lists them.
 const GROUPS: &[&str] = &[
     "apps",
+    "events.k8s.io",
     "rbac.authorization.k8s.io",
     "admissionregistration.k8s.io",
     "policy",
@@ -205,6 +228,11 @@ pub(crate) fn namespace_type() -> &'static ResourceType {
 
 pub(crate) fn serviceaccount_type() -> &'static ResourceType {
     &RESOURCES[1]
+}
+
+/// A type the fake is known to serve (panics on a typo in this crate).
+pub(crate) fn known(group: &str, plural: &str) -> &'static ResourceType {
+    lookup(group, "v1", plural).unwrap_or_else(|| panic!("unknown resource {group}/{plural}"))
 }
 
 /// Is `group/version` served at all?

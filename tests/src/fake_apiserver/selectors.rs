@@ -14,6 +14,36 @@ enum LabelReq {
     NotExists(String),
 }
 
+/// Field labels accepted in `fieldSelector`: metadata for every kind, plus
+/// those the real server allows for Events and Pods (accepted on every
+/// kind here; a real server refuses e.g. `involvedObject.name` on Pods).
+const FIELD_LABELS: &[&str] = &[
+    "metadata.name",
+    "metadata.namespace",
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "regarding.kind",
+    "regarding.namespace",
+    "regarding.name",
+    "regarding.uid",
+    "reason",
+    "reportingComponent",
+    "reportingController",
+    "source",
+    "type",
+    "spec.nodeName",
+    "spec.serviceAccountName",
+    "spec.schedulerName",
+    "spec.restartPolicy",
+    "status.phase",
+    "status.podIP",
+];
+
 #[derive(Debug, Clone, PartialEq)]
 enum FieldReq {
     Eq(&'static str, String),
@@ -116,12 +146,12 @@ fn parse_field_req(raw: &str) -> Result<FieldReq, ApiError> {
             "invalid selector: '{r}'; can't understand '{r}'"
         )));
     };
-    let key: &'static str = match key.trim() {
-        "metadata.name" => "metadata.name",
-        "metadata.namespace" => "metadata.namespace",
-        other => {
+    let key: &'static str = match FIELD_LABELS.iter().find(|f| **f == key.trim()) {
+        Some(f) => f,
+        None => {
             return Err(ApiError::bad_request(format!(
-                "field label not supported: {other}"
+                "field label not supported: {}",
+                key.trim()
             )))
         }
     };
@@ -161,8 +191,10 @@ impl Selectors {
             LabelReq::NotExists(k) => label(k).is_none(),
         });
         let field = |k: &str| {
-            let key = k.trim_start_matches("metadata.");
-            meta[key].as_str().unwrap_or("").to_string()
+            let v = k.split('.').fold(obj, |cur, part| &cur[part]);
+            // `source` of a core Event selects on source.component.
+            let v = if k == "source" { &v["component"] } else { v };
+            v.as_str().unwrap_or("").to_string()
         };
         let fields_ok = self.fields.iter().all(|r| match r {
             FieldReq::Eq(k, v) => &field(k) == v,
