@@ -2,7 +2,7 @@
 # publish them as a public OIDC issuer that AWS IAM trusts, check the whole
 # chain the way STS will (a token minted by the cluster for a demo service
 # account verifies against what was published), and print the trust policy
-# for that service account.
+# for that service account; and install the pod identity webhook.
 #
 # Run it with `scripts/quickstart`: it starts a local sandbox (a fake
 # Kubernetes API server and moto for AWS, with a Route53 zone for the
@@ -29,6 +29,12 @@ variable "issuer_domain" {
 variable "route53_zone_id" {
   description = "Public Route53 zone that contains issuer_domain."
   type        = string
+}
+
+variable "webhook_region" {
+  description = "The region pods get as AWS_REGION from the webhook."
+  type        = string
+  default     = "eu-west-1"
 }
 
 variable "demo_service_account" {
@@ -93,6 +99,13 @@ data "irsa_issuer_check" "this" {
   depends_on      = [irsa_oidc_issuer.this]
 }
 
+# The pod identity webhook that injects the role and token into pods whose
+# service account is annotated eks.amazonaws.com/role-arn: installed through
+# the Kubernetes API with TLS the provider makes (no Helm, no cert-manager).
+resource "irsa_webhook" "this" {
+  aws_region = var.webhook_region
+}
+
 # The trust policy of a role for the demo service account: use it as
 # aws_iam_role.assume_role_policy.
 data "irsa_trust_policy" "demo" {
@@ -112,4 +125,12 @@ output "issuer_check" {
 output "trust_policy" {
   description = "The trust policy for the demo service account."
   value       = jsondecode(data.irsa_trust_policy.demo.json)
+}
+
+output "webhook" {
+  description = "The pod identity webhook: its Service and every object applied."
+  value = {
+    service = "${irsa_webhook.this.namespace}/${irsa_webhook.this.service_name}"
+    objects = [for o in irsa_webhook.this.objects : "${o.kind} ${o.name}: ${o.status}"]
+  }
 }

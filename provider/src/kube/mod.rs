@@ -2,6 +2,7 @@
 //! (the hashicorp/kubernetes provider's conventions) and the raw reads the
 //! data sources need. Thin I/O; no IRSA logic here.
 
+pub mod objects;
 mod token_request;
 
 use std::time::Duration;

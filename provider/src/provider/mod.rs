@@ -112,9 +112,12 @@ impl tfplugin::Provider for IrsaProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(crate::resources::oidc_issuer::OidcIssuer::new(
-            self.state.clone(),
-        ))]
+        vec![
+            Arc::new(crate::resources::oidc_issuer::OidcIssuer::new(
+                self.state.clone(),
+            )),
+            Arc::new(crate::resources::webhook::Webhook::new(self.state.clone())),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

@@ -1,3 +1,4 @@
 //! Managed resources, one folder each.
 
 pub mod oidc_issuer;
+pub mod webhook;

@@ -129,6 +129,27 @@ pub fn not_after(cert_pem: &str) -> Result<OffsetDateTime, TlsError> {
         .map_err(|e| TlsError::Parse(e.to_string()))
 }
 
+/// When the certificate starts being valid.
+pub fn not_before(cert_pem: &str) -> Result<OffsetDateTime, TlsError> {
+    let der = der_of(cert_pem)?;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(&der).map_err(|e| TlsError::Parse(e.to_string()))?;
+    OffsetDateTime::from_unix_timestamp(cert.validity().not_before.timestamp())
+        .map_err(|e| TlsError::Parse(e.to_string()))
+}
+
+/// The PEM CERTIFICATE blocks of a bundle, each trimmed.
+pub fn bundle_certs(bundle: &str) -> Vec<String> {
+    const END: &str = "-----END CERTIFICATE-----";
+    bundle
+        .split_inclusive(END)
+        .filter_map(|c| {
+            let start = c.find("-----BEGIN CERTIFICATE-----")?;
+            c.ends_with(END).then(|| c[start..].trim().to_string())
+        })
+        .collect()
+}
+
 /// `sha256:<hex>` of the DER: what state records to notice a changed certificate.
 pub fn fingerprint(cert_pem: &str) -> Result<String, TlsError> {
     let der = der_of(cert_pem)?;

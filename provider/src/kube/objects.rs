@@ -1,0 +1,216 @@
+//! Objects through the API: server-side apply with one field manager, get,
+//! delete and wait until gone, and the pods' events for a failed rollout.
+//! Thin I/O; the objects themselves come from `webhook::manifests`.
+//! Errors name the object and the reason; no Secret data is ever in one.
+
+use std::time::Duration;
+
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use serde_json::Value;
+
+use super::{error_chain, KubeClient};
+use crate::webhook::manifests::{ObjectId, FIELD_MANAGER};
+use tfplugin::framework::Interrupted;
+use tfplugin::Ctx;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error(
+        "{what}: the credentials of the provider's `kubernetes` settings may not `{verb}` {resource}{scope} \
+         (403 Forbidden). Grant the verb `{verb}` on `{resource}` to that identity (e.g. in a ClusterRole bound to it)."
+    )]
+    Forbidden {
+        what: String,
+        verb: String,
+        resource: String,
+        scope: String,
+    },
+    #[error(
+        "{what}: fields this resource sets are owned by another field manager (409 Conflict): {message}. \
+         Set `force_conflicts = true` to take them over, or stop the other manager from setting them."
+    )]
+    Conflict { what: String, message: String },
+    #[error("{what}: the Kubernetes API server refused to {verb} it ({code} {reason}): {message}")]
+    Api {
+        what: String,
+        verb: String,
+        code: u16,
+        reason: String,
+        message: String,
+    },
+    #[error(
+        "{what}: the Kubernetes API server at {host} rejected the credentials (401 Unauthorized): check the \
+         token, client certificate or exec plugin in the provider's `kubernetes` settings"
+    )]
+    Unauthorized { what: String, host: String },
+    #[error("{what}: cannot reach the Kubernetes API server at {host}: {reason}")]
+    Unreachable {
+        what: String,
+        host: String,
+        reason: String,
+    },
+    #[error("{what}: {why}")]
+    Interrupted { what: String, why: Interrupted },
+}
+
+impl ObjectError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ObjectError::Api { code: 404, .. })
+    }
+}
+
+fn api_resource(id: &ObjectId) -> ApiResource {
+    ApiResource {
+        group: id.group.clone(),
+        version: id.version.clone(),
+        api_version: id.api_version(),
+        kind: id.kind.clone(),
+        plural: id.plural.clone(),
+    }
+}
+
+impl KubeClient {
+    fn api_for(&self, id: &ObjectId) -> Api<DynamicObject> {
+        let ar = api_resource(id);
+        if id.namespace.is_empty() {
+            Api::all_with(self.client.clone(), &ar)
+        } else {
+            Api::namespaced_with(self.client.clone(), &id.namespace, &ar)
+        }
+    }
+
+    fn object_error(&self, id: &ObjectId, verb: &str, e: kube::Error) -> ObjectError {
+        let what = id.describe();
+        match e {
+            kube::Error::Api(status) => match status.code {
+                401 => ObjectError::Unauthorized {
+                    what,
+                    host: self.host.clone(),
+                },
+                403 => ObjectError::Forbidden {
+                    what,
+                    verb: verb.to_string(),
+                    resource: id.resource(),
+                    scope: if id.namespace.is_empty() {
+                        " (cluster-scoped)".to_string()
+                    } else {
+                        format!(" in the namespace {:?}", id.namespace)
+                    },
+                },
+                409 if status.reason == "Conflict" && verb == "patch" => ObjectError::Conflict {
+                    what,
+                    message: status.message.clone(),
+                },
+                code => ObjectError::Api {
+                    what,
+                    verb: verb.to_string(),
+                    code,
+                    reason: status.reason.clone(),
+                    message: status.message.clone(),
+                },
+            },
+            other => ObjectError::Unreachable {
+                what,
+                host: self.host.clone(),
+                reason: error_chain(&other),
+            },
+        }
+    }
+
+    /// The object as the API server holds it; `None` when it does not exist.
+    pub async fn get_object(&self, id: &ObjectId) -> Result<Option<Value>, ObjectError> {
+        match self.api_for(id).get_opt(&id.name).await {
+            Ok(Some(o)) => Ok(Some(serde_json::to_value(o).unwrap_or_default())),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.object_error(id, "get", e)),
+        }
+    }
+
+    /// Server-side apply of `body` as [`FIELD_MANAGER`], unknown fields
+    /// refused (`fieldValidation=Strict`); `force` takes over fields other
+    /// managers own. Returns the object after the apply.
+    pub async fn apply_object(
+        &self,
+        id: &ObjectId,
+        body: &Value,
+        force: bool,
+    ) -> Result<Value, ObjectError> {
+        let mut pp = PatchParams::apply(FIELD_MANAGER).validation_strict();
+        if force {
+            pp = pp.force();
+        }
+        tracing::debug!(target: "irsa::webhook", object = %id.describe(), force, "server-side apply");
+        self.api_for(id)
+            .patch(&id.name, &pp, &Patch::Apply(body))
+            .await
+            .map(|o| serde_json::to_value(o).unwrap_or_default())
+            .map_err(|e| self.object_error(id, "patch", e))
+    }
+
+    /// Deletes the object (dependents in the background, as kubectl does)
+    /// and waits until it is gone: finalizers and foreground deletion keep
+    /// an object with a `deletionTimestamp` for a while.
+    pub async fn delete_object_and_wait(
+        &self,
+        ctx: &Ctx,
+        id: &ObjectId,
+    ) -> Result<(), ObjectError> {
+        let api = self.api_for(id);
+        match api.delete(&id.name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            Err(e) => return Err(self.object_error(id, "delete", e)),
+        }
+        loop {
+            match api.get_opt(&id.name).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) => {}
+                Err(e) => return Err(self.object_error(id, "get", e)),
+            }
+            ctx.sleep(Duration::from_millis(500)).await.map_err(|why| {
+                ObjectError::Interrupted {
+                    what: format!("waiting for {} to be deleted", id.describe()),
+                    why,
+                }
+            })?;
+        }
+    }
+
+    /// The last events of the pods matching `selector` in `namespace`, as
+    /// `pod: reason: message` lines (newest last); empty when the cluster
+    /// has none or lists of pods/events are not allowed.
+    pub async fn pod_events(&self, namespace: &str, selector: &str, max: usize) -> Vec<String> {
+        use k8s_openapi::api::core::v1::{Event, Pod};
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let Ok(list) = pods.list(&ListParams::default().labels(selector)).await else {
+            return vec![];
+        };
+        let events: Api<Event> = Api::namespaced(self.client.clone(), namespace);
+        let mut out: Vec<(String, String)> = Vec::new();
+        for p in list.items.iter().take(10) {
+            let name = p.metadata.name.clone().unwrap_or_default();
+            let fs = format!("involvedObject.kind=Pod,involvedObject.name={name}");
+            if let Ok(evs) = events.list(&ListParams::default().fields(&fs)).await {
+                for e in evs.items {
+                    let when = e
+                        .last_timestamp
+                        .as_ref()
+                        .map(|t| t.0.to_string())
+                        .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
+                        .unwrap_or_default();
+                    out.push((
+                        when,
+                        format!(
+                            "pod {name}: {}: {}",
+                            e.reason.unwrap_or_default(),
+                            e.message.unwrap_or_default().trim()
+                        ),
+                    ));
+                }
+            }
+        }
+        out.sort();
+        let skip = out.len().saturating_sub(max);
+        out.into_iter().skip(skip).map(|(_, l)| l).collect()
+    }
+}

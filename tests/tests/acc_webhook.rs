@@ -1,0 +1,544 @@
+//! Acceptance tests of the resource `irsa_webhook`, run with the REAL
+//! Terraform CLI on every version the harness finds, against the
+//! in-process fake Kubernetes API server (changes "by someone else" are
+//! made with the real `kubectl`), and a stub API server that counts
+//! requests for the bad-input table.
+//!
+//! Needs: `cargo build -p terraform-provider-irsa`, a Terraform, kubectl.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use irsa_acceptance::harness::{each_terraform, hcl_string, Workdir, REQUIRED_PROVIDERS};
+use irsa_acceptance::sandbox::{k8s_status, Sandbox, StubApiServer};
+use rustls::client::danger::ServerCertVerifier;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use serde_json::Value;
+
+const NS: &str = "kube-system";
+const NAME: &str = "pod-identity-webhook";
+const ADDR: &str = "irsa_webhook.this";
+
+fn config(kubeconfig: &Path, body: &str) -> String {
+    config_with(kubeconfig, body, TIMEOUTS)
+}
+
+const TIMEOUTS: &str = r#"  timeouts {
+    create = "3m"
+    update = "3m"
+    delete = "3m"
+  }"#;
+
+/// `timeouts` is configuration only (import cannot know it): the import
+/// test goes without.
+fn config_with(kubeconfig: &Path, body: &str, timeouts: &str) -> String {
+    format!(
+        r#"{REQUIRED_PROVIDERS}
+provider "irsa" {{
+  kubernetes {{
+    config_path = {path}
+  }}
+}}
+
+resource "irsa_webhook" "this" {{
+  aws_region = "eu-west-1"
+{body}
+{timeouts}
+}}
+
+output "ca_certificate" {{
+  value = irsa_webhook.this.ca_certificate
+}}
+output "serving_certificate" {{
+  value = irsa_webhook.this.serving_certificate
+}}
+output "ca_bundle" {{
+  value = irsa_webhook.this.ca_bundle
+}}
+output "objects" {{
+  value = irsa_webhook.this.objects
+}}
+"#,
+        path = hcl_string(&kubeconfig.display().to_string()),
+    )
+}
+
+/// Every object the default configuration makes: (API path prefix, plural, namespaced, name).
+fn object_paths() -> Vec<String> {
+    let ns =
+        |group: &str, plural: &str, name: &str| format!("{group}/namespaces/{NS}/{plural}/{name}");
+    vec![
+        ns("/api/v1", "serviceaccounts", NAME),
+        ns("/api/v1", "secrets", &format!("{NAME}-cert")),
+        ns("/api/v1", "secrets", &format!("{NAME}-ca")),
+        ns("/api/v1", "services", NAME),
+        ns("/apis/apps/v1", "deployments", NAME),
+        ns("/apis/policy/v1", "poddisruptionbudgets", NAME),
+        format!("/apis/rbac.authorization.k8s.io/v1/clusterroles/{NS}:{NAME}"),
+        format!("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{NS}:{NAME}"),
+        format!("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/{NAME}.{NS}"),
+    ]
+}
+
+async fn get(sandbox: &Sandbox, path: &str) -> Option<Value> {
+    let (status, body) = sandbox.k8s_get(path, None).await.expect("GET");
+    match status {
+        200 => Some(serde_json::from_slice(&body).expect("JSON")),
+        404 => None,
+        other => panic!(
+            "GET {path}: HTTP {other}: {}",
+            String::from_utf8_lossy(&body)
+        ),
+    }
+}
+
+fn kubectl(sandbox: &Sandbox, args: &[&str]) -> String {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(sandbox.kubeconfig_path())
+        .args(args)
+        .output()
+        .expect("run kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn b64_text(v: &Value) -> String {
+    String::from_utf8(
+        B64.decode(v.as_str().expect("base64 string"))
+            .expect("base64"),
+    )
+    .expect("utf8")
+}
+
+/// Verifies `serving_pem` for `name` as kube-apiserver does with `bundle`.
+fn verify(bundle: &str, serving_pem: &str, name: &str) -> Result<(), String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile_certs(bundle) {
+        roots.add(c).map_err(|e| e.to_string())?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let v = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let leaf = rustls_pemfile_certs(serving_pem)
+        .into_iter()
+        .next()
+        .ok_or("no certificate")?;
+    v.verify_server_cert(
+        &leaf,
+        &[],
+        &ServerName::try_from(name.to_string()).unwrap(),
+        &[],
+        UnixTime::now(),
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+fn rustls_pemfile_certs(pem_text: &str) -> Vec<CertificateDer<'static>> {
+    let mut out = Vec::new();
+    for block in pem_text.split_inclusive("-----END CERTIFICATE-----") {
+        let Some(start) = block.find("-----BEGIN CERTIFICATE-----") else {
+            continue;
+        };
+        let body: String = block[start + 27..]
+            .trim_end_matches("-----END CERTIFICATE-----")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if let Ok(der) = B64.decode(body) {
+            out.push(CertificateDer::from(der));
+        }
+    }
+    out
+}
+
+fn dns_names(pem_text: &str) -> Vec<String> {
+    let der = rustls_pemfile_certs(pem_text).remove(0);
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).expect("x509");
+    let san = cert
+        .subject_alternative_name()
+        .expect("san")
+        .expect("san present");
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|g| match g {
+            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The raw state file and `terraform show -json`: no private key anywhere.
+async fn assert_no_private_key_in_state(wd: &Workdir) {
+    let raw = std::fs::read_to_string(wd.path().join("terraform.tfstate")).unwrap_or_default();
+    let shown = wd.state_json().await.to_string();
+    for (what, text) in [
+        ("terraform.tfstate", &raw),
+        ("terraform show -json", &shown),
+    ] {
+        assert!(
+            !text.contains("PRIVATE KEY"),
+            "[{}] a private key in {what}",
+            wd.label()
+        );
+    }
+}
+
+fn statuses(objects: &Value) -> Vec<String> {
+    objects
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {}",
+                o["kind"].as_str().unwrap(),
+                o["status"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Create -> every object as specified -> empty plan -> import -> empty
+/// plan -> destroy -> nothing of ours left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_import_destroy() {
+    each_terraform(|tf| async move {
+        let sandbox = Sandbox::start_kube_only().await;
+        let wd = Workdir::new(&tf, &config_with(sandbox.kubeconfig_path(), "", ""));
+        wd.apply().await.expect("apply");
+
+        for p in object_paths() {
+            let o = get(&sandbox, &p).await.unwrap_or_else(|| panic!("[{}] {p} missing", wd.label()));
+            assert_eq!(o["metadata"]["labels"]["app.kubernetes.io/managed-by"], "terraform-provider-irsa", "{p}");
+            let managers: Vec<&str> = o["metadata"]["managedFields"]
+                .as_array()
+                .map(|m| m.iter().filter_map(|e| e["manager"].as_str()).collect())
+                .unwrap_or_default();
+            assert!(managers.contains(&"terraform-provider-irsa"), "{p}: managers {managers:?}");
+        }
+        let dep = get(&sandbox, &object_paths()[4]).await.unwrap();
+        let c = &dep["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["image"], "public.ecr.aws/eks/amazon-eks-pod-identity-webhook:v0.6.17");
+        assert_eq!(c["command"], serde_json::json!(["/webhook"]));
+        let args: Vec<String> = serde_json::from_value(c["args"].clone()).unwrap();
+        for want in [
+            "--in-cluster=false",
+            "--port=8443",
+            "--tls-cert=/etc/webhook/certs/tls.crt",
+            "--tls-key=/etc/webhook/certs/tls.key",
+            "--aws-default-region=eu-west-1",
+            "--sts-regional-endpoint=true",
+            "--token-audience=sts.amazonaws.com",
+            "--token-expiration=86400",
+            "--annotation-prefix=eks.amazonaws.com",
+            "--service-account-lookup-grace-period=0s",
+        ] {
+            assert!(args.iter().any(|a| a == want), "[{}] {want} not in {args:?}", wd.label());
+        }
+        assert_eq!(dep["spec"]["replicas"], 2);
+        assert_eq!(c["readinessProbe"]["httpGet"]["scheme"], "HTTPS");
+        assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/healthz");
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(c["securityContext"]["capabilities"]["drop"], serde_json::json!(["ALL"]));
+        assert_eq!(dep["spec"]["template"]["spec"]["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+        let volumes = dep["spec"]["template"]["spec"]["volumes"].to_string();
+        assert!(volumes.contains(&format!("{NAME}-cert")) && !volumes.contains(&format!("{NAME}-ca")), "{volumes}");
+
+        let secret = get(&sandbox, &object_paths()[1]).await.unwrap();
+        assert_eq!(secret["type"], "kubernetes.io/tls");
+        let serving = b64_text(&secret["data"]["tls.crt"]);
+        assert!(b64_text(&secret["data"]["tls.key"]).contains("PRIVATE KEY"));
+        let mwc = get(&sandbox, &object_paths()[8]).await.unwrap();
+        let hook = &mwc["webhooks"][0];
+        assert_eq!(hook["failurePolicy"], "Ignore");
+        assert_eq!(hook["sideEffects"], "None");
+        assert_eq!(hook["admissionReviewVersions"], serde_json::json!(["v1beta1"]));
+        assert_eq!(hook["clientConfig"]["service"]["path"], "/mutate");
+        assert_eq!(hook["clientConfig"]["service"]["name"], NAME);
+        let bundle = b64_text(&hook["clientConfig"]["caBundle"]);
+        let mut names = dns_names(&serving);
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                NAME.to_string(),
+                format!("{NAME}.{NS}"),
+                format!("{NAME}.{NS}.svc"),
+                format!("{NAME}.{NS}.svc.cluster.local")
+            ]
+        );
+        for n in &names {
+            verify(&bundle, &serving, n).unwrap_or_else(|e| panic!("[{}] {n}: {e}", wd.label()));
+        }
+        assert!(verify(&bundle, &serving, "other.kube-system.svc").is_err());
+        assert_eq!(wd.output_value("serving_certificate").await.as_str().unwrap().trim(), serving.trim());
+        assert_eq!(wd.output_value("ca_bundle").await.as_str().unwrap().trim(), bundle.trim());
+        assert_no_private_key_in_state(&wd).await;
+        let rules = get(&sandbox, &object_paths()[6]).await.unwrap()["rules"].clone();
+        assert_eq!(rules, serde_json::json!([{"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list", "watch"]}]));
+
+        wd.plan_is_empty().await;
+        wd.run_ok(&["state", "rm", ADDR]).await.expect("state rm");
+        wd.import(ADDR, &format!("{NS}/{NAME}")).await.expect("import");
+        wd.plan_is_empty().await;
+        assert_no_private_key_in_state(&wd).await;
+
+        wd.destroy().await.expect("destroy");
+        for p in object_paths() {
+            assert!(get(&sandbox, &p).await.is_none(), "[{}] {p} left after destroy", wd.label());
+        }
+    })
+    .await;
+}
+
+/// Drift: the Deployment deleted (re-made), failurePolicy changed by
+/// another manager (a conflict naming it unless force_conflicts), an env
+/// var another manager added (left alone, no diff).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_is_repaired_and_other_managers_fields_are_left_alone() {
+    each_terraform(|tf| async move {
+        let sandbox = Sandbox::start_kube_only().await;
+        let wd = Workdir::new(&tf, &config(sandbox.kubeconfig_path(), "  replicas = 1\n"));
+        wd.apply().await.expect("apply");
+        assert!(get(
+            &sandbox,
+            &format!("/apis/policy/v1/namespaces/{NS}/poddisruptionbudgets/{NAME}")
+        )
+        .await
+        .is_none());
+
+        // Deployment deleted.
+        kubectl(&sandbox, &["-n", NS, "delete", "deployment", NAME]);
+        let plan = wd.plan().await.expect("plan");
+        plan.assert_matches(r#"status\s*=\s*"missing"\s*->\s*"applied""#);
+        wd.apply().await.expect("apply repairs");
+        assert!(get(
+            &sandbox,
+            &format!("/apis/apps/v1/namespaces/{NS}/deployments/{NAME}")
+        )
+        .await
+        .is_some());
+        wd.plan_is_empty().await;
+
+        // Another manager's env var: no diff, and it stays.
+        kubectl(
+            &sandbox,
+            &[
+                "-n",
+                NS,
+                "set",
+                "env",
+                &format!("deployment/{NAME}"),
+                "EXTRA_SETTING=1",
+            ],
+        );
+        wd.plan_is_empty().await;
+
+        // failurePolicy changed by someone else.
+        let mwc = format!("{NAME}.{NS}");
+        kubectl(
+            &sandbox,
+            &[
+                "patch",
+                "mutatingwebhookconfiguration",
+                &mwc,
+                "--type=json",
+                "-p",
+                r#"[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Fail"}]"#,
+            ],
+        );
+        let plan = wd.plan().await.expect("plan");
+        plan.assert_matches(r#"drifted: \.webhooks\[name=pod-identity-webhook\.kube-system\.irsa\.terraform\.io\]\.failurePolicy"#);
+        wd.expect_error(
+            &["apply", "-auto-approve"],
+            r#"(?s)MutatingWebhookConfiguration.*409 Conflict.*kubectl.*force_conflicts"#,
+        )
+        .await;
+        wd.set_config(&config(
+            sandbox.kubeconfig_path(),
+            "  replicas = 1\n  force_conflicts = true\n",
+        ));
+        wd.apply().await.expect("forced apply repairs");
+        let live = get(
+            &sandbox,
+            &format!("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/{mwc}"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(live["webhooks"][0]["failurePolicy"], "Ignore");
+        wd.plan_is_empty().await;
+        let dep = get(
+            &sandbox,
+            &format!("/apis/apps/v1/namespaces/{NS}/deployments/{NAME}"),
+        )
+        .await
+        .unwrap();
+        let env = dep["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+        assert!(
+            env.contains("EXTRA_SETTING"),
+            "[{}] the other manager's env var was removed: {env}",
+            wd.label()
+        );
+        let objects = wd.output_value("objects").await;
+        assert!(
+            statuses(&objects).iter().all(|s| s.ends_with(" applied")),
+            "{objects}"
+        );
+        wd.destroy().await.expect("destroy");
+    })
+    .await;
+}
+
+/// Renewal within certificate_renew_before: same CA, caBundle unchanged.
+/// A changed validity: a new CA, both in caBundle during the overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_keeps_the_ca_and_rotation_overlaps() {
+    each_terraform(|tf| async move {
+        let sandbox = Sandbox::start_kube_only().await;
+        let body = |validity: &str, renew: &str| {
+            format!("  replicas = 1\n  certificate_validity = \"{validity}\"\n  certificate_renew_before = \"{renew}\"\n")
+        };
+        let wd = Workdir::new(&tf, &config(sandbox.kubeconfig_path(), &body("1h", "30m")));
+        wd.apply().await.expect("apply");
+        wd.plan_is_empty().await;
+        let ca1 = wd.output_value("ca_certificate").await.as_str().unwrap().to_string();
+        let serving1 = wd.output_value("serving_certificate").await.as_str().unwrap().to_string();
+        let mwc_path = format!("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/{NAME}.{NS}");
+        let bundle1 = get(&sandbox, &mwc_path).await.unwrap()["webhooks"][0]["clientConfig"]["caBundle"].clone();
+
+        // Less than renew_before remains: the plan re-issues the serving certificate only.
+        wd.set_config(&config(sandbox.kubeconfig_path(), &body("1h", "59m59s")));
+        let plan = wd.plan().await.expect("plan");
+        plan.assert_matches(r"serving_certificate\s*=.*->\s*\(known after apply\)");
+        plan.assert_not_matches(r"ca_certificate\s*=.*->\s*\(known after apply\)");
+        wd.apply().await.expect("renew");
+        let serving2 = wd.output_value("serving_certificate").await.as_str().unwrap().to_string();
+        assert_ne!(serving1, serving2, "renewed");
+        assert_eq!(wd.output_value("ca_certificate").await.as_str().unwrap(), ca1, "same CA");
+        let live = get(&sandbox, &mwc_path).await.unwrap();
+        assert_eq!(live["webhooks"][0]["clientConfig"]["caBundle"], bundle1, "caBundle unchanged");
+        let secret = get(&sandbox, &format!("/api/v1/namespaces/{NS}/secrets/{NAME}-cert")).await.unwrap();
+        assert_eq!(b64_text(&secret["data"]["tls.crt"]).trim(), serving2.trim());
+        verify(&b64_text(&bundle1), &serving2, &format!("{NAME}.{NS}.svc")).unwrap();
+
+        // A new validity: a new CA, trusted next to the old one.
+        wd.set_config(&config(sandbox.kubeconfig_path(), &body("2h", "30m")));
+        let plan = wd.plan().await.expect("plan");
+        plan.assert_matches(r"ca_certificate\s*=.*->\s*\(known after apply\)");
+        wd.apply().await.expect("rotate");
+        let ca2 = wd.output_value("ca_certificate").await.as_str().unwrap().to_string();
+        assert_ne!(ca1, ca2);
+        let bundle = b64_text(&get(&sandbox, &mwc_path).await.unwrap()["webhooks"][0]["clientConfig"]["caBundle"]);
+        assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2, "{bundle}");
+        assert!(bundle.contains(ca1.trim()) && bundle.contains(ca2.trim()));
+        let serving3 = wd.output_value("serving_certificate").await.as_str().unwrap().to_string();
+        verify(&bundle, &serving3, &format!("{NAME}.{NS}.svc")).unwrap();
+        // The old serving certificate (still in pods until they reload) verifies too.
+        verify(&bundle, &serving2, &format!("{NAME}.{NS}.svc")).unwrap();
+        // Within the overlap nothing changes.
+        wd.plan_is_empty().await;
+        assert_no_private_key_in_state(&wd).await;
+        wd.destroy().await.expect("destroy");
+    })
+    .await;
+}
+
+/// Bad input: each value -> its error at its attribute, and not one request
+/// reaches the cluster (a stub API server counts them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inputs_fail_at_plan_without_cluster_calls() {
+    let stub = StubApiServer::start(|_, _| (404, k8s_status(404, "NotFound", "not found")))
+        .await
+        .expect("stub");
+    let cases: Vec<(&str, &str)> = vec![
+        (r#"image = "Not An Image""#, "Invalid image reference"),
+        (r#"image = "repo/webhook""#, "neither a tag nor a digest"),
+        ("token_expiration = 599", "at least 600"),
+        (r#"failure_policy = "Deny""#, "Invalid failure policy"),
+        (
+            r#"admission_review_versions = ["v2"]"#,
+            "Invalid admission review version",
+        ),
+        (
+            r#"object_selector = { match_expressions = [{ key = "a", operator = "Like" }] }"#,
+            "Invalid selector operator",
+        ),
+        (
+            r#"namespace_selector = { match_expressions = [{ key = "a", operator = "In" }] }"#,
+            "need at least one value",
+        ),
+        (
+            r#"tolerations = [{ key = "k", operator = "Sometimes", effect = "NoSchedule" }]"#,
+            "Invalid toleration operator",
+        ),
+        (
+            r#"tolerations = [{ operator = "Exists", effect = "NoRun" }]"#,
+            "Invalid toleration effect",
+        ),
+        (
+            r#"resources = { requests = { cpu = "lots" } }"#,
+            "Invalid quantity",
+        ),
+        (
+            r#"service_account_lookup_grace_period = "5 seconds""#,
+            "Invalid duration",
+        ),
+        (r#"namespace = "Kube_System""#, "Invalid namespace"),
+        (r#"name = "1-webhook""#, "Invalid name"),
+        (
+            r#"certificate_renew_before = "9000h""#,
+            "must be less than certificate_validity",
+        ),
+    ];
+    let cases = Arc::new(cases);
+    let stub = Arc::new(stub);
+    each_terraform(|tf| {
+        let cases = cases.clone();
+        let stub = stub.clone();
+        async move {
+            for (line, error) in cases.iter() {
+                let hcl = format!(
+                    r#"{REQUIRED_PROVIDERS}
+provider "irsa" {{
+  kubernetes {{
+    host     = {host}
+    token    = "t"
+    insecure = true
+  }}
+}}
+
+resource "irsa_webhook" "this" {{
+  aws_region = "eu-west-1"
+  {line}
+}}
+"#,
+                    host = hcl_string(&stub.url()),
+                );
+                let before = stub.requests().len();
+                let wd = Workdir::new(&tf, &hcl);
+                wd.expect_error(&["plan"], error).await;
+                let after = stub.requests();
+                assert_eq!(
+                    after.len(),
+                    before,
+                    "[{}] {line}: cluster requests {:?}",
+                    wd.label(),
+                    &after[before..]
+                );
+            }
+        }
+    })
+    .await;
+}
