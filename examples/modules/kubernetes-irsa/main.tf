@@ -1,0 +1,53 @@
+# A drop-in replacement for KamranBiglari/kubernetes-irsa/aws v1.0.0 built on
+# this provider: same inputs and outputs, one provider, no helm, tls,
+# external, kubectl, jq or bash. See README.md for what differs.
+
+# The module configures its own provider from its inputs, as the callers of
+# the old module expect (they pass a kubeconfig path and a region). AWS
+# credentials come from the usual AWS_* environment and shared config.
+provider "irsa" {
+  region = var.aws_region
+
+  kubernetes {
+    config_path = var.kubeconfig_path
+  }
+}
+
+locals {
+  issuer_url = "https://${var.oidc_domain}"
+}
+
+# The cluster's signing keys through the Kubernetes API. Unlike the old
+# module's `kubectl ... || echo '{"keys":[]}'`, a failed read is an error,
+# and so is a cluster whose issuer is not the one published here.
+data "irsa_jwks" "cluster" {
+  expected_issuer = local.issuer_url
+}
+
+resource "irsa_oidc_issuer" "this" {
+  name            = "${var.name}-${var.environment}"
+  domain          = var.oidc_domain
+  route53_zone_id = var.route53_zone_id
+  jwks            = data.irsa_jwks.cluster.json
+  price_class     = var.cloudfront_price_class
+  tags            = var.tags
+
+  # The module replaces one that made the IAM OIDC provider for this URL:
+  # take that provider over (same ARN, so no role changes) instead of failing.
+  adopt_existing_oidc_provider = true
+
+  cache_ttl = {
+    min     = var.cache_min_ttl
+    default = var.cache_default_ttl
+    max     = var.cache_max_ttl
+  }
+}
+
+resource "irsa_webhook" "this" {
+  count = var.webhook_enabled ? 1 : 0
+
+  aws_region    = var.aws_region
+  namespace     = var.webhook_namespace
+  node_selector = var.webhook_node_selector
+  tolerations   = var.webhook_tolerations
+}
