@@ -181,7 +181,8 @@ async fn drop_in_module_applies_with_the_old_readme_variables() {
             let moto = sandbox.moto.as_ref().expect("moto");
             let wd = workdir(&tf, &sandbox, &zone_id);
             let label = wd.label();
-            wd.run_ok(&["init"]).await.expect("terraform init");
+            // Modules only: with dev_overrides, `init` would look the provider up.
+            wd.run_ok(&["get"]).await.expect("terraform get");
             wd.apply().await.expect("apply");
             check_outputs(&wd).await;
 
@@ -396,7 +397,8 @@ async fn migration_from_the_old_module_keeps_the_provider_arn() {
             // Switching before step 2: refused, naming the old alias record;
             // neither that record nor the IAM provider is touched.
             let wd = workdir(&tf, &sandbox, &zone_id);
-            wd.run_ok(&["init"]).await.expect("terraform init");
+            // Modules only: with dev_overrides, `init` would look the provider up.
+            wd.run_ok(&["get"]).await.expect("terraform get");
             wd.expect_error(&["apply", "-auto-approve"], DOMAIN).await;
             let during = snapshot(&moto.endpoint).await;
             assert_eq!(
