@@ -762,9 +762,9 @@ impl Workdir {
         self.run_inner(args, None).await
     }
 
-    /// [`run`](Self::run), sending Terraform SIGINT (what Ctrl-C does: a
-    /// graceful stop, which reaches the provider as StopProvider) when
-    /// `when` completes, if Terraform is still running then.
+    /// [`run`](Self::run), sending SIGINT to Terraform's process group
+    /// (what Ctrl-C does: a graceful stop, which reaches the provider as
+    /// StopProvider) when `when` completes, if Terraform is still running.
     pub async fn run_interrupted(
         &self,
         args: &[&str],
@@ -809,6 +809,14 @@ impl Workdir {
                 None => cmd.env_remove(k),
             };
         }
+        if interrupt.is_some() {
+            // Its own process group, signalled as a whole: what Ctrl-C in a
+            // terminal does. Terraform before 1.1 runs itself under a
+            // panicwrap parent that ignores SIGINT, so signalling only the
+            // started process would not reach it.
+            #[cfg(unix)]
+            cmd.process_group(0);
+        }
         let label = self.tf.label();
         let mut child = match cmd.spawn() {
             Ok(c) => c,
@@ -844,7 +852,7 @@ impl Workdir {
                     _ = when => {
                         if let Some(pid) = pid {
                             let _ = tokio::process::Command::new("kill")
-                                .args(["-INT", &pid.to_string()])
+                                .args(["-INT", "--", &format!("-{pid}")])
                                 .status()
                                 .await;
                         }
