@@ -241,3 +241,85 @@ impl AwsClients {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn err(code: &str) -> AwsCallError {
+        AwsCallError {
+            operation: "s3:PutBucketPolicy",
+            code: Some(code.into()),
+            message: "m".into(),
+            kind: ErrorKind::Other,
+        }
+    }
+
+    #[tokio::test]
+    async fn retry_while_retries_only_what_it_is_told_until_the_deadline() {
+        let ctx = tfplugin::Ctx::background().with_timeout(Duration::from_secs(60));
+        // Settles after two refusals (backoff 1 s, 2 s).
+        let calls = AtomicUsize::new(0);
+        let got = retry_while(
+            &ctx,
+            |e| has_code(e, "NoSuchBucket"),
+            None,
+            || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0..=1 => Err(err("NoSuchBucket")),
+                    _ => Ok(7),
+                }
+            },
+        )
+        .await;
+        assert_eq!(got.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // Anything else fails at once.
+        let calls = AtomicUsize::new(0);
+        let got: Result<(), _> = retry_while(
+            &ctx,
+            |e| has_code(e, "NoSuchBucket"),
+            None,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(err("AccessDenied"))
+            },
+        )
+        .await;
+        assert_eq!(got.unwrap_err().code.as_deref(), Some("AccessDenied"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // A refusal that stays: retried until the deadline, then the error
+        // saying so.
+        let short = tfplugin::Ctx::background().with_timeout(Duration::from_millis(2500));
+        let calls = AtomicUsize::new(0);
+        let got: Result<(), _> = retry_while(
+            &short,
+            |_| true,
+            None,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(err("OperationAborted"))
+            },
+        )
+        .await;
+        let e = got.unwrap_err();
+        assert_eq!(e.code.as_deref(), Some("OperationAborted"));
+        assert!(e.message.contains("retried for"), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // A cap ends it before the deadline.
+        let calls = AtomicUsize::new(0);
+        let got: Result<(), _> = retry_while(
+            &ctx,
+            |_| true,
+            Some(Duration::ZERO),
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(err("AccessDenied"))
+            },
+        )
+        .await;
+        assert!(got.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

@@ -175,6 +175,16 @@ def apply():
 
         wrap("put_bucket_versioning", after=versioning_put)
 
+        def bucket_made(self, bucket_name, *args, **kwargs):
+            # A new bucket of the same name (e.g. after /moto-api/reset)
+            # starts without versioning.
+            with lock:
+                enabled_at.pop(bucket_name, None)
+                for k in [k for k in written_at if k[0] == bucket_name]:
+                    del written_at[k]
+
+        wrap("create_bucket", after=bucket_made)
+
         put_object = backend.put_object
 
         def put_object_patched(self, bucket_name, key_name, *args, **kwargs):
