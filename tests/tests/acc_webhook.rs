@@ -542,3 +542,50 @@ resource "irsa_webhook" "this" {{
     })
     .await;
 }
+
+/// A rollout that never becomes available: `ProgressDeadlineExceeded` is
+/// reported at once, naming the Deployment, with the pods' events; without
+/// it, the `timeouts.create` ends the wait. Either way the webhook
+/// configuration is not applied, and destroy cleans up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_that_never_becomes_available_fails_clearly_within_the_timeout() {
+    use irsa_acceptance::fake_apiserver::RolloutFailure;
+    use std::time::{Duration, Instant};
+    each_terraform(|tf| async move {
+        let mwc_path = format!("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/{NAME}.{NS}");
+        // The Deployment controller gives up after its deadline.
+        let sandbox = Sandbox::start_kube_only().await;
+        sandbox.apiserver.fail_rollout(NS, NAME, RolloutFailure::image_pull(Duration::from_secs(4)));
+        let wd = Workdir::new(&tf, &config(sandbox.kubeconfig_path(), "  replicas = 1\n"));
+        let started = Instant::now();
+        let out = wd
+            .expect_error(
+                &["apply", "-auto-approve"],
+                r"(?s)Deployment kube-system/pod-identity-webhook failed to roll out: ProgressDeadlineExceeded",
+            )
+            .await;
+        assert!(started.elapsed() < Duration::from_secs(90), "[{}] took {:?}", wd.label(), started.elapsed());
+        assert!(out.normalized().contains("Recent events of its pods"), "[{}] no events:\n{out}", wd.label());
+        assert!(get(&sandbox, &mwc_path).await.is_none(), "[{}] webhook configuration applied", wd.label());
+        wd.destroy().await.expect("destroy");
+        assert!(get(&sandbox, &format!("/apis/apps/v1/namespaces/{NS}/deployments/{NAME}")).await.is_none());
+
+        // No deadline within reach: the resource's timeout ends the wait.
+        let sandbox = Sandbox::start_kube_only().await;
+        sandbox.apiserver.fail_rollout(NS, NAME, RolloutFailure::image_pull(Duration::from_secs(3600)));
+        let body = "  replicas = 1\n";
+        let hcl = config_with(sandbox.kubeconfig_path(), body, "  timeouts {\n    create = \"15s\"\n  }");
+        let wd = Workdir::new(&tf, &hcl);
+        let started = Instant::now();
+        wd.expect_error(
+            &["apply", "-auto-approve"],
+            r"(?s)Deployment kube-system/pod-identity-webhook did not finish rolling out within `timeouts.create` \(15s\)",
+        )
+        .await;
+        let took = started.elapsed();
+        assert!(took >= Duration::from_secs(14) && took < Duration::from_secs(75), "[{}] took {took:?}", wd.label());
+        assert!(get(&sandbox, &mwc_path).await.is_none());
+        wd.destroy().await.expect("destroy");
+    })
+    .await;
+}

@@ -568,10 +568,12 @@ fn list_key(field: &str, element: &Value) -> Option<Vec<&'static str>> {
 fn key_label(keys: &[&str], e: &Value) -> String {
     keys.iter()
         .map(|k| {
-            format!(
-                "{k}={}",
-                e.get(*k).map(Value::to_string).unwrap_or_default()
-            )
+            let v = match e.get(*k) {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            };
+            format!("{k}={v}")
         })
         .collect::<Vec<_>>()
         .join(",")
