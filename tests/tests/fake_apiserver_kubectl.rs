@@ -12,7 +12,8 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use irsa_acceptance::fake_apiserver::{
-    FakeApiServer, FakeApiServerConfig, JwksUri, RolloutFailure, DEFAULT_ISSUER, RESTRICTED_USER,
+    FakeApiServer, FakeApiServerConfig, JwksUri, NamespaceAdmin, RolloutFailure, DEFAULT_ISSUER,
+    RESTRICTED_USER,
 };
 use irsa_acceptance::harness::{missing_tool, require_tool};
 use serde_json::Value;
@@ -1484,6 +1485,222 @@ async fn request_counter_counts_kubectl_requests() {
     assert_eq!(
         raw["total"], counts.total,
         "control requests are not counted: {raw}"
+    );
+    env.server.shutdown().await;
+}
+
+/// Server-side apply with real list semantics against kubectl: `kubectl set
+/// env` (an Update manager) adds an env var, a non-forced re-apply keeps it
+/// without conflict, taking its value over is a conflict worded as
+/// kube-apiserver's; defaults are not the applier's; unknown fields and a
+/// TLS Secret without its key are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssa_list_maps_defaults_and_schema_with_kubectl() {
+    require_kubectl!();
+    let env = Env::new().await;
+    let m = env.write("m.yaml", &MANIFEST.replace("REPLICAS", "1"));
+    let apply = |file: String, extra: &'static [&'static str]| {
+        let env = &env;
+        async move {
+            let mut args = vec![
+                "apply",
+                "--server-side",
+                "--field-manager=terraform-provider-irsa",
+                "--validate=false",
+                "-f",
+            ];
+            args.push(&file);
+            args.extend_from_slice(extra);
+            env.run(&args).await
+        }
+    };
+    let out = apply(m.clone(), &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    env.ok(&[
+        "set",
+        "env",
+        "deploy/pod-identity-webhook",
+        "-n",
+        "irsa-test",
+        "FOO=bar",
+    ])
+    .await;
+    let out = apply(m.clone(), &[]).await;
+    assert!(
+        out.status.success(),
+        "re-apply after kubectl set env must not conflict: {}",
+        text(&out.stderr)
+    );
+    let d = env
+        .json(&[
+            "get",
+            "deploy",
+            "-n",
+            "irsa-test",
+            "pod-identity-webhook",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .await;
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["env"],
+        serde_json::json!([{"name": "FOO", "value": "bar"}]),
+        "{c}"
+    );
+    assert_eq!(c["imagePullPolicy"], "IfNotPresent", "defaulted: {c}");
+    assert_eq!(c["terminationMessagePath"], "/dev/termination-log");
+    assert_eq!(d["spec"]["template"]["spec"]["dnsPolicy"], "ClusterFirst");
+    let mf = d["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields");
+    let entry = |m: &str| {
+        mf.iter()
+            .find(|e| e["manager"] == m)
+            .unwrap_or_else(|| panic!("no {m} in {mf:?}"))
+    };
+    let ours = &entry("terraform-provider-irsa")["fieldsV1"]["f:spec"]["f:template"]["f:spec"]
+        ["f:containers"]["k:{\"name\":\"webhook\"}"];
+    assert!(
+        ours["."].is_object() && ours["f:image"].is_object(),
+        "{ours}"
+    );
+    assert!(
+        ours["f:imagePullPolicy"].is_null(),
+        "defaults are nobody's: {ours}"
+    );
+    let set = &entry("kubectl-set");
+    assert_eq!(set["operation"], "Update");
+    assert!(
+        set["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+            ["k:{\"name\":\"webhook\"}"]["f:env"]["k:{\"name\":\"FOO\"}"]["f:value"]
+            .is_object(),
+        "{set}"
+    );
+    // Our own env var merges next to theirs.
+    let with_bar = env.write(
+        "bar.yaml",
+        &MANIFEST.replace("REPLICAS", "1").replace(
+            "        args: [\"--port=8443\", \"--token-audience=sts.amazonaws.com\"]",
+            "        args: [\"--port=8443\", \"--token-audience=sts.amazonaws.com\"]\n        env:\n        - name: BAR\n          value: mine",
+        ),
+    );
+    let out = apply(with_bar, &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let d = env.json(&GET_DEPLOY).await;
+    let names: Vec<&str> = d["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(names, ["FOO", "BAR"]);
+    // Taking over FOO's value is a conflict with the Update manager.
+    let take = env.write(
+        "take.yaml",
+        &MANIFEST.replace("REPLICAS", "1").replace(
+            "        args: [\"--port=8443\", \"--token-audience=sts.amazonaws.com\"]",
+            "        args: [\"--port=8443\", \"--token-audience=sts.amazonaws.com\"]\n        env:\n        - name: FOO\n          value: mine",
+        ),
+    );
+    let out = apply(take.clone(), &[]).await;
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "Apply failed with 1 conflict: conflict with \"kubectl-set\" using apps/v1 at "
+        ) && err
+            .contains(".spec.template.spec.containers[name=\"webhook\"].env[name=\"FOO\"].value"),
+        "{err}"
+    );
+    let out = apply(take, &["--force-conflicts"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A misspelt field is refused, as SSA's typed patch conversion does.
+    let typo = env.write(
+        "typo.yaml",
+        &MANIFEST
+            .replace("REPLICAS", "1")
+            .replace("  replicas: 1\n", "  replicas: 1\n  replica: 1\n"),
+    );
+    let out = apply(typo, &[]).await;
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("failed to create typed patch object (irsa-test/pod-identity-webhook; apps/v1, Kind=Deployment): .spec.replica: field not declared in schema"),
+        "{err}"
+    );
+    // A TLS Secret needs both keys.
+    let tls = env.write(
+        "tls.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: serving\n  namespace: irsa-test\ntype: kubernetes.io/tls\ndata:\n  tls.crt: Y2VydA==\n",
+    );
+    let out = apply(tls, &[]).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("Secret \"serving\" is invalid")
+            && err.contains("data[tls.key]: Required value"),
+        "{err}"
+    );
+    env.server.shutdown().await;
+}
+
+/// A namespace-admin token: everything in its namespace, 403 with the real
+/// RBAC wording for cluster-scoped kinds and for unknown resources.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_admin_token_is_forbidden_cluster_scope() {
+    require_kubectl!();
+    let env = Env::start(FakeApiServerConfig {
+        namespace_admins: vec![NamespaceAdmin {
+            token: "ns-admin-token".into(),
+            namespace: "default".into(),
+            service_account: "deployer".into(),
+        }],
+        ..FakeApiServerConfig::default()
+    })
+    .await;
+    let tok = ["--token", "ns-admin-token"];
+    let mut args = tok.to_vec();
+    args.extend([
+        "create",
+        "configmap",
+        "ok",
+        "-n",
+        "default",
+        "--from-literal=a=b",
+    ]);
+    env.ok(&args).await;
+    let mut args = tok.to_vec();
+    args.extend(["get", "cm", "ok", "-n", "default", "-o", "name"]);
+    assert_eq!(env.ok(&args).await.trim(), "configmap/ok");
+    let mut args = tok.to_vec();
+    args.extend(["get", "cm", "-n", "kube-system"]);
+    let err = env.fails(&args).await;
+    assert!(
+        err.contains("configmaps is forbidden: User \"system:serviceaccount:default:deployer\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"kube-system\""),
+        "{err}"
+    );
+    let mut args = tok.to_vec();
+    args.extend([
+        "create",
+        "clusterrole",
+        "x",
+        "--verb=get",
+        "--resource=pods",
+    ]);
+    let err = env.fails(&args).await;
+    assert!(
+        err.contains("clusterroles.rbac.authorization.k8s.io is forbidden: User \"system:serviceaccount:default:deployer\" cannot create resource \"clusterroles\" in API group \"rbac.authorization.k8s.io\" at the cluster scope"),
+        "{err}"
+    );
+    let mut args = tok.to_vec();
+    args.extend(["get", "--raw", "/apis/batch/v1/jobs"]);
+    let err = env.fails(&args).await;
+    assert!(
+        err.contains("jobs.batch is forbidden") && err.contains("at the cluster scope"),
+        "authorization before routing: {err}"
     );
     env.server.shutdown().await;
 }

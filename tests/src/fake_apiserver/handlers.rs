@@ -30,19 +30,118 @@ const MAX_BODY: usize = 3 * 1024 * 1024;
 /// The user name the forbidden token authenticates as.
 pub const RESTRICTED_USER: &str = "system:serviceaccount:default:restricted";
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum User {
     Admin,
     Restricted,
+    /// May do anything to namespaced resources of one namespace (the `admin`
+    /// ClusterRole bound by a RoleBinding there), nothing cluster-wide.
+    NamespaceAdmin {
+        namespace: String,
+        name: String,
+    },
 }
 
 impl User {
-    fn name(self) -> &'static str {
+    fn name(&self) -> &str {
         match self {
             User::Admin => "kubernetes-admin",
             User::Restricted => RESTRICTED_USER,
+            User::NamespaceAdmin { name, .. } => name,
         }
     }
+}
+
+/// What a resource URL asks for, whether or not the fake serves it: the
+/// RBAC authorizer runs before routing, so an unknown resource is 403 too.
+struct RawTarget {
+    group: String,
+    resource: String,
+    namespace: Option<String>,
+    name: Option<String>,
+    sub: Option<String>,
+}
+
+fn raw_target(path: &str) -> Option<RawTarget> {
+    let segs: Vec<String> = path
+        .trim_end_matches('/')
+        .split('/')
+        .skip(1)
+        .map(|s| percent_decode(s, false))
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let (group, rest) = match segs.as_slice() {
+        ["api", _v, rest @ ..] => ("", rest),
+        ["apis", g, _v, rest @ ..] => (*g, rest),
+        _ => return None,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, r, rest @ ..] => (Some((*ns).to_string()), {
+            let mut v = vec![*r];
+            v.extend_from_slice(rest);
+            v
+        }),
+        other => (None, other.to_vec()),
+    };
+    let (resource, name, sub) = match rest.as_slice() {
+        [] => return None,
+        [r] => (*r, None, None),
+        [r, n] => (*r, Some(*n), None),
+        [r, n, s, ..] => (*r, Some(*n), Some(*s)),
+    };
+    Some(RawTarget {
+        group: group.to_string(),
+        resource: resource.to_string(),
+        namespace,
+        name: name.map(str::to_string),
+        sub: sub.map(str::to_string),
+    })
+}
+
+/// RBAC for the non-admin users; `Ok` means allowed.
+fn authorize(
+    user: &User,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+) -> Result<(), ApiError> {
+    if *user == User::Admin {
+        return Ok(());
+    }
+    let Some(t) = raw_target(path) else {
+        return Ok(()); // discovery documents: everyone may read them
+    };
+    // `/api/v1/namespaces/<ns>` is the Namespace itself: cluster scope.
+    let (resource, namespace, name, sub) = (t.resource, t.namespace, t.name, t.sub);
+    let allowed = match user {
+        User::NamespaceAdmin { namespace: own, .. } => namespace.as_deref() == Some(own.as_str()),
+        _ => false,
+    };
+    if allowed {
+        return Ok(());
+    }
+    let q = parse_query(query);
+    let watching = matches!(q.get("watch").map(String::as_str), Some("true" | "1"));
+    let verb = match (method.as_str(), name.is_some()) {
+        ("GET" | "HEAD", false) if watching => "watch",
+        ("GET" | "HEAD", false) => "list",
+        ("GET" | "HEAD", true) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", false) => "deletecollection",
+        ("DELETE", true) => "delete",
+        _ => "unknown",
+    };
+    Err(ApiError::forbidden_raw(
+        user.name(),
+        verb,
+        &t.group,
+        &resource,
+        sub.as_deref(),
+        namespace.as_deref(),
+        name.as_deref(),
+    ))
 }
 
 /// Requests served, by verb and resource (`deployments.apps`, `pods`,
@@ -194,6 +293,11 @@ fn wants_table(accept: &str) -> bool {
 }
 
 fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<User> {
+    let user = authenticate_token(shared, headers)?;
+    Some(user)
+}
+
+fn authenticate_token(shared: &Shared, headers: &HeaderMap) -> Option<User> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -202,6 +306,19 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<User> {
     let token = token.trim().as_bytes();
     if constant_time_eq(token, shared.token.as_bytes()) {
         return Some(User::Admin);
+    }
+    if let Some(a) = shared
+        .namespace_admins
+        .iter()
+        .find(|a| constant_time_eq(token, a.token.as_bytes()))
+    {
+        return Some(User::NamespaceAdmin {
+            namespace: a.namespace.clone(),
+            name: format!(
+                "system:serviceaccount:{}:{}",
+                a.namespace, a.service_account
+            ),
+        });
     }
     match &shared.forbidden_token {
         Some(f) if constant_time_eq(token, f.as_bytes()) => Some(User::Restricted),
@@ -256,16 +373,16 @@ pub(crate) async fn handle(
     }
     let (user, resp) = match authenticate(&shared, req.headers()) {
         None => (None, error_response(&ApiError::unauthorized())),
-        Some(u) => (
-            Some(u),
-            route(&shared, u, req)
+        Some(u) => {
+            let resp = route(&shared, u.clone(), req)
                 .await
-                .unwrap_or_else(|e| error_response(&e)),
-        ),
+                .unwrap_or_else(|e| error_response(&e));
+            (Some(u), resp)
+        }
     };
     if shared.log_requests {
         // Never the Authorization header: only method, path and outcome.
-        let who = user.map(User::name).unwrap_or("<unauthenticated>");
+        let who = user.as_ref().map(User::name).unwrap_or("<unauthenticated>");
         eprintln!(
             "fake-apiserver: {method} {target} -> {} ({who})",
             resp.status().as_u16()
@@ -382,6 +499,7 @@ async fn route(
     if let Some(resp) = non_resource(shared, &path, req.method())? {
         return Ok(resp);
     }
+    authorize(&user, req.method(), &path, req.uri().query())?;
     let target = parse_target(&path).ok_or_else(ApiError::not_found_path)?;
     match target {
         Target::ResourceList { group, version } => {

@@ -603,8 +603,14 @@ async fn malformed_bodies_never_panic() {
                     .unwrap_or_else(|e| {
                         panic!("{method} {path} ({ct}) with {body}: no answer: {e:#}")
                     });
+                // The one 500 a real server gives on purpose: an apply whose
+                // body does not fit the schema (kubernetes/kubernetes#122480).
+                let typed_patch_error = r.status == 500
+                    && ct == "application/apply-patch+yaml"
+                    && String::from_utf8_lossy(&r.body)
+                        .contains("failed to create typed patch object");
                 assert!(
-                    r.status < 500,
+                    r.status < 500 || typed_patch_error,
                     "{method} {path} ({ct}) with {body}: {} {}",
                     r.status,
                     String::from_utf8_lossy(&r.body)

@@ -281,6 +281,14 @@ fn secret(
         }
     }
     set_default(obj, "type", json!("Opaque"));
+    if obj["type"] == "kubernetes.io/tls" {
+        // ValidateSecret, case SecretTypeTLS.
+        for key in ["tls.crt", "tls.key"] {
+            if obj["data"].get(key).is_none() {
+                errs.push(FieldError::required(format!("data[{key}]"), ""));
+            }
+        }
+    }
     if let Some(o) = old {
         if o["type"] != obj["type"] {
             errs.push(FieldError::invalid(
@@ -355,6 +363,9 @@ fn deployment(obj: &mut Value, old: Option<&Value>, errs: &mut Vec<FieldError>) 
     );
     set_default(spec, "revisionHistoryLimit", json!(10));
     set_default(spec, "progressDeadlineSeconds", json!(600));
+    if spec["template"]["spec"].is_object() {
+        super::defaults::pod_spec(&mut spec["template"]["spec"]);
+    }
     let spec = &obj["spec"];
     if spec["replicas"].as_i64().is_none_or(|r| r < 0) {
         errs.push(FieldError::invalid(
@@ -431,6 +442,21 @@ fn webhooks(obj: &mut Value, errs: &mut Vec<FieldError>) -> Result<(), ApiError>
             return Err(ApiError::bad_request(format!(
                 "error decoding request body: webhooks[{i}] has the wrong shape"
             )));
+        }
+    }
+    // caBundle is []byte: JSON must carry it as standard base64.
+    for w in hooks.iter() {
+        if let Some(ca) = w["clientConfig"]["caBundle"].as_str() {
+            if let Err(e) = STANDARD.decode(ca) {
+                let at = match e {
+                    base64::DecodeError::InvalidByte(i, _)
+                    | base64::DecodeError::InvalidLastSymbol(i, _) => i,
+                    _ => ca.len() / 4 * 4,
+                };
+                return Err(ApiError::bad_request(format!(
+                    "MutatingWebhookConfiguration in version \"v1\" cannot be handled as a MutatingWebhookConfiguration: illegal base64 data at input byte {at}"
+                )));
+            }
         }
     }
     let mut seen = Vec::new();

@@ -103,6 +103,7 @@
 
 mod client;
 mod controller;
+mod defaults;
 mod handlers;
 #[cfg(test)]
 mod http_tests;
@@ -113,6 +114,7 @@ mod ops;
 mod patch;
 mod proto;
 mod resources;
+mod schema;
 mod selectors;
 mod status;
 mod store;
@@ -136,6 +138,7 @@ use tokio_rustls::TlsAcceptor;
 
 pub use client::{ClientAuth, RawResponse};
 pub use controller::{PodFailure, RolloutFailure};
+pub use defaults::canonical_quantity;
 pub use handlers::RequestCounts;
 pub use handlers::RESTRICTED_USER;
 pub use keys::KeyKind;
@@ -153,6 +156,9 @@ pub struct FakeApiServerConfig {
     /// A second token that authenticates but is forbidden everything
     /// except discovery (for RBAC error paths).
     pub forbidden_token: Option<String>,
+    /// Tokens of users that may do anything in one namespace and nothing
+    /// cluster-wide (see [`NamespaceAdmin`]).
+    pub namespace_admins: Vec<NamespaceAdmin>,
     /// Must be a loopback address; port 0 picks a free port.
     pub bind: SocketAddr,
     /// Log one line per request to stderr (never tokens or bodies).
@@ -169,6 +175,18 @@ pub struct FakeApiServerConfig {
     /// replica available (see [`FakeApiServer::fail_rollout`] for one that
     /// never gets there). Default 500 ms.
     pub rollout_duration: Duration,
+}
+
+/// A token for `system:serviceaccount:<namespace>:<service_account>` with
+/// the `admin` ClusterRole bound by a RoleBinding in `namespace`: every verb
+/// on namespaced resources there, `403 Forbidden` (real RBAC wording) for
+/// everything else, cluster-scoped kinds (ClusterRole, MutatingWebhookConfiguration,
+/// Namespace) included, and for unknown resources too (authorization runs before routing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceAdmin {
+    pub token: String,
+    pub namespace: String,
+    pub service_account: String,
 }
 
 /// What the discovery document gives as `jwks_uri`.
@@ -193,6 +211,7 @@ impl Default for FakeApiServerConfig {
             issuer: DEFAULT_ISSUER.to_string(),
             token: String::new(),
             forbidden_token: None,
+            namespace_admins: Vec::new(),
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             log_requests: false,
             namespace_termination_delay: Duration::from_millis(500),
@@ -208,6 +227,7 @@ impl Default for FakeApiServerConfig {
 pub(crate) struct Shared {
     token: String,
     forbidden_token: Option<String>,
+    namespace_admins: Vec<NamespaceAdmin>,
     issuer: RwLock<String>,
     keys: RwLock<keys::KeySet>,
     store: Mutex<store::Store>,
@@ -317,6 +337,11 @@ impl FakeApiServer {
         let shared = Arc::new(Shared {
             token,
             forbidden_token: cfg.forbidden_token.filter(|t| !t.is_empty()),
+            namespace_admins: cfg
+                .namespace_admins
+                .into_iter()
+                .filter(|a| !a.token.is_empty())
+                .collect(),
             issuer: RwLock::new(cfg.issuer),
             keys: RwLock::new(key_set),
             store: Mutex::new(st),

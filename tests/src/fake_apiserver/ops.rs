@@ -167,6 +167,7 @@ fn commit(
     ctx: &Ctx,
     old: Option<&Value>,
     mut obj: Value,
+    update: bool,
 ) -> Result<(Value, Written), ApiError> {
     let rt = ctx.rt;
     if rt.namespaced && old.is_none() {
@@ -209,6 +210,11 @@ fn commit(
         }
     }
     kinds::prepare(rt, &mut obj, old, store)?;
+    if update {
+        // A non-apply write: its manager owns what it changed, defaults
+        // included (the real server compares defaulted typed objects).
+        managed::record_update(rt, old, &mut obj, ctx.manager, &now_rfc3339());
+    }
     match old {
         Some(o) => {
             obj["metadata"]["uid"] = o["metadata"]["uid"].clone();
@@ -316,8 +322,7 @@ pub(crate) fn create(store: &mut Store, ctx: &Ctx, mut body: Value) -> Result<Va
     if !name.is_empty() && store.get(ctx.rt, ns_of(ctx), &name).is_some() {
         return Err(ApiError::already_exists(ctx.rt, &name));
     }
-    managed::record_update(ctx.rt, None, &mut body, ctx.manager, &now_rfc3339());
-    let (obj, _) = commit(store, ctx, None, body)?;
+    let (obj, _) = commit(store, ctx, None, body, true)?;
     if ctx.rt.plural == "namespaces" && !ctx.dry_run {
         create_default_service_account(store, &name);
     }
@@ -385,8 +390,7 @@ pub(crate) fn replace(
         .cloned()
         .ok_or_else(|| ApiError::not_found(ctx.rt, name))?;
     check_precondition_rv(ctx, name, &body, &old)?;
-    managed::record_update(ctx.rt, Some(&old), &mut body, ctx.manager, &now_rfc3339());
-    commit(store, ctx, Some(&old), body)
+    commit(store, ctx, Some(&old), body, true)
 }
 
 fn parse_patch_doc(body: &[u8], yaml_ok: bool) -> Result<Value, ApiError> {
@@ -432,9 +436,14 @@ pub(crate) fn patch(
             meta.shift_remove("resourceVersion");
         }
         let merged = managed::apply(ctx.rt, old.as_ref(), &config, ctx.manager, force, &now)
-            .map_err(|conflicts| ApiError::apply_conflict(ctx.rt, name, &conflicts))?;
+            .map_err(|e| match e {
+                managed::ApplyError::Conflicts(c) => ApiError::apply_conflict(&c),
+                managed::ApplyError::Schema(why) => {
+                    ApiError::typed_patch(ctx.rt, ns_of(ctx), name, &why)
+                }
+            })?;
         let created = old.is_none();
-        let out = commit(store, ctx, old.as_ref(), merged)?;
+        let out = commit(store, ctx, old.as_ref(), merged, false)?;
         if created && ctx.rt.plural == "namespaces" && !ctx.dry_run {
             create_default_service_account(store, name);
         }
@@ -463,8 +472,7 @@ pub(crate) fn patch(
     check_identity(ctx, &mut patched, Some(name))?;
     // A patch that sets resourceVersion is a precondition on it.
     check_precondition_rv(ctx, name, &patched, &old)?;
-    managed::record_update(ctx.rt, Some(&old), &mut patched, ctx.manager, &now);
-    commit(store, ctx, Some(&old), patched)
+    commit(store, ctx, Some(&old), patched, true)
 }
 
 /// What DeleteOptions can ask for.

@@ -63,8 +63,10 @@ fn markers() -> &'static Markers {
                 [first, ..] if first.starts_with('#') => {}
                 [s, ".", "atomicstruct"] => m.atomic_structs.push(format!("k8s.io.api.{s}")),
                 [s, f, rel] => {
-                    m.lists
-                        .insert((format!("k8s.io.api.{s}"), (*f).to_string()), (*rel).to_string());
+                    m.lists.insert(
+                        (format!("k8s.io.api.{s}"), (*f).to_string()),
+                        (*rel).to_string(),
+                    );
                 }
                 _ => {}
             }
@@ -128,7 +130,7 @@ fn add_fields(owner: &str, name: &str, def: &mut StructDef, todo: &mut Vec<&'sta
             continue;
         }
         let elem = convert(&f.ty, todo);
-        let ty = if f.label == Label::Repeated {
+        let ty = if f.label == Label::Repeated && !matches!(elem, Ty::Map(..)) {
             let rel = markers()
                 .lists
                 .get(&(marker_name(owner), f.name.clone()))
@@ -196,7 +198,11 @@ const ROOTS: &[(&str, &str, &str)] = &[
         "clusterrolebindings",
         "k8s.io.api.rbac.v1.ClusterRoleBinding",
     ),
-    ("rbac.authorization.k8s.io", "roles", "k8s.io.api.rbac.v1.Role"),
+    (
+        "rbac.authorization.k8s.io",
+        "roles",
+        "k8s.io.api.rbac.v1.Role",
+    ),
     (
         "rbac.authorization.k8s.io",
         "rolebindings",
@@ -351,7 +357,10 @@ pub(crate) fn validate(v: &Value, ty: &Ty, path: &mut Path, errs: &mut Vec<(Stri
                     if seen.contains(&pe) {
                         let mut p = path.clone();
                         p.push(pe.clone());
-                        errs.push((render(path), format!("duplicate entries for key {}", render(&p[p.len() - 1..]))));
+                        errs.push((
+                            render(path),
+                            format!("duplicate entries for key {}", render(&p[p.len() - 1..])),
+                        ));
                     }
                     seen.push(pe.clone());
                 }
@@ -381,7 +390,7 @@ pub(crate) fn field_set(v: &Value, ty: &Ty, path: &mut Path, out: &mut BTreeMap<
     }
     match (v, ty) {
         (Value::Object(m), _) => {
-            let declared = |k: &str| matches!(ty, Ty::Struct(_));
+            let declared = matches!(ty, Ty::Struct(_));
             for (k, child) in m {
                 let Some(t) = field_type(ty, k) else {
                     continue;
@@ -392,7 +401,7 @@ pub(crate) fn field_set(v: &Value, ty: &Ty, path: &mut Path, out: &mut BTreeMap<
                     out.insert(path.clone(), true);
                 } else {
                     field_set(child, &t, path, out);
-                    if !declared(k) {
+                    if !declared {
                         out.entry(path.clone()).or_insert(false);
                     }
                 }
@@ -533,7 +542,7 @@ pub(crate) fn merge(target: &mut Value, config: &Value, ty: &Ty) {
             let c_keys: Vec<String> = c.iter().map(pe).collect();
             let mut used = vec![false; c.len()];
             let mut out = Vec::new();
-            let mut emit = |j: usize, base: Option<&Value>, out: &mut Vec<Value>| {
+            let emit = |j: usize, base: Option<&Value>, out: &mut Vec<Value>| {
                 let mut item = base.cloned().unwrap_or(Value::Null);
                 if item.is_null() {
                     item = c[j].clone();
@@ -598,12 +607,17 @@ mod tests {
                 ListRel::Map(vec!["name".into()])
             )
         );
-        let Ty::List(c, _) = containers else { unreachable!() };
+        let Ty::List(c, _) = containers else {
+            unreachable!()
+        };
         let rel = |t: &Ty| match t {
             Ty::List(_, r) => r.clone(),
             _ => panic!("not a list"),
         };
-        assert_eq!(rel(&field_type(&c, "env").expect("env")), ListRel::Map(vec!["name".into()]));
+        assert_eq!(
+            rel(&field_type(&c, "env").expect("env")),
+            ListRel::Map(vec!["name".into()])
+        );
         assert_eq!(
             rel(&field_type(&c, "ports").expect("ports")),
             ListRel::Map(vec!["containerPort".into(), "protocol".into()])
@@ -613,24 +627,51 @@ mod tests {
             rel(&field_type(&c, "volumeMounts").expect("vm")),
             ListRel::Map(vec!["mountPath".into()])
         );
-        assert_eq!(rel(&field_type(&pod, "tolerations").expect("tol")), ListRel::Atomic);
-        assert_eq!(rel(&field_type(&pod, "volumes").expect("v")), ListRel::Map(vec!["name".into()]));
-        let mwc = root(known("admissionregistration.k8s.io", "mutatingwebhookconfigurations"));
-        assert_eq!(rel(&field_type(&mwc, "webhooks").expect("w")), ListRel::Map(vec!["name".into()]));
+        assert_eq!(
+            rel(&field_type(&pod, "tolerations").expect("tol")),
+            ListRel::Atomic
+        );
+        assert_eq!(
+            rel(&field_type(&pod, "volumes").expect("v")),
+            ListRel::Map(vec!["name".into()])
+        );
+        let mwc = root(known(
+            "admissionregistration.k8s.io",
+            "mutatingwebhookconfigurations",
+        ));
+        assert_eq!(
+            rel(&field_type(&mwc, "webhooks").expect("w")),
+            ListRel::Map(vec!["name".into()])
+        );
         let crb = root(known("rbac.authorization.k8s.io", "clusterrolebindings"));
-        assert_eq!(rel(&field_type(&crb, "subjects").expect("s")), ListRel::Atomic);
+        assert_eq!(
+            rel(&field_type(&crb, "subjects").expect("s")),
+            ListRel::Atomic
+        );
         let meta = field_type(&deploy(), "metadata").expect("meta");
-        assert_eq!(rel(&field_type(&meta, "finalizers").expect("f")), ListRel::Set);
+        assert_eq!(
+            rel(&field_type(&meta, "finalizers").expect("f")),
+            ListRel::Set
+        );
         // Atomic structs: the selector is one field.
-        let sel = field_type(&field_type(&deploy(), "spec").expect("spec"), "selector").expect("sel");
+        let sel =
+            field_type(&field_type(&deploy(), "spec").expect("spec"), "selector").expect("sel");
         let mut out = BTreeMap::new();
-        field_set(&json!({"matchLabels": {"a": "b"}}), &sel, &mut vec!["f:selector".into()], &mut out);
-        assert_eq!(out.into_iter().collect::<Vec<_>>(), vec![(vec!["f:selector".to_string()], true)]);
+        field_set(
+            &json!({"matchLabels": {"a": "b"}}),
+            &sel,
+            &mut vec!["f:selector".into()],
+            &mut out,
+        );
+        assert_eq!(
+            out.into_iter().collect::<Vec<_>>(),
+            vec![(vec!["f:selector".to_string()], true)]
+        );
     }
 
     #[test]
     fn unknown_fields_and_missing_keys_are_errors() {
-        let cfg = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+        let cfg = json!({"metadata": {"name": "x"},
             "spec": {"foo": 1, "template": {"spec": {"containers": [{"name": "c", "imagee": "i",
                 "ports": [{"containerPort": 80}]}]}}}});
         let mut errs = Vec::new();
@@ -646,7 +687,12 @@ mod tests {
         );
         let svc = root(known("", "services"));
         let mut errs = Vec::new();
-        validate(&json!({"spec": {"ports": [{"name": "x"}]}}), &svc, &mut Vec::new(), &mut errs);
+        validate(
+            &json!({"spec": {"ports": [{"name": "x"}]}}),
+            &svc,
+            &mut Vec::new(),
+            &mut errs,
+        );
         assert!(errs[0].1.contains("omits key field \"port\""), "{errs:?}");
     }
 
@@ -656,17 +702,34 @@ mod tests {
                                         {"name": "side", "image": "s"}]});
         let ty = Ty::Struct("k8s.io.api.core.v1.PodSpec");
         let mut t = pod.clone();
-        merge(&mut t, &json!({"containers": [{"name": "a", "image": "2", "env": [{"name": "Y", "value": "y"}]}]}), &ty);
+        merge(
+            &mut t,
+            &json!({"containers": [{"name": "a", "image": "2", "env": [{"name": "Y", "value": "y"}]}]}),
+            &ty,
+        );
         assert_eq!(t["containers"][0]["image"], "2");
-        assert_eq!(t["containers"][0]["env"], json!([{"name": "X", "value": "x"}, {"name": "Y", "value": "y"}]));
+        assert_eq!(
+            t["containers"][0]["env"],
+            json!([{"name": "X", "value": "x"}, {"name": "Y", "value": "y"}])
+        );
         assert_eq!(t["containers"][1]["name"], "side");
-        let p: Path = vec!["f:containers".into(), r#"k:{"name":"a"}"#.into(), "f:image".into()];
+        let p: Path = vec![
+            "f:containers".into(),
+            r#"k:{"name":"a"}"#.into(),
+            "f:image".into(),
+        ];
         assert_eq!(value_at(&t, &p), Some(&json!("2")));
         assert_eq!(render(&p), ".containers[name=\"a\"].image");
         let mut t2 = t.clone();
-        remove_path(&mut t2, &["f:containers".into(), r#"k:{"name":"side"}"#.into()]);
+        remove_path(
+            &mut t2,
+            &["f:containers".into(), r#"k:{"name":"side"}"#.into()],
+        );
         assert_eq!(t2["containers"].as_array().map(Vec::len), Some(1));
-        let ports: Path = vec!["f:ports".into(), r#"k:{"containerPort":80,"protocol":"TCP"}"#.into()];
+        let ports: Path = vec![
+            "f:ports".into(),
+            r#"k:{"containerPort":80,"protocol":"TCP"}"#.into(),
+        ];
         assert_eq!(render(&ports), ".ports[containerPort=80,protocol=\"TCP\"]");
     }
 }

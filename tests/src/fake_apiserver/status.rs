@@ -118,7 +118,9 @@ impl ApiError {
         m.insert("metadata".into(), json!({}));
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.message));
-        m.insert("reason".into(), json!(self.reason));
+        if !self.reason.is_empty() {
+            m.insert("reason".into(), json!(self.reason));
+        }
         if let Some(d) = &self.details {
             m.insert("details".into(), d.clone());
         }
@@ -156,6 +158,49 @@ impl ApiError {
             rt.group
         );
         ApiError::new(403, "Forbidden", message).with_details(details(rt, name.unwrap_or("")))
+    }
+
+    /// RBAC denial for any resource URL, served or not.
+    pub fn forbidden_raw(
+        user: &str,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        subresource: Option<&str>,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Self {
+        let gr = if group.is_empty() {
+            resource.to_string()
+        } else {
+            format!("{resource}.{group}")
+        };
+        let subject = match name {
+            Some(n) => format!("{gr} \"{n}\""),
+            None => gr,
+        };
+        let res = match subresource {
+            Some(s) => format!("{resource}/{s}"),
+            None => resource.to_string(),
+        };
+        let scope = match namespace {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".to_string(),
+        };
+        let mut d = Map::new();
+        if let Some(n) = name {
+            d.insert("name".into(), json!(n));
+        }
+        if !group.is_empty() {
+            d.insert("group".into(), json!(group));
+        }
+        d.insert("kind".into(), json!(resource));
+        ApiError::new(
+            403,
+            "Forbidden",
+            format!("{subject} is forbidden: User \"{user}\" cannot {verb} resource \"{res}\" in API group \"{group}\" {scope}"),
+        )
+        .with_details(Value::Object(d))
     }
 
     pub fn forbidden_path(user: &str, verb: &str, path: &str) -> Self {
@@ -218,21 +263,27 @@ impl ApiError {
         .with_details(details(rt, name))
     }
 
-    /// Server-side apply field-ownership conflicts.
-    pub fn apply_conflict(rt: &ResourceType, name: &str, conflicts: &[(String, String)]) -> Self {
-        let api_version = rt.api_version();
+    /// Server-side apply field-ownership conflicts, worded as kube-apiserver's
+    /// `fieldmanager/internal/conflict.go`: `conflicts` holds (manager as
+    /// `printManager` prints it, path), sorted by manager.
+    pub fn apply_conflict(conflicts: &[(String, String)]) -> Self {
         let message = if conflicts.len() == 1 {
             format!(
-                "Apply failed with 1 conflict: conflict with \"{}\" using {api_version}: {}",
+                "Apply failed with 1 conflict: conflict with {}: {}",
                 conflicts[0].0, conflicts[0].1
             )
         } else {
-            let lines: Vec<String> = conflicts
-                .iter()
-                .map(|(m, f)| format!("- conflict with \"{m}\" using {api_version}: {f}"))
-                .collect();
+            let mut lines: Vec<String> = Vec::new();
+            let mut last: Option<&str> = None;
+            for (m, f) in conflicts {
+                if last != Some(m.as_str()) {
+                    lines.push(format!("conflicts with {m}:"));
+                    last = Some(m);
+                }
+                lines.push(format!("- {f}"));
+            }
             format!(
-                "Apply failed with {} conflicts:\n{}",
+                "Apply failed with {} conflicts: {}",
                 conflicts.len(),
                 lines.join("\n")
             )
@@ -241,13 +292,25 @@ impl ApiError {
             .iter()
             .map(|(m, f)| {
                 json!({"reason": "FieldManagerConflict",
-                       "message": format!("conflict with \"{m}\" using {api_version}"),
+                       "message": format!("conflict with {m}"),
                        "field": f})
             })
             .collect();
-        let mut d = details(rt, name);
-        d["causes"] = Value::Array(causes);
-        ApiError::new(409, "Conflict", message).with_details(d)
+        ApiError::new(409, "Conflict", message).with_details(json!({"causes": causes}))
+    }
+
+    /// An SSA patch that does not fit the schema. kube-apiserver returns a
+    /// plain error here, which becomes a 500 Status without a reason
+    /// (kubernetes/kubernetes#122480, #139253).
+    pub fn typed_patch(rt: &ResourceType, namespace: &str, name: &str, why: &str) -> Self {
+        ApiError::new(
+            500,
+            "",
+            format!(
+                "failed to create typed patch object ({namespace}/{name}; {}/{}, Kind={}): {why}",
+                rt.group, rt.version, rt.kind
+            ),
+        )
     }
 
     /// 422 Invalid for `kind` (e.g. "Deployment") in `group`.
