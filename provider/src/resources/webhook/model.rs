@@ -123,11 +123,15 @@ pub struct WebhookModel {
 
     /// Pods to send to the webhook by their namespace's labels: `{ match_labels = {...}, match_expressions = [...] }`.
     /// Default: every namespace.
-    #[tf(optional, nested)]
+    // `computed` too, only because Terraform 1.0 crashes planning an optional single nested
+    // attribute that is not (objchange.proposedNewNestedType reads the prior's members while the
+    // prior is null); the plan always sets it from the configuration.
+    #[tf(optional, computed, nested)]
     pub namespace_selector: Tf<SelectorModel>,
     /// Pods to send to the webhook by their labels. The webhook's own pods and pods labelled
     /// `<annotation_prefix>/skip-pod-identity-webhook` are always excluded.
-    #[tf(optional, nested)]
+    // `computed` for Terraform 1.0, as `namespace_selector`.
+    #[tf(optional, computed, nested)]
     pub object_selector: Tf<SelectorModel>,
     /// Tolerations of the webhook pods, e.g. `[{ key = "node-role.kubernetes.io/control-plane", operator = "Exists",
     /// effect = "NoSchedule" }]`. Default: none.

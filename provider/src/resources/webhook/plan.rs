@@ -23,6 +23,11 @@ const NOT_BEFORE_SLACK: Duration = Duration::from_secs(5 * 60);
 pub(super) fn plan(req: &PlanRequest, now: OffsetDateTime) -> Result<PlanResponse, Diagnostics> {
     let prior = decode_state(&req.prior_state)?;
     let mut planned = WebhookModel::decode(&req.proposed_new_state)?;
+    // The selectors are optional+computed only to work around Terraform 1.0:
+    // they are what the configuration says, never a prior value kept.
+    let configured = WebhookModel::decode(&req.config)?;
+    planned.namespace_selector = configured.namespace_selector.clone();
+    planned.object_selector = configured.object_selector.clone();
     if !req.config.is_wholly_known() {
         // Wait for the values; what they decide may change.
         each_computed(&mut planned, prior.is_none());
@@ -33,7 +38,7 @@ pub(super) fn plan(req: &PlanRequest, now: OffsetDateTime) -> Result<PlanRespons
     }
     let cfg = Config::from_value(&req.config)?;
     model::set_arguments(&mut planned, &cfg.spec);
-    if WebhookModel::decode(&req.config)?.resources.is_null() {
+    if configured.resources.is_null() {
         planned.resources = model::resources_of(&cfg.spec);
     }
     planned.objects = Tf::Known(objects_list(&cfg.spec, |_| APPLIED.to_string()));
