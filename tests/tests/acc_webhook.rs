@@ -295,6 +295,7 @@ async fn create_import_destroy() {
         // resource's own plan is what import must leave empty.
         let full = config_with(sandbox.kubeconfig_path(), "", "");
         wd.set_config(&full[..full.find("output \"ca_certificate\"").expect("outputs")]);
+        wd.apply().await.expect("apply removing the outputs");
         wd.run_ok(&["state", "rm", ADDR]).await.expect("state rm");
         wd.import(ADDR, &format!("{NS}/{NAME}")).await.expect("import");
         wd.plan_is_empty().await;
