@@ -26,16 +26,24 @@
 //! `ReplicaSet "<rs>" has timed out progressing.`, as
 //! `kubectl rollout status` expects.
 //!
-//! Garbage collection with background propagation is done here too:
-//! ReplicaSets whose Deployment is gone and Pods whose ReplicaSet is gone
-//! are removed on the next tick.
+//! The garbage collector runs here too, for every kind and every
+//! ownerReference (see `collect_garbage`): background, foreground and
+//! orphan propagation as the real one does them. So do the kubelet's part
+//! of a graceful Pod deletion (a deleted Pod on a node is `Terminating`
+//! for [`pod_termination_delay`](super::FakeApiServerConfig), then gone) and
+//! the namespace controller (a Terminating namespace is emptied after
+//! `namespace_termination_delay` and removed once nothing is left in it).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::resources::{known, ResourceType};
+use super::ops::{
+    self, finalizers, grace_elapsed, is_terminating, set_finalizers, Propagation,
+    FOREGROUND_FINALIZER, ORPHAN_FINALIZER,
+};
+use super::resources::{known, lookup, ResourceType, RESOURCES};
 use super::store::{meta_str, Store};
 use super::util::{new_uid, now_rfc3339, random_bytes};
 
@@ -100,8 +108,16 @@ struct Track {
 /// The controllers' state, behind `Shared::rollouts`.
 pub(crate) struct Controllers {
     pub duration: Duration,
+    /// How long the kubelet takes to stop a gracefully deleted Pod.
+    pub pod_termination_delay: Duration,
+    /// How long a Terminating namespace waits before the namespace
+    /// controller empties it.
+    pub namespace_termination_delay: Duration,
     failures: HashMap<(String, String), RolloutFailure>,
     tracks: HashMap<(String, String), Track>,
+    /// Terminating Pods (by uid) and Namespaces (by uid): since when.
+    terminating_pods: HashMap<String, Instant>,
+    terminating_namespaces: HashMap<String, Instant>,
     next_ip: u32,
 }
 
@@ -111,8 +127,12 @@ impl Controllers {
     pub fn new(duration: Duration) -> Self {
         Controllers {
             duration,
+            pod_termination_delay: Duration::from_millis(200),
+            namespace_termination_delay: Duration::from_millis(500),
             failures: HashMap::new(),
             tracks: HashMap::new(),
+            terminating_pods: HashMap::new(),
+            terminating_namespaces: HashMap::new(),
             next_ip: 10,
         }
     }
@@ -281,6 +301,66 @@ pub(crate) fn tick(ctl: &mut Controllers, store: &mut Store) {
     }
     ctl.tracks.retain(|k, _| live_keys.contains(k));
     collect_garbage(store);
+    kubelet(ctl, store, now);
+    namespace_controller(ctl, store, now);
+}
+
+/// The kubelet's part of a graceful Pod deletion: once it has "stopped"
+/// the containers (after `pod_termination_delay`, not the grace period) it
+/// deletes the Pod with grace period 0, which removes it unless
+/// finalizers remain.
+fn kubelet(ctl: &mut Controllers, store: &mut Store, now: Instant) {
+    let terminating: Vec<Value> = store
+        .list(pods(), None)
+        .into_iter()
+        .filter(|p| is_terminating(p) && !grace_elapsed(p))
+        .cloned()
+        .collect();
+    let mut seen = Vec::new();
+    for mut p in terminating {
+        let uid = meta_str(&p, "uid").to_string();
+        let since = *ctl.terminating_pods.entry(uid.clone()).or_insert(now);
+        seen.push(uid);
+        if now.duration_since(since) < ctl.pod_termination_delay {
+            continue;
+        }
+        let (ns, name) = (
+            meta_str(&p, "namespace").to_string(),
+            meta_str(&p, "name").to_string(),
+        );
+        if finalizers(&p).is_empty() {
+            store.remove(pods(), &ns, &name);
+        } else {
+            p["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            store.put(pods(), p);
+        }
+    }
+    ctl.terminating_pods.retain(|k, _| seen.contains(k));
+}
+
+/// The namespace controller: a Terminating namespace is emptied after
+/// `namespace_termination_delay`, and removed once nothing is left in it.
+fn namespace_controller(ctl: &mut Controllers, store: &mut Store, now: Instant) {
+    let terminating: Vec<(String, String)> = store
+        .list(known("", "namespaces"), None)
+        .into_iter()
+        .filter(|n| is_terminating(n))
+        .map(|n| {
+            (
+                meta_str(n, "uid").to_string(),
+                meta_str(n, "name").to_string(),
+            )
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for (uid, name) in terminating {
+        let since = *ctl.terminating_namespaces.entry(uid.clone()).or_insert(now);
+        seen.push(uid);
+        if now.duration_since(since) >= ctl.namespace_termination_delay {
+            ops::finalize_namespace(store, &name);
+        }
+    }
+    ctl.terminating_namespaces.retain(|k, _| seen.contains(k));
 }
 
 /// Bring the ReplicaSets, Pods, Events and the Deployment's status to `track.stage`.
@@ -809,42 +889,225 @@ pub(crate) fn record_event(
     store.put(known("events.k8s.io", "events"), v1);
 }
 
-/// Background-propagation garbage collection of what the controllers made.
-fn collect_garbage(store: &mut Store) {
-    for (child, parent) in [(replicasets(), deployments()), (pods(), replicasets())] {
-        let orphans: Vec<(String, String)> = store
-            .list(child, None)
-            .into_iter()
-            .filter(|c| {
-                let refs = c["metadata"]["ownerReferences"].as_array();
-                let Some(r) = refs.and_then(|rs| rs.iter().find(|r| r["kind"] == parent.kind))
-                else {
-                    return false;
-                };
-                let owner = store.get(
-                    parent,
-                    meta_str(c, "namespace"),
-                    r["name"].as_str().unwrap_or(""),
-                );
-                owner.is_none_or(|o| o["metadata"]["uid"] != r["uid"])
-            })
-            .map(|c| {
-                (
-                    meta_str(c, "namespace").to_string(),
-                    meta_str(c, "name").to_string(),
-                )
-            })
-            .collect();
-        for (ns, n) in orphans {
-            store.remove(child, &ns, &n);
+/// What an ownerReference points at, as the garbage collector sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OwnerState {
+    /// Exists and is not being deleted in the foreground (or its kind is
+    /// not served, so it cannot be looked up: the real GC keeps retrying,
+    /// i.e. never deletes the dependent).
+    Solid,
+    /// No object of that kind, name and uid.
+    Dangling,
+    /// Being deleted with the `foregroundDeletion` finalizer.
+    Waiting,
+}
+
+fn owner_state(store: &Store, dependent_ns: &str, r: &Value) -> OwnerState {
+    let api_version = r["apiVersion"].as_str().unwrap_or("");
+    let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+    let kind = r["kind"].as_str().unwrap_or("");
+    let Some(rt) = RESOURCES
+        .iter()
+        .find(|t| t.group == group && t.kind == kind)
+    else {
+        return OwnerState::Solid;
+    };
+    let ns = if rt.namespaced { dependent_ns } else { "" };
+    match store.get(rt, ns, r["name"].as_str().unwrap_or("")) {
+        None => OwnerState::Dangling,
+        Some(o) if o["metadata"]["uid"] != r["uid"] => OwnerState::Dangling,
+        Some(o) if is_terminating(o) && finalizers(o).iter().any(|f| f == FOREGROUND_FINALIZER) => {
+            OwnerState::Waiting
         }
+        Some(_) => OwnerState::Solid,
+    }
+}
+
+fn owner_refs(obj: &Value) -> &[Value] {
+    obj["metadata"]["ownerReferences"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// The objects with an ownerReference to `owner` (same namespace, or any
+/// namespace for a cluster-scoped owner).
+fn dependents(
+    store: &Store,
+    owner_rt: &ResourceType,
+    owner: &Value,
+) -> Vec<(&'static ResourceType, Value)> {
+    let uid = meta_str(owner, "uid");
+    let ns = meta_str(owner, "namespace");
+    store
+        .entries()
+        .filter(|(_, _, o)| !owner_rt.namespaced || meta_str(o, "namespace") == ns)
+        .filter(|(_, _, o)| owner_refs(o).iter().any(|r| r["uid"] == uid))
+        .filter_map(|(g, p, o)| Some((lookup(g, "v1", p)?, o.clone())))
+        .collect()
+}
+
+fn has_dependents(store: &Store, rt: &ResourceType, obj: &Value) -> bool {
+    let uid = meta_str(obj, "uid");
+    let ns = meta_str(obj, "namespace");
+    store.entries().any(|(_, _, o)| {
+        (!rt.namespaced || meta_str(o, "namespace") == ns)
+            && owner_refs(o).iter().any(|r| r["uid"] == uid)
+    })
+}
+
+/// Drop `finalizer` from the stored `obj`; an object being deleted whose
+/// last finalizer goes (and no grace period pending) is removed.
+fn remove_finalizer(store: &mut Store, rt: &'static ResourceType, obj: &Value, finalizer: &str) {
+    let (ns, name) = (meta_str(obj, "namespace"), meta_str(obj, "name"));
+    let Some(mut cur) = store.get(rt, ns, name).cloned() else {
+        return;
+    };
+    if cur["metadata"]["uid"] != obj["metadata"]["uid"] {
+        return;
+    }
+    let fins: Vec<String> = finalizers(&cur)
+        .into_iter()
+        .filter(|f| f != finalizer)
+        .collect();
+    let (ns, name) = (ns.to_string(), name.to_string());
+    if fins.is_empty() && is_terminating(&cur) && grace_elapsed(&cur) {
+        store.remove(rt, &ns, &name);
+    } else {
+        set_finalizers(&mut cur, &fins);
+        store.put(rt, cur);
+    }
+}
+
+/// Remove the ownerReferences of `obj` for which `drop` is true.
+fn strip_owner_refs(
+    store: &mut Store,
+    rt: &'static ResourceType,
+    obj: &Value,
+    drop: impl Fn(&Value) -> bool,
+) {
+    let mut o = obj.clone();
+    let kept: Vec<Value> = owner_refs(obj)
+        .iter()
+        .filter(|r| !drop(r))
+        .cloned()
+        .collect();
+    if kept.is_empty() {
+        if let Some(m) = o["metadata"].as_object_mut() {
+            m.shift_remove("ownerReferences");
+        }
+    } else {
+        o["metadata"]["ownerReferences"] = json!(kept);
+    }
+    store.put(rt, o);
+}
+
+/// The garbage collector (kube-controller-manager's
+/// pkg/controller/garbagecollector), one pass over every object:
+///
+/// - an owner being deleted with the `orphan` finalizer: its dependents
+///   lose their ownerReferences to it, then the finalizer goes;
+/// - an owner being deleted with `foregroundDeletion`: the finalizer goes
+///   once no dependent with `blockOwnerDeletion: true` is left;
+/// - a dependent with no solid owner left is deleted: in the foreground if
+///   an owner waits for it and it has dependents itself, else with the
+///   policy its own finalizers say (background by default); one with a
+///   solid owner only loses its references to dangling or waiting owners.
+fn collect_garbage(store: &mut Store) {
+    let deleting: Vec<(&'static ResourceType, Value)> = store
+        .entries()
+        .filter(|(_, _, o)| is_terminating(o))
+        .filter(|(_, _, o)| {
+            finalizers(o)
+                .iter()
+                .any(|f| f == ORPHAN_FINALIZER || f == FOREGROUND_FINALIZER)
+        })
+        .filter_map(|(g, p, o)| Some((lookup(g, "v1", p)?, o.clone())))
+        .collect();
+    for (rt, owner) in deleting {
+        let uid = meta_str(&owner, "uid").to_string();
+        let deps = dependents(store, rt, &owner);
+        let fins = finalizers(&owner);
+        if fins.iter().any(|f| f == ORPHAN_FINALIZER) {
+            for (drt, d) in deps {
+                strip_owner_refs(store, drt, &d, |r| r["uid"] == uid.as_str());
+            }
+            remove_finalizer(store, rt, &owner, ORPHAN_FINALIZER);
+        } else {
+            let blocked = deps.iter().any(|(_, d)| {
+                owner_refs(d)
+                    .iter()
+                    .any(|r| r["uid"] == uid.as_str() && r["blockOwnerDeletion"] == true)
+            });
+            if !blocked {
+                remove_finalizer(store, rt, &owner, FOREGROUND_FINALIZER);
+            }
+        }
+    }
+
+    let items: Vec<(&'static ResourceType, Value)> = store
+        .entries()
+        .filter(|(_, _, o)| !is_terminating(o) && !owner_refs(o).is_empty())
+        .filter_map(|(g, p, o)| Some((lookup(g, "v1", p)?, o.clone())))
+        .collect();
+    for (rt, item) in items {
+        let ns = meta_str(&item, "namespace").to_string();
+        let name = meta_str(&item, "name").to_string();
+        // Earlier deletions in this pass may have changed it.
+        let Some(item) = store.get(rt, &ns, &name).cloned() else {
+            continue;
+        };
+        if is_terminating(&item) || item["metadata"]["uid"].is_null() {
+            continue;
+        }
+        let states: Vec<(Value, OwnerState)> = owner_refs(&item)
+            .iter()
+            .map(|r| (r.clone(), owner_state(store, &ns, r)))
+            .collect();
+        let solid = states.iter().any(|(_, s)| *s == OwnerState::Solid);
+        let waiting = states.iter().any(|(_, s)| *s == OwnerState::Waiting);
+        if solid {
+            if states.iter().any(|(_, s)| *s != OwnerState::Solid) {
+                let gone: Vec<Value> = states
+                    .iter()
+                    .filter(|(_, s)| *s != OwnerState::Solid)
+                    .map(|(r, _)| r["uid"].clone())
+                    .collect();
+                strip_owner_refs(store, rt, &item, |r| gone.contains(&r["uid"]));
+            }
+            continue;
+        }
+        let policy = if waiting && has_dependents(store, rt, &item) {
+            Propagation::Foreground
+        } else {
+            let fins = finalizers(&item);
+            match fins
+                .iter()
+                .find(|f| *f == ORPHAN_FINALIZER || *f == FOREGROUND_FINALIZER)
+                .map(String::as_str)
+            {
+                Some(ORPHAN_FINALIZER) => Propagation::Orphan,
+                Some(_) => Propagation::Foreground,
+                None => Propagation::Background,
+            }
+        };
+        let ctx = ops::Ctx {
+            rt,
+            namespace: if rt.namespaced { Some(&ns) } else { None },
+            manager: "generic-garbage-collector",
+            dry_run: false,
+        };
+        let opts = ops::DeleteOptions {
+            uid: Some(meta_str(&item, "uid").to_string()),
+            ..ops::DeleteOptions::with_propagation(policy)
+        };
+        let _ = ops::delete(store, &ctx, &name, &opts);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake_apiserver::ops;
 
     fn deployment(store: &mut Store, replicas: i64, image: &str) -> Value {
         let ctx = ops::Ctx {
@@ -938,11 +1201,162 @@ mod tests {
             "old RS kept at 0"
         );
 
-        // Deleted: ReplicaSets and Pods are collected.
+        // Deleted: ReplicaSets and Pods are collected (the Pods, on a
+        // node, gracefully: the kubelet removes them).
+        ctl.pod_termination_delay = Duration::ZERO;
         store.remove(deployments(), "default", "web");
         tick(&mut ctl, &mut store);
         tick(&mut ctl, &mut store);
+        tick(&mut ctl, &mut store);
         assert!(store.list(replicasets(), Some("default")).is_empty());
+        assert!(store.list(pods(), Some("default")).is_empty());
+    }
+
+    fn dctx() -> ops::Ctx<'static> {
+        ops::Ctx {
+            rt: deployments(),
+            namespace: Some("default"),
+            manager: "test",
+            dry_run: false,
+        }
+    }
+
+    fn rolled_out(replicas: i64) -> (Controllers, Store) {
+        let mut store = Store::new();
+        ops::bootstrap(&mut store);
+        let mut ctl = Controllers::new(Duration::from_millis(60));
+        ctl.pod_termination_delay = Duration::from_millis(150);
+        deployment(&mut store, replicas, "img:1");
+        run_until(&mut ctl, &mut store, Duration::from_millis(120));
+        assert_eq!(get(&store)["status"]["availableReplicas"], replicas);
+        (ctl, store)
+    }
+
+    #[test]
+    fn controllers_own_what_they_make_with_blocking_controller_refs() {
+        let (_, store) = rolled_out(1);
+        let rs = store.list(replicasets(), Some("default"))[0].clone();
+        let r = &rs["metadata"]["ownerReferences"][0];
+        assert_eq!(
+            (
+                r["kind"].as_str(),
+                r["controller"].as_bool(),
+                r["blockOwnerDeletion"].as_bool()
+            ),
+            (Some("Deployment"), Some(true), Some(true))
+        );
+        let pod = store.list(pods(), Some("default"))[0].clone();
+        let r = &pod["metadata"]["ownerReferences"][0];
+        assert_eq!(
+            (r["kind"].as_str(), r["uid"].as_str()),
+            (Some("ReplicaSet"), Some(meta_str(&rs, "uid")))
+        );
+        assert_eq!(r["blockOwnerDeletion"], true);
+    }
+
+    #[test]
+    fn foreground_deletion_waits_for_replicasets_and_terminating_pods() {
+        let (mut ctl, mut store) = rolled_out(2);
+        let d = ops::delete(
+            &mut store,
+            &dctx(),
+            "web",
+            &ops::DeleteOptions::with_propagation(Propagation::Foreground),
+        )
+        .expect("delete");
+        assert!(!d.removed);
+        run_until(&mut ctl, &mut store, Duration::from_millis(60));
+        // The ReplicaSet is deleted in the foreground too (it has
+        // dependents); its pods are Terminating, so everything stays.
+        let dep = get(&store);
+        assert_eq!(dep["metadata"]["finalizers"], json!(["foregroundDeletion"]));
+        let rs = store.list(replicasets(), Some("default"));
+        assert_eq!(rs.len(), 1);
+        assert_eq!(
+            rs[0]["metadata"]["finalizers"],
+            json!(["foregroundDeletion"])
+        );
+        assert!(is_terminating(rs[0]));
+        let ps = store.list(pods(), Some("default"));
+        assert_eq!(ps.len(), 2);
+        assert!(ps
+            .iter()
+            .all(|p| is_terminating(p) && p["metadata"]["deletionGracePeriodSeconds"] == 30));
+        run_until(&mut ctl, &mut store, Duration::from_millis(200));
+        assert!(store.list(pods(), Some("default")).is_empty());
+        assert!(store.list(replicasets(), Some("default")).is_empty());
+        assert!(store.get(deployments(), "default", "web").is_none());
+    }
+
+    #[test]
+    fn orphan_deletion_strips_owner_references_and_background_collects() {
+        let (mut ctl, mut store) = rolled_out(1);
+        ops::delete(
+            &mut store,
+            &dctx(),
+            "web",
+            &ops::DeleteOptions::with_propagation(Propagation::Orphan),
+        )
+        .expect("delete");
+        tick(&mut ctl, &mut store);
+        assert!(store.get(deployments(), "default", "web").is_none());
+        let rs = store.list(replicasets(), Some("default"))[0].clone();
+        assert!(rs["metadata"]["ownerReferences"].is_null(), "{rs}");
+        run_until(&mut ctl, &mut store, Duration::from_millis(50));
+        assert_eq!(
+            store.list(pods(), Some("default")).len(),
+            1,
+            "still owned by the ReplicaSet"
+        );
+
+        // Background: the owner goes at once, its dependents on the next passes.
+        let rs_ctx = ops::Ctx {
+            rt: replicasets(),
+            ..dctx()
+        };
+        let d = ops::delete(
+            &mut store,
+            &rs_ctx,
+            meta_str(&rs, "name"),
+            &ops::DeleteOptions::default(),
+        )
+        .expect("delete rs");
+        assert!(d.removed);
+        tick(&mut ctl, &mut store);
+        assert!(is_terminating(store.list(pods(), Some("default"))[0]));
+        run_until(&mut ctl, &mut store, Duration::from_millis(200));
+        assert!(store.list(pods(), Some("default")).is_empty());
+    }
+
+    #[test]
+    fn a_finalizer_on_a_pod_outlasts_the_kubelet() {
+        let (mut ctl, mut store) = rolled_out(1);
+        let mut pod = store.list(pods(), Some("default"))[0].clone();
+        pod["metadata"]["finalizers"] = json!(["example.com/hold"]);
+        store.put(pods(), pod.clone());
+        store.remove(deployments(), "default", "web");
+        run_until(&mut ctl, &mut store, Duration::from_millis(250));
+        let p = store
+            .get(pods(), "default", meta_str(&pod, "name"))
+            .expect("held")
+            .clone();
+        assert_eq!(
+            p["metadata"]["deletionGracePeriodSeconds"], 0,
+            "the kubelet is done"
+        );
+        let pctx = ops::Ctx {
+            rt: pods(),
+            ..dctx()
+        };
+        ops::patch(
+            &mut store,
+            &pctx,
+            meta_str(&pod, "name"),
+            ops::PatchKind::Merge,
+            br#"{"metadata":{"finalizers":[]}}"#,
+            false,
+        )
+        .expect("patch");
         assert!(store.list(pods(), Some("default")).is_empty());
     }
 

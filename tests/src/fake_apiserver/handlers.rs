@@ -20,7 +20,7 @@ use super::selectors::Selectors;
 use super::status::{ApiError, FieldError};
 use super::store::meta_str;
 use super::util::{b64url, constant_time_eq};
-use super::{tokens, watch, Shared};
+use super::{tokens, watch, RbacRule, Shared};
 
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
@@ -40,6 +40,11 @@ enum User {
         namespace: String,
         name: String,
     },
+    /// Authorized by its RBAC rules.
+    Rbac {
+        name: String,
+        rules: Vec<RbacRule>,
+    },
 }
 
 impl User {
@@ -47,7 +52,7 @@ impl User {
         match self {
             User::Admin => "kubernetes-admin",
             User::Restricted => RESTRICTED_USER,
-            User::NamespaceAdmin { name, .. } => name,
+            User::NamespaceAdmin { name, .. } | User::Rbac { name, .. } => name,
         }
     }
 }
@@ -75,7 +80,14 @@ fn raw_target(path: &str) -> Option<RawTarget> {
         ["apis", g, _v, rest @ ..] => (*g, rest),
         _ => return None,
     };
+    // As the apiserver's RequestInfoFactory: `/namespaces/<ns>` is the
+    // Namespace `<ns>` *in* namespace `<ns>` (so a RoleBinding there may
+    // allow reading it), `status` and `finalize` are its subresources.
     let (namespace, rest) = match rest {
+        ["namespaces", ns] => (Some((*ns).to_string()), vec!["namespaces", *ns]),
+        ["namespaces", ns, s @ ("status" | "finalize")] => {
+            (Some((*ns).to_string()), vec!["namespaces", *ns, *s])
+        }
         ["namespaces", ns, r, rest @ ..] => (Some((*ns).to_string()), {
             let mut v = vec![*r];
             v.extend_from_slice(rest);
@@ -98,31 +110,36 @@ fn raw_target(path: &str) -> Option<RawTarget> {
     })
 }
 
-/// RBAC for the non-admin users; `Ok` means allowed.
-fn authorize(
-    user: &User,
-    method: &Method,
-    path: &str,
-    query: Option<&str>,
-) -> Result<(), ApiError> {
-    if *user == User::Admin {
-        return Ok(());
+/// The authorizer's view of a request (authorizer.Attributes).
+#[derive(Debug, Clone)]
+pub(crate) struct Attributes {
+    pub verb: String,
+    pub group: String,
+    pub resource: String,
+    pub subresource: Option<String>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+}
+
+impl Attributes {
+    fn forbidden(&self, user: &User) -> ApiError {
+        ApiError::forbidden_raw(
+            user.name(),
+            &self.verb,
+            &self.group,
+            &self.resource,
+            self.subresource.as_deref(),
+            self.namespace.as_deref(),
+            self.name.as_deref(),
+        )
     }
-    let Some(t) = raw_target(path) else {
-        return Ok(()); // discovery documents: everyone may read them
-    };
-    // `/api/v1/namespaces/<ns>` is the Namespace itself: cluster scope.
-    let (resource, namespace, name, sub) = (t.resource, t.namespace, t.name, t.sub);
-    let allowed = match user {
-        User::NamespaceAdmin { namespace: own, .. } => namespace.as_deref() == Some(own.as_str()),
-        _ => false,
-    };
-    if allowed {
-        return Ok(());
-    }
+}
+
+fn attributes(method: &Method, path: &str, query: Option<&str>) -> Option<Attributes> {
+    let t = raw_target(path)?;
     let q = parse_query(query);
     let watching = matches!(q.get("watch").map(String::as_str), Some("true" | "1"));
-    let verb = match (method.as_str(), name.is_some()) {
+    let verb = match (method.as_str(), t.name.is_some()) {
         ("GET" | "HEAD", false) if watching => "watch",
         ("GET" | "HEAD", false) => "list",
         ("GET" | "HEAD", true) => "get",
@@ -133,15 +150,190 @@ fn authorize(
         ("DELETE", true) => "delete",
         _ => "unknown",
     };
-    Err(ApiError::forbidden_raw(
-        user.name(),
-        verb,
-        &t.group,
-        &resource,
-        sub.as_deref(),
-        namespace.as_deref(),
-        name.as_deref(),
-    ))
+    Some(Attributes {
+        verb: verb.to_string(),
+        group: t.group,
+        resource: t.resource,
+        subresource: t.sub,
+        namespace: t.namespace,
+        name: t.name,
+    })
+}
+
+/// rbac's ResourceMatches: `*`, the exact `resource[/subresource]`, or `*/subresource`.
+fn resource_matches(rule: &RbacRule, a: &Attributes) -> bool {
+    let combined = match &a.subresource {
+        Some(s) => format!("{}/{s}", a.resource),
+        None => a.resource.clone(),
+    };
+    rule.resources.iter().any(|r| {
+        r == "*"
+            || *r == combined
+            || a.subresource
+                .as_ref()
+                .is_some_and(|s| r.strip_prefix("*/") == Some(s.as_str()))
+    })
+}
+
+fn rule_matches(rule: &RbacRule, a: &Attributes) -> bool {
+    if let Some(ns) = &rule.namespace {
+        if a.namespace.as_deref() != Some(ns.as_str()) {
+            return false;
+        }
+    }
+    let any = |list: &[String], v: &str| list.iter().any(|x| x == "*" || x == v);
+    any(&rule.verbs, &a.verb) && any(&rule.api_groups, &a.group) && resource_matches(rule, a)
+}
+
+/// The authorizer: `Some(reason)` when allowed (the reason RBAC gives),
+/// `None` when not (RBAC gives no reason then).
+fn decide(user: &User, a: &Attributes) -> Option<String> {
+    // system:basic-user, bound to every authenticated user.
+    if a.group == "authorization.k8s.io"
+        && matches!(
+            a.resource.as_str(),
+            "selfsubjectaccessreviews" | "selfsubjectrulesreviews"
+        )
+        && a.verb == "create"
+        && a.subresource.is_none()
+    {
+        return Some(
+            "RBAC: allowed by ClusterRoleBinding \"system:basic-user\" of ClusterRole \"system:basic-user\" to Group \"system:authenticated\"".into(),
+        );
+    }
+    match user {
+        User::Admin => Some(
+            "RBAC: allowed by ClusterRoleBinding \"kubeadm:cluster-admins\" of ClusterRole \"cluster-admin\" to Group \"kubeadm:cluster-admins\"".into(),
+        ),
+        User::Restricted => None,
+        User::NamespaceAdmin { namespace, name } => {
+            let own = a.namespace.as_deref() == Some(namespace.as_str());
+            // `admin` may read its own Namespace, not change it.
+            let ok = own
+                && (a.resource != "namespaces"
+                    || matches!(a.verb.as_str(), "get" | "list" | "watch"));
+            let sa = name.rsplit(':').next().unwrap_or(name);
+            ok.then(|| {
+                format!(
+                    "RBAC: allowed by RoleBinding \"{sa}-admin/{namespace}\" of ClusterRole \"admin\" to ServiceAccount \"{sa}/{namespace}\""
+                )
+            })
+        }
+        User::Rbac { name, rules } => rules.iter().position(|r| rule_matches(r, a)).map(|i| {
+            match &rules[i].namespace {
+                None => format!(
+                    "RBAC: allowed by ClusterRoleBinding \"rule-{i}\" of ClusterRole \"rule-{i}\" to User \"{name}\""
+                ),
+                Some(ns) => format!(
+                    "RBAC: allowed by RoleBinding \"rule-{i}/{ns}\" of Role \"rule-{i}\" to User \"{name}\""
+                ),
+            }
+        }),
+    }
+}
+
+/// RBAC before routing; `Ok` means allowed.
+fn authorize(
+    user: &User,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(a) = attributes(method, path, query) else {
+        return Ok(()); // discovery documents: everyone may read them
+    };
+    match decide(user, &a) {
+        Some(_) => Ok(()),
+        None => Err(a.forbidden(user)),
+    }
+}
+
+/// The non-resource paths every authenticated user may GET
+/// (system:discovery, system:public-info-viewer, service-account-issuer-discovery).
+fn open_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/api"
+            | "/apis"
+            | "/version"
+            | "/healthz"
+            | "/livez"
+            | "/readyz"
+            | DISCOVERY_PATH
+            | JWKS_PATH
+    ) || path.starts_with("/api/")
+        || path.starts_with("/apis/")
+        || path.starts_with("/healthz/")
+        || path.starts_with("/livez/")
+        || path.starts_with("/readyz/")
+}
+
+/// `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`: the
+/// review answered by the same authorizer as the requests themselves.
+fn self_subject_access_review(user: &User, mut review: Value) -> Result<Value, ApiError> {
+    let spec = review["spec"].clone();
+    let ra = &spec["resourceAttributes"];
+    let nra = &spec["nonResourceAttributes"];
+    let invalid = |e: FieldError| {
+        ApiError::invalid_kind("authorization.k8s.io", "SelfSubjectAccessReview", "", &[e])
+    };
+    let decision = match (ra.is_object(), nra.is_object()) {
+        (false, false) => {
+            return Err(invalid(FieldError::required(
+                "spec.resourceAttributes",
+                "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+            )))
+        }
+        (true, true) => {
+            return Err(invalid(FieldError::invalid(
+                "spec.nonResourceAttributes",
+                nra.clone(),
+                "cannot be specified in combination with resourceAttributes",
+            )))
+        }
+        (true, false) => {
+            let s = |f: &str| ra[f].as_str().unwrap_or("").to_string();
+            let opt = |f: &str| Some(s(f)).filter(|v| !v.is_empty());
+            let a = Attributes {
+                verb: s("verb"),
+                group: s("group"),
+                resource: s("resource"),
+                subresource: opt("subresource"),
+                namespace: opt("namespace"),
+                name: opt("name"),
+            };
+            decide(user, &a)
+        }
+        (false, true) => {
+            let path = nra["path"].as_str().unwrap_or("");
+            let verb = nra["verb"].as_str().unwrap_or("");
+            match user {
+                User::Admin => decide(user, &Attributes {
+                    verb: verb.into(),
+                    group: String::new(),
+                    resource: String::new(),
+                    subresource: None,
+                    namespace: None,
+                    name: None,
+                }),
+                _ if verb == "get" && open_path(path) => Some(
+                    "RBAC: allowed by ClusterRoleBinding \"system:discovery\" of ClusterRole \"system:discovery\" to Group \"system:authenticated\"".into(),
+                ),
+                _ => None,
+            }
+        }
+    };
+    review["apiVersion"] = json!("authorization.k8s.io/v1");
+    review["kind"] = json!("SelfSubjectAccessReview");
+    if !review["metadata"].is_object() {
+        review["metadata"] = json!({});
+    }
+    review["metadata"]["creationTimestamp"] = Value::Null;
+    review["status"] = match decision {
+        Some(reason) => json!({"allowed": true, "reason": reason}),
+        None => json!({"allowed": false}),
+    };
+    Ok(review)
 }
 
 /// Requests served, by verb and resource (`deployments.apps`, `pods`,
@@ -318,6 +510,16 @@ fn authenticate_token(shared: &Shared, headers: &HeaderMap) -> Option<User> {
                 "system:serviceaccount:{}:{}",
                 a.namespace, a.service_account
             ),
+        });
+    }
+    if let Some(u) = shared
+        .rbac_users
+        .iter()
+        .find(|u| constant_time_eq(token, u.token.as_bytes()))
+    {
+        return Some(User::Rbac {
+            name: u.name.clone(),
+            rules: u.rules.clone(),
         });
     }
     match &shared.forbidden_token {
@@ -766,24 +968,6 @@ async fn resource_request(
     let method = req.method().clone();
     let headers = req.headers().clone();
     let verb = verb_for(&method, &target, &q);
-    if user == User::Restricted {
-        let (rt, ns, name, sub) = match &target {
-            Target::Collection { rt, ns } => (*rt, ns.as_deref(), None, None),
-            Target::Object { rt, ns, name } => (*rt, ns.as_deref(), Some(name.as_str()), None),
-            Target::Sub { rt, ns, name, sub } => {
-                (*rt, ns.as_deref(), Some(name.as_str()), Some(sub.as_str()))
-            }
-            _ => return Err(ApiError::not_found_path()),
-        };
-        return Err(ApiError::forbidden_resource(
-            user.name(),
-            verb,
-            rt,
-            sub,
-            ns,
-            name,
-        ));
-    }
     let acc = accept(&headers);
     if !accepts_json(&acc) {
         return Err(ApiError::not_acceptable());
@@ -793,6 +977,23 @@ async fn resource_request(
     let table = wants_table(&acc);
 
     match (verb, target) {
+        ("create", Target::Collection { rt, .. }) if resources::is_review(rt) => {
+            let review = decode_object(&ct, &body)?;
+            if !review.is_object() {
+                return Err(ApiError::bad_request(
+                    "the object provided is unrecognized (must be of type SelfSubjectAccessReview)",
+                ));
+            }
+            Ok(json_response(
+                201,
+                &self_subject_access_review(&user, review)?,
+            ))
+        }
+        (_, Target::Collection { rt, .. } | Target::Object { rt, .. } | Target::Sub { rt, .. })
+            if resources::is_review(rt) =>
+        {
+            Err(ApiError::method_not_allowed())
+        }
         ("watch", Target::Collection { rt, ns }) => {
             let selectors = Selectors::parse(
                 q.get("labelSelector").map(String::as_str),
@@ -924,8 +1125,29 @@ async fn resource_request(
                 manager: &o.manager,
                 dry_run: o.dry_run,
             };
-            let (obj, written) =
-                ops::patch(&mut shared.store(), &ctx, &name, kind, &body, o.force)?;
+            let mut store = shared.store();
+            if kind == PatchKind::Apply && ops::get(&store, &ctx, &name).is_err() {
+                // An apply that creates is authorized as a create too
+                // (patch.go's withAuthorization): RBAC gives no reason
+                // when it denies, so the message ends after the colon.
+                let create = Attributes {
+                    verb: "create".into(),
+                    group: rt.group.into(),
+                    resource: rt.plural.into(),
+                    subresource: None,
+                    namespace: if rt.plural == "namespaces" {
+                        Some(name.clone())
+                    } else {
+                        ns.clone()
+                    },
+                    name: Some(name.clone()),
+                };
+                if decide(&user, &create).is_none() {
+                    return Err(ApiError::forbidden(rt, &name, ""));
+                }
+            }
+            let (obj, written) = ops::patch(&mut store, &ctx, &name, kind, &body, o.force)?;
+            drop(store);
             Ok(json_response(
                 if written == Written::Created {
                     201
@@ -957,35 +1179,38 @@ async fn resource_request(
                 manager: &o.manager,
                 dry_run: o.dry_run,
             };
-            let answer = ops::delete(
-                &mut shared.store(),
-                &ctx,
-                &name,
-                &DeleteOptions::from_body(&opts_body),
-            )?;
-            if rt.plural == "namespaces" && !o.dry_run {
-                // The namespace controller empties and removes it a moment later.
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(shared.namespace_termination_delay).await;
-                    ops::finalize_namespace(&mut shared.store(), &name);
-                });
-            }
-            Ok(json_response(200, &answer))
+            let opts = DeleteOptions::parse(&opts_body, &q)?;
+            // (A Terminating namespace is emptied and removed by the
+            // namespace controller, see `controller`.)
+            let deleted = ops::delete(&mut shared.store(), &ctx, &name, &opts)?;
+            // delete.go: 202 when the object stays and the client asked
+            // for cascading with the deprecated orphanDependents=false.
+            let code = if !deleted.removed && opts.orphan_dependents == Some(false) {
+                202
+            } else {
+                200
+            };
+            Ok(json_response(code, &deleted.answer))
         }
         ("deletecollection", Target::Collection { rt, ns }) if rt.plural != "namespaces" => {
             let selectors = Selectors::parse(
                 q.get("labelSelector").map(String::as_str),
                 q.get("fieldSelector").map(String::as_str),
             )?;
+            let opts_body: Value = if body.is_empty() {
+                Value::Null
+            } else {
+                decode_object(&ct, &body)?
+            };
             let o = write_options(&q, &headers, "DeleteOptions", &[])?;
+            let opts = DeleteOptions::parse(&opts_body, &q)?;
             let ctx = Ctx {
                 rt,
                 namespace: ns.as_deref(),
                 manager: &o.manager,
                 dry_run: o.dry_run,
             };
-            let answer = ops::delete_collection(&mut shared.store(), &ctx, &selectors)?;
+            let answer = ops::delete_collection(&mut shared.store(), &ctx, &selectors, &opts)?;
             Ok(json_response(200, &answer))
         }
         (_, Target::Sub { .. }) => Err(ApiError::not_found_path()),

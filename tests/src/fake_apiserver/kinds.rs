@@ -217,6 +217,8 @@ pub(crate) fn prepare(
         }
         ("", "services") => service(obj, old, store, &mut errs),
         ("apps", "deployments") => deployment(obj, old, &mut errs),
+        // The Pod defaults (terminationGracePeriodSeconds: 30, ...), as for templates.
+        ("", "pods") if obj["spec"].is_object() => super::defaults::pod_spec(&mut obj["spec"]),
         ("policy", "poddisruptionbudgets") => {
             let spec = &obj["spec"];
             if !spec["minAvailable"].is_null() && !spec["maxUnavailable"].is_null() {

@@ -159,6 +159,8 @@ pub struct FakeApiServerConfig {
     /// Tokens of users that may do anything in one namespace and nothing
     /// cluster-wide (see [`NamespaceAdmin`]).
     pub namespace_admins: Vec<NamespaceAdmin>,
+    /// Users authorized by RBAC rules (see [`RbacUser`]).
+    pub rbac_users: Vec<RbacUser>,
     /// Must be a loopback address; port 0 picks a free port.
     pub bind: SocketAddr,
     /// Log one line per request to stderr (never tokens or bodies).
@@ -175,6 +177,10 @@ pub struct FakeApiServerConfig {
     /// replica available (see [`FakeApiServer::fail_rollout`] for one that
     /// never gets there). Default 500 ms.
     pub rollout_duration: Duration,
+    /// How long a gracefully deleted Pod (one on a node, deleted with a
+    /// grace period) stays `Terminating` before the fake kubelet has
+    /// "stopped" it and it is removed. Default 200 ms.
+    pub pod_termination_delay: Duration,
 }
 
 /// A token for `system:serviceaccount:<namespace>:<service_account>` with
@@ -187,6 +193,33 @@ pub struct NamespaceAdmin {
     pub token: String,
     pub namespace: String,
     pub service_account: String,
+}
+
+/// A user whose permissions are RBAC rules, authorized as the RBAC
+/// authorizer does: a request is allowed when any rule matches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RbacUser {
+    /// Its bearer token.
+    pub token: String,
+    /// The user name (in 403 messages and SelfSubjectAccessReviews), e.g.
+    /// `system:serviceaccount:ci:deployer`.
+    pub name: String,
+    pub rules: Vec<RbacRule>,
+}
+
+/// One PolicyRule with its binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RbacRule {
+    /// `None`: bound by a ClusterRoleBinding (everywhere, cluster-scoped
+    /// resources included); `Some(ns)`: by a RoleBinding in `ns` (only
+    /// requests in that namespace).
+    pub namespace: Option<String>,
+    /// `""` for the core group; `"*"` for all.
+    pub api_groups: Vec<String>,
+    /// `"deployments"`, `"pods/log"`, `"*/status"` or `"*"`.
+    pub resources: Vec<String>,
+    /// `"get"`, `"list"`, ... or `"*"`.
+    pub verbs: Vec<String>,
 }
 
 /// What the discovery document gives as `jwks_uri`.
@@ -212,12 +245,14 @@ impl Default for FakeApiServerConfig {
             token: String::new(),
             forbidden_token: None,
             namespace_admins: Vec::new(),
+            rbac_users: Vec::new(),
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             log_requests: false,
             namespace_termination_delay: Duration::from_millis(500),
             jwks_uri: JwksUri::default(),
             signing_key: KeyKind::Rsa2048,
             rollout_duration: Duration::from_millis(500),
+            pod_termination_delay: Duration::from_millis(200),
         }
     }
 }
@@ -228,12 +263,12 @@ pub(crate) struct Shared {
     token: String,
     forbidden_token: Option<String>,
     namespace_admins: Vec<NamespaceAdmin>,
+    rbac_users: Vec<RbacUser>,
     issuer: RwLock<String>,
     keys: RwLock<keys::KeySet>,
     store: Mutex<store::Store>,
     server_address: String,
     log_requests: bool,
-    namespace_termination_delay: Duration,
     jwks_uri: JwksUri,
     token_quirks: RwLock<TokenQuirks>,
     /// Every token TokenRequest handed out (so tests can look for leaks).
@@ -342,16 +377,25 @@ impl FakeApiServer {
                 .into_iter()
                 .filter(|a| !a.token.is_empty())
                 .collect(),
+            rbac_users: cfg
+                .rbac_users
+                .into_iter()
+                .filter(|u| !u.token.is_empty())
+                .collect(),
             issuer: RwLock::new(cfg.issuer),
             keys: RwLock::new(key_set),
             store: Mutex::new(st),
             server_address: addr.to_string(),
             log_requests: cfg.log_requests,
-            namespace_termination_delay: cfg.namespace_termination_delay,
             jwks_uri: cfg.jwks_uri,
             token_quirks: RwLock::new(TokenQuirks::default()),
             minted: Mutex::new(Vec::new()),
-            controllers: Mutex::new(controller::Controllers::new(cfg.rollout_duration)),
+            controllers: Mutex::new({
+                let mut c = controller::Controllers::new(cfg.rollout_duration);
+                c.pod_termination_delay = cfg.pod_termination_delay;
+                c.namespace_termination_delay = cfg.namespace_termination_delay;
+                c
+            }),
             requests: Mutex::new(RequestCounts::default()),
         });
         let (shutdown_tx, shutdown_rx) = tokio_watch::channel(false);

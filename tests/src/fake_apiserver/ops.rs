@@ -9,7 +9,7 @@ use super::managed;
 use super::patch::{json_patch, merge_patch, strategic_merge_patch, JsonPatchError};
 use super::resources::{namespace_type, serviceaccount_type, ResourceType, RESOURCES};
 use super::selectors::Selectors;
-use super::status::{success_status, ApiError};
+use super::status::{success_status, ApiError, FieldError};
 use super::store::{meta_str, Store};
 use super::util::{new_uid, now_rfc3339, random_bytes};
 
@@ -209,6 +209,29 @@ fn commit(
             }
         }
     }
+    if let Some(o) = old.filter(|o| is_terminating(o)) {
+        let had = finalizers(o);
+        let mut extra: Vec<String> = finalizers(&obj)
+            .into_iter()
+            .filter(|f| !had.contains(f))
+            .collect();
+        if !extra.is_empty() {
+            extra.sort();
+            extra.dedup();
+            let list: Vec<String> = extra.iter().map(|f| format!("{f:?}")).collect();
+            return Err(ApiError::invalid(
+                rt,
+                meta_str(o, "name"),
+                &[FieldError::forbidden(
+                    "metadata.finalizers",
+                    format!(
+                        "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+                        list.join(", ")
+                    ),
+                )],
+            ));
+        }
+    }
     kinds::prepare(rt, &mut obj, old, store)?;
     if update {
         // A non-apply write: its manager owns what it changed, defaults
@@ -220,8 +243,11 @@ fn commit(
             obj["metadata"]["uid"] = o["metadata"]["uid"].clone();
             obj["metadata"]["creationTimestamp"] = o["metadata"]["creationTimestamp"].clone();
             obj["metadata"]["resourceVersion"] = o["metadata"]["resourceVersion"].clone();
-            if !o["metadata"]["deletionTimestamp"].is_null() {
-                obj["metadata"]["deletionTimestamp"] = o["metadata"]["deletionTimestamp"].clone();
+            // Both are immutable once set (ValidateObjectMetaUpdate).
+            for f in ["deletionTimestamp", "deletionGracePeriodSeconds"] {
+                if !o["metadata"][f].is_null() {
+                    obj["metadata"][f] = o["metadata"][f].clone();
+                }
             }
         }
         None => {
@@ -256,6 +282,17 @@ fn commit(
     } else {
         Written::Created
     };
+    // The store's shouldDeleteDuringUpdate: the last finalizer of an
+    // object being deleted (without a pending grace period) is gone, so
+    // the update deletes it; the answer is the updated object.
+    if let Some(o) = old.filter(|o| is_terminating(o) && grace_elapsed(o)) {
+        if finalizers(&obj).is_empty() {
+            if !ctx.dry_run {
+                store.remove(rt, ns_of(ctx), meta_str(o, "name"));
+            }
+            return Ok((obj, Written::Updated));
+        }
+    }
     if ctx.dry_run {
         return Ok((obj, written));
     }
@@ -275,6 +312,7 @@ fn order_metadata(obj: &mut Value) {
         "generation",
         "creationTimestamp",
         "deletionTimestamp",
+        "deletionGracePeriodSeconds",
         "labels",
         "annotations",
         "ownerReferences",
@@ -475,29 +513,251 @@ pub(crate) fn patch(
     commit(store, ctx, Some(&old), patched, true)
 }
 
-/// What DeleteOptions can ask for.
-#[derive(Debug, Default)]
-pub(crate) struct DeleteOptions {
-    pub uid: Option<String>,
-    pub resource_version: Option<String>,
+/// The finalizer the garbage collector honours to delete dependents first.
+pub(crate) const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+/// The finalizer the garbage collector honours to orphan dependents.
+pub(crate) const ORPHAN_FINALIZER: &str = "orphan";
+
+/// `DeleteOptions.propagationPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Propagation {
+    Background,
+    Foreground,
+    Orphan,
 }
 
-impl DeleteOptions {
-    pub fn from_body(v: &Value) -> Self {
-        let pre = &v["preconditions"];
-        DeleteOptions {
-            uid: pre["uid"].as_str().map(str::to_string),
-            resource_version: pre["resourceVersion"].as_str().map(str::to_string),
+impl Propagation {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Background" => Some(Propagation::Background),
+            "Foreground" => Some(Propagation::Foreground),
+            "Orphan" => Some(Propagation::Orphan),
+            _ => None,
         }
     }
 }
 
+/// What DeleteOptions can ask for.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct DeleteOptions {
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+    pub propagation: Option<Propagation>,
+    /// The deprecated `orphanDependents`.
+    pub orphan_dependents: Option<bool>,
+    pub grace_period: Option<i64>,
+}
+
+impl DeleteOptions {
+    pub fn with_propagation(p: Propagation) -> Self {
+        DeleteOptions {
+            propagation: Some(p),
+            ..Default::default()
+        }
+    }
+
+    /// From the body when there is one, else from the query parameters (as
+    /// the apiserver's delete handler does), validated like
+    /// `ValidateDeleteOptions`.
+    pub fn parse(
+        body: &Value,
+        query: &std::collections::HashMap<String, String>,
+    ) -> Result<Self, ApiError> {
+        let bad_request = |m: String| ApiError::bad_request(m);
+        let (propagation, orphan, grace) = if body.is_object() {
+            let pp = match &body["propagationPolicy"] {
+                Value::Null => None,
+                Value::String(s) => Some(s.clone()),
+                other => {
+                    return Err(bad_request(format!(
+                        "json: cannot unmarshal {other} into Go struct field DeleteOptions.propagationPolicy of type v1.DeletionPropagation"
+                    )))
+                }
+            };
+            let orphan = match &body["orphanDependents"] {
+                Value::Null => None,
+                Value::Bool(b) => Some(*b),
+                other => {
+                    return Err(bad_request(format!(
+                        "json: cannot unmarshal {other} into Go struct field DeleteOptions.orphanDependents of type bool"
+                    )))
+                }
+            };
+            let grace = match &body["gracePeriodSeconds"] {
+                Value::Null => None,
+                v => Some(v.as_i64().ok_or_else(|| {
+                    bad_request(format!(
+                        "json: cannot unmarshal {v} into Go struct field DeleteOptions.gracePeriodSeconds of type int64"
+                    ))
+                })?),
+            };
+            (pp, orphan, grace)
+        } else {
+            let pp = query.get("propagationPolicy").cloned();
+            let orphan = match query.get("orphanDependents").map(String::as_str) {
+                None => None,
+                Some("true" | "1") => Some(true),
+                Some("false" | "0") => Some(false),
+                Some(o) => {
+                    return Err(bad_request(format!(
+                        "strconv.ParseBool: parsing {o:?}: invalid syntax"
+                    )))
+                }
+            };
+            let grace = match query.get("gracePeriodSeconds") {
+                None => None,
+                Some(g) => Some(g.parse::<i64>().map_err(|_| {
+                    bad_request(format!("strconv.ParseInt: parsing {g:?}: invalid syntax"))
+                })?),
+            };
+            (pp, orphan, grace)
+        };
+        let mut errors = Vec::new();
+        if orphan.is_some() && propagation.is_some() {
+            errors.push(FieldError::invalid(
+                "propagationPolicy",
+                json!(propagation),
+                "orphanDependents and deletionPropagation cannot be both set",
+            ));
+        }
+        let parsed = match propagation.as_deref() {
+            None => None,
+            Some(p) => match Propagation::parse(p) {
+                Some(p) => Some(p),
+                None => {
+                    errors.push(FieldError::not_supported(
+                        "propagationPolicy",
+                        json!(p),
+                        &["Foreground", "Background", "Orphan", "nil"],
+                    ));
+                    None
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_kind(
+                "meta.k8s.io",
+                "DeleteOptions",
+                "",
+                &errors,
+            ));
+        }
+        let pre = &body["preconditions"];
+        Ok(DeleteOptions {
+            uid: pre["uid"].as_str().map(str::to_string),
+            resource_version: pre["resourceVersion"].as_str().map(str::to_string),
+            propagation: parsed,
+            orphan_dependents: orphan,
+            // Negative values mean 1 s on the delete path.
+            grace_period: grace.map(|g| if g < 0 { 1 } else { g }),
+        })
+    }
+}
+
+/// `metadata.finalizers` as strings.
+pub(crate) fn finalizers(obj: &Value) -> Vec<String> {
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Set `metadata.finalizers` (dropping the field when empty, as omitempty does).
+pub(crate) fn set_finalizers(obj: &mut Value, fins: &[String]) {
+    if fins.is_empty() {
+        if let Some(m) = obj["metadata"].as_object_mut() {
+            m.shift_remove("finalizers");
+        }
+    } else {
+        obj["metadata"]["finalizers"] = json!(fins);
+    }
+}
+
+pub(crate) fn is_terminating(obj: &Value) -> bool {
+    !obj["metadata"]["deletionTimestamp"].is_null()
+}
+
+/// No grace period pending: `deletionGracePeriodSeconds` unset or 0.
+pub(crate) fn grace_elapsed(obj: &Value) -> bool {
+    obj["metadata"]["deletionGracePeriodSeconds"]
+        .as_i64()
+        .is_none_or(|g| g == 0)
+}
+
+/// `deletionFinalizersForGarbageCollection`: the finalizers after a delete
+/// with these options (the GC ones replaced as the options say).
+fn gc_finalizers(obj: &Value, opts: &DeleteOptions) -> Vec<String> {
+    let current = finalizers(obj);
+    let has = |f: &str| {
+        current
+            .iter()
+            .find(|c| *c == ORPHAN_FINALIZER || *c == FOREGROUND_FINALIZER)
+            .is_some_and(|c| c == f)
+    };
+    let (orphan, foreground) = match (opts.orphan_dependents, opts.propagation) {
+        (Some(o), _) => (o, false),
+        (None, Some(Propagation::Orphan)) => (true, false),
+        (None, Some(Propagation::Foreground)) => (false, true),
+        (None, Some(Propagation::Background)) => (false, false),
+        // No explicit policy: a GC finalizer already there decides; the
+        // default policy of every kind served here is background.
+        (None, None) => (has(ORPHAN_FINALIZER), has(FOREGROUND_FINALIZER)),
+    };
+    let mut out: Vec<String> = current
+        .iter()
+        .filter(|f| *f != ORPHAN_FINALIZER && *f != FOREGROUND_FINALIZER)
+        .cloned()
+        .collect();
+    if orphan {
+        out.push(ORPHAN_FINALIZER.to_string());
+    }
+    if foreground {
+        out.push(FOREGROUND_FINALIZER.to_string());
+    }
+    let same = {
+        let mut a = current.clone();
+        let mut b = out.clone();
+        a.sort();
+        a.dedup();
+        b.sort();
+        b.dedup();
+        a == b
+    };
+    if same {
+        current
+    } else {
+        out
+    }
+}
+
+/// RFC 3339 (seconds) `secs` from now.
+fn rfc3339_in(secs: i64) -> String {
+    super::util::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::seconds(secs.max(0)))
+}
+
+/// What a DELETE answered, and whether the object is gone.
+#[derive(Debug)]
+pub(crate) struct Deleted {
+    pub answer: Value,
+    pub removed: bool,
+}
+
+/// DELETE of one object, as the generic registry store does it: graceful
+/// deletion for Pods (`deletionTimestamp` in the future, the kubelet
+/// removes it), finalizers (incl. the garbage collector's `orphan` and
+/// `foregroundDeletion`, added from the propagation policy) keep the object
+/// with `deletionTimestamp` set; otherwise it is removed at once.
 pub(crate) fn delete(
     store: &mut Store,
     ctx: &Ctx,
     name: &str,
     opts: &DeleteOptions,
-) -> Result<Value, ApiError> {
+) -> Result<Deleted, ApiError> {
     let rt = ctx.rt;
     let old = store
         .get(rt, ns_of(ctx), name)
@@ -531,47 +791,179 @@ pub(crate) fn delete(
                 "this namespace may not be deleted",
             ));
         }
-        if !old["metadata"]["deletionTimestamp"].is_null() {
+        if is_terminating(&old) {
             return Err(ApiError::conflict(rt, name, "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system."));
         }
         // Like the real one, the namespace goes Terminating first; the
-        // caller finishes the job later with `finalize_namespace` (what
-        // the namespace controller does).
+        // namespace controller finishes the job later with
+        // `finalize_namespace` (see `controller`).
         let mut terminating = old;
         terminating["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+        terminating["metadata"]["deletionGracePeriodSeconds"] = json!(0);
         terminating["status"]["phase"] = json!("Terminating");
+        order_metadata(&mut terminating);
         if ctx.dry_run {
-            return Ok(terminating);
+            return Ok(Deleted {
+                answer: terminating,
+                removed: false,
+            });
         }
-        return Ok(store.put(rt, terminating));
+        return Ok(Deleted {
+            answer: store.put(rt, terminating),
+            removed: false,
+        });
     }
-    if !ctx.dry_run {
-        store.remove(rt, ns_of(ctx), name);
+    // Pods are the one kind here with graceful deletion; their registry
+    // answers with the object (ReturnDeletedObject), the others with a Status.
+    let graceful_kind = rt.group.is_empty() && rt.plural == "pods";
+    let gone_answer = |obj: &Value| {
+        if graceful_kind {
+            obj.clone()
+        } else {
+            success_status(rt, name, &uid)
+        }
+    };
+    let mut obj = old.clone();
+    let mut graceful = false;
+    let mut grace = 0;
+    if graceful_kind {
+        // rest.BeforeDelete with the pod strategy's CheckGracefulDelete.
+        if is_terminating(&obj) {
+            if let Some(current) = obj["metadata"]["deletionGracePeriodSeconds"]
+                .as_i64()
+                .filter(|g| *g > 0)
+            {
+                match opts.grace_period {
+                    // Only a shorter grace period may be asked for.
+                    Some(p) if p < current => {
+                        obj["metadata"]["deletionTimestamp"] = json!(rfc3339_in(p));
+                        obj["metadata"]["deletionGracePeriodSeconds"] = json!(p);
+                        graceful = true;
+                        grace = p;
+                    }
+                    // Graceful deletion already pending: nothing changes.
+                    _ => {
+                        return Ok(Deleted {
+                            answer: old,
+                            removed: false,
+                        })
+                    }
+                }
+            }
+        } else {
+            let mut period = opts
+                .grace_period
+                .or_else(|| obj["spec"]["terminationGracePeriodSeconds"].as_i64())
+                .unwrap_or(0);
+            let phase = obj["status"]["phase"].as_str().unwrap_or("");
+            if obj["spec"]["nodeName"].as_str().is_none_or(str::is_empty)
+                || phase == "Failed"
+                || phase == "Succeeded"
+            {
+                period = 0; // never scheduled, or done: delete at once
+            }
+            obj["metadata"]["deletionTimestamp"] = json!(rfc3339_in(period));
+            obj["metadata"]["deletionGracePeriodSeconds"] = json!(period);
+            if let Some(g) = obj["metadata"]["generation"].as_i64().filter(|g| *g > 0) {
+                obj["metadata"]["generation"] = json!(g + 1);
+            }
+            graceful = true;
+            grace = period;
+        }
     }
-    Ok(success_status(rt, name, &uid))
+    let fins = gc_finalizers(&obj, opts);
+    set_finalizers(&mut obj, &fins);
+    let pending_finalizers = !fins.is_empty();
+    let delete_now = if graceful {
+        !pending_finalizers && grace == 0
+    } else if pending_finalizers {
+        mark_as_deleting(&mut obj);
+        false
+    } else {
+        true
+    };
+    if delete_now {
+        if !ctx.dry_run {
+            store.remove(rt, ns_of(ctx), name);
+        }
+        return Ok(Deleted {
+            answer: gone_answer(&obj),
+            removed: true,
+        });
+    }
+    order_metadata(&mut obj);
+    if comparable(&obj) == comparable(&old) || ctx.dry_run {
+        // A repeated DELETE changes nothing (and writes nothing).
+        return Ok(Deleted {
+            answer: obj,
+            removed: false,
+        });
+    }
+    Ok(Deleted {
+        answer: store.put(rt, obj),
+        removed: false,
+    })
 }
 
-/// The namespace controller's part of a namespace deletion: remove
-/// everything in it, then the namespace itself.
-pub(crate) fn finalize_namespace(store: &mut Store, name: &str) {
-    let ns_type = namespace_type();
-    let terminating = store
-        .get(ns_type, "", name)
-        .is_some_and(|n| !n["metadata"]["deletionTimestamp"].is_null());
-    if !terminating {
-        return;
+/// The store's markAsDeleting: `deletionTimestamp` now (kept if already
+/// set and not later), `deletionGracePeriodSeconds: 0`, and the first time
+/// a generation bump.
+fn mark_as_deleting(obj: &mut Value) {
+    let now = now_rfc3339();
+    let meta = &mut obj["metadata"];
+    match meta["deletionTimestamp"].as_str() {
+        None => {
+            if let Some(g) = meta["generation"].as_i64().filter(|g| *g > 0) {
+                meta["generation"] = json!(g + 1);
+            }
+            meta["deletionTimestamp"] = json!(now);
+        }
+        Some(t) if t > now.as_str() => meta["deletionTimestamp"] = json!(now),
+        Some(_) => {}
     }
+    meta["deletionGracePeriodSeconds"] = json!(0);
+}
+
+/// The namespace controller's part of a namespace deletion: delete
+/// everything in it (with background propagation; Pods gracefully), and
+/// once nothing is left (finalizers and terminating Pods hold it), remove
+/// the namespace itself. Returns whether the namespace is gone.
+pub(crate) fn finalize_namespace(store: &mut Store, name: &str) -> bool {
+    let ns_type = namespace_type();
+    let terminating = store.get(ns_type, "", name).is_some_and(is_terminating);
+    if !terminating {
+        return store.get(ns_type, "", name).is_none();
+    }
+    let mut remaining = false;
     for inner in RESOURCES.iter().filter(|r| r.namespaced) {
-        let names: Vec<String> = store
+        let names: Vec<(String, bool)> = store
             .list(inner, Some(name))
             .iter()
-            .map(|o| meta_str(o, "name").to_string())
+            .map(|o| (meta_str(o, "name").to_string(), is_terminating(o)))
             .collect();
-        for n in names {
-            store.remove(inner, name, &n);
+        for (n, already) in names {
+            if !already {
+                let ctx = Ctx {
+                    rt: inner,
+                    namespace: Some(name),
+                    manager: "namespace-controller",
+                    dry_run: false,
+                };
+                let _ = delete(
+                    store,
+                    &ctx,
+                    &n,
+                    &DeleteOptions::with_propagation(Propagation::Background),
+                );
+            }
+            remaining |= store.get(inner, name, &n).is_some();
         }
     }
+    if remaining {
+        return false;
+    }
     store.remove(ns_type, "", name);
+    true
 }
 
 /// DELETE on a collection: removes what the selectors match, answers with
@@ -580,6 +972,7 @@ pub(crate) fn delete_collection(
     store: &mut Store,
     ctx: &Ctx,
     sel: &Selectors,
+    opts: &DeleteOptions,
 ) -> Result<Value, ApiError> {
     let names: Vec<(String, String)> = store
         .list(ctx.rt, ctx.namespace)
@@ -600,8 +993,9 @@ pub(crate) fn delete_collection(
             manager: ctx.manager,
             dry_run: ctx.dry_run,
         };
+        // The answer is the list as it was before the deletes.
         if let Some(o) = store.get(ctx.rt, &ns, &n).cloned() {
-            delete(store, &sub, &n, &DeleteOptions::default())?;
+            delete(store, &sub, &n, opts)?;
             items.push(o);
         }
     }
@@ -790,7 +1184,7 @@ mod tests {
         create(&mut s, &cm, json!({"metadata": {"name": "x"}})).expect("cm");
         assert!(s.get(serviceaccount_type(), "team", "default").is_some());
         let t = delete(&mut s, &c, "team", &DeleteOptions::default()).expect("delete");
-        assert_eq!(t["status"]["phase"], "Terminating");
+        assert_eq!(t.answer["status"]["phase"], "Terminating");
         // Terminating: contents still there, nothing new may be created.
         assert!(s.get(cm.rt, "team", "x").is_some());
         let e = create(&mut s, &cm, json!({"metadata": {"name": "y"}})).expect_err("terminating");
@@ -805,6 +1199,201 @@ mod tests {
         let e =
             delete(&mut s, &c, "kube-system", &DeleteOptions::default()).expect_err("protected");
         assert_eq!(e.code, 403);
+    }
+
+    fn opts(p: Propagation) -> DeleteOptions {
+        DeleteOptions::with_propagation(p)
+    }
+
+    #[test]
+    fn finalizers_hold_a_deleted_object_until_an_update_empties_them() {
+        let mut s = store();
+        let c = ctx("", "configmaps", Some("default"));
+        create(
+            &mut s,
+            &c,
+            json!({"metadata": {"name": "x", "finalizers": ["example.com/hold"]}}),
+        )
+        .expect("cm");
+        let d = delete(&mut s, &c, "x", &DeleteOptions::default()).expect("delete");
+        assert!(!d.removed);
+        let stamp = d.answer["metadata"]["deletionTimestamp"].clone();
+        assert!(stamp.is_string(), "{}", d.answer);
+        assert_eq!(d.answer["metadata"]["deletionGracePeriodSeconds"], 0);
+        assert_eq!(
+            d.answer["metadata"]["finalizers"],
+            json!(["example.com/hold"])
+        );
+        let rv = s.current_rv();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let again = delete(&mut s, &c, "x", &DeleteOptions::default()).expect("again");
+        assert_eq!(
+            again.answer["metadata"]["deletionTimestamp"], stamp,
+            "not moved"
+        );
+        assert_eq!(s.current_rv(), rv, "a repeated DELETE writes nothing");
+        // Terminating: the name is still taken.
+        let e = create(&mut s, &c, json!({"metadata": {"name": "x"}})).expect_err("exists");
+        assert_eq!((e.code, e.reason), (409, "AlreadyExists"));
+        // No new finalizers while being deleted.
+        let e = patch(
+            &mut s,
+            &c,
+            "x",
+            PatchKind::Merge,
+            br#"{"metadata":{"finalizers":["example.com/hold","example.com/other"]}}"#,
+            false,
+        )
+        .expect_err("new finalizer");
+        assert_eq!((e.code, e.reason), (422, "Invalid"));
+        assert_eq!(
+            e.message,
+            r#"ConfigMap "x" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.com/other"}"#
+        );
+        // Other changes are fine; deletionTimestamp cannot be changed.
+        let (o, _) = patch(
+            &mut s,
+            &c,
+            "x",
+            PatchKind::Merge,
+            br#"{"metadata":{"deletionTimestamp":null,"labels":{"a":"b"}},"data":{"k":"v"}}"#,
+            false,
+        )
+        .expect("patch");
+        assert_eq!(o["metadata"]["deletionTimestamp"], stamp);
+        assert!(s.get(c.rt, "default", "x").is_some());
+        // Emptying the finalizers removes it.
+        let (o, _) = patch(
+            &mut s,
+            &c,
+            "x",
+            PatchKind::Merge,
+            br#"{"metadata":{"finalizers":null}}"#,
+            false,
+        )
+        .expect("patch");
+        assert!(o["metadata"]["finalizers"].is_null());
+        assert!(
+            s.get(c.rt, "default", "x").is_none(),
+            "removed by the update"
+        );
+    }
+
+    #[test]
+    fn foreground_and_orphan_add_their_finalizer_and_bump_generation() {
+        let mut s = store();
+        let c = ctx("apps", "deployments", Some("default"));
+        create(&mut s, &c, deployment("fg", 1)).expect("d");
+        let d = delete(&mut s, &c, "fg", &opts(Propagation::Foreground)).expect("delete");
+        assert!(!d.removed);
+        assert_eq!(
+            d.answer["metadata"]["finalizers"],
+            json!(["foregroundDeletion"])
+        );
+        assert_eq!(d.answer["metadata"]["generation"], 2);
+        assert!(d.answer["metadata"]["deletionTimestamp"].is_string());
+        // A later background delete takes the finalizer off, and with no
+        // finalizer left the object goes.
+        let d = delete(&mut s, &c, "fg", &opts(Propagation::Background)).expect("background");
+        assert!(d.removed);
+        assert_eq!(d.answer["kind"], "Status");
+        assert!(s.get(c.rt, "default", "fg").is_none());
+
+        create(&mut s, &c, deployment("or", 1)).expect("d");
+        let legacy = DeleteOptions {
+            orphan_dependents: Some(true),
+            ..Default::default()
+        };
+        let d = delete(&mut s, &c, "or", &legacy).expect("orphan");
+        assert_eq!(d.answer["metadata"]["finalizers"], json!(["orphan"]));
+        // Dry run: nothing stored.
+        create(&mut s, &c, deployment("dry", 1)).expect("d");
+        let dry = Ctx {
+            dry_run: true,
+            ..ctx("apps", "deployments", Some("default"))
+        };
+        let d = delete(&mut s, &dry, "dry", &opts(Propagation::Foreground)).expect("dry");
+        assert!(d.answer["metadata"]["deletionTimestamp"].is_string());
+        assert!(!is_terminating(
+            s.get(c.rt, "default", "dry").expect("kept")
+        ));
+    }
+
+    #[test]
+    fn delete_options_from_body_or_query_and_their_validation() {
+        let q = |pairs: &[(&str, &str)]| -> std::collections::HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let o = DeleteOptions::parse(
+            &json!({"propagationPolicy": "Foreground", "gracePeriodSeconds": -5,
+                    "preconditions": {"uid": "u"}}),
+            &q(&[("propagationPolicy", "Orphan")]),
+        )
+        .expect("body");
+        assert_eq!(o.propagation, Some(Propagation::Foreground), "body wins");
+        assert_eq!(o.grace_period, Some(1), "negative means 1");
+        assert_eq!(o.uid.as_deref(), Some("u"));
+        let o = DeleteOptions::parse(
+            &Value::Null,
+            &q(&[("propagationPolicy", "Orphan"), ("gracePeriodSeconds", "0")]),
+        )
+        .expect("query");
+        assert_eq!(
+            (o.propagation, o.grace_period),
+            (Some(Propagation::Orphan), Some(0))
+        );
+        let e = DeleteOptions::parse(&json!({"propagationPolicy": "Sideways"}), &q(&[]))
+            .expect_err("bad policy");
+        assert_eq!(e.code, 422);
+        assert!(
+            e.message.contains(r#"propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", "Background", "Orphan", "nil""#),
+            "{}",
+            e.message
+        );
+        let e = DeleteOptions::parse(
+            &json!({"propagationPolicy": "Orphan", "orphanDependents": true}),
+            &q(&[]),
+        )
+        .expect_err("both");
+        assert!(e
+            .message
+            .contains("orphanDependents and deletionPropagation cannot be both set"));
+    }
+
+    #[test]
+    fn pods_on_a_node_are_deleted_gracefully() {
+        let mut s = store();
+        let c = ctx("", "pods", Some("default"));
+        let pod = |name: &str, node: bool| {
+            let mut p = json!({"metadata": {"name": name},
+                "spec": {"containers": [{"name": "c", "image": "i"}]}});
+            if node {
+                p["spec"]["nodeName"] = json!("fake-node-1");
+            }
+            p
+        };
+        create(&mut s, &c, pod("pending", false)).expect("pod");
+        let d = delete(&mut s, &c, "pending", &DeleteOptions::default()).expect("delete");
+        assert!(d.removed, "never scheduled: deleted at once");
+        assert_eq!(d.answer["kind"], "Pod", "pods answer with the object");
+        create(&mut s, &c, pod("running", true)).expect("pod");
+        let d = delete(&mut s, &c, "running", &DeleteOptions::default()).expect("delete");
+        assert!(!d.removed);
+        assert_eq!(d.answer["metadata"]["deletionGracePeriodSeconds"], 30);
+        let rv = s.current_rv();
+        let d = delete(&mut s, &c, "running", &DeleteOptions::default()).expect("pending");
+        assert_eq!(s.current_rv(), rv);
+        assert_eq!(d.answer["metadata"]["deletionGracePeriodSeconds"], 30);
+        let now = DeleteOptions {
+            grace_period: Some(0),
+            ..Default::default()
+        };
+        let d = delete(&mut s, &c, "running", &now).expect("force");
+        assert!(d.removed);
+        assert!(s.get(c.rt, "default", "running").is_none());
     }
 
     #[test]

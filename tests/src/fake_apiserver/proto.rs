@@ -392,6 +392,7 @@ fn package(api_version: &str) -> Option<(String, &str)> {
         "admissionregistration.k8s.io" => "k8s.io.api.admissionregistration",
         "policy" => "k8s.io.api.policy",
         "authentication.k8s.io" => "k8s.io.api.authentication",
+        "authorization.k8s.io" => "k8s.io.api.authorization",
         "meta.k8s.io" => "k8s.io.apimachinery.pkg.apis.meta",
         _ => return None,
     };

@@ -38,6 +38,7 @@ ROOTS = [
     "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration",
     "k8s.io.api.policy.v1.PodDisruptionBudget",
     "k8s.io.api.authentication.v1.TokenRequest",
+    "k8s.io.api.authorization.v1.SelfSubjectAccessReview",
     "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
 ]
 

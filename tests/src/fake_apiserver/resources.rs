@@ -205,6 +205,17 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
         &[],
         true,
     ),
+    // Not stored: `create` answers at once from the authorizer.
+    rt(
+        "authorization.k8s.io",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        "SelfSubjectAccessReview",
+        false,
+        &[],
+        &[],
+        false,
+    ),
 ];
 
 /// The API groups other than core, in the order `/apis` lists them.
@@ -214,6 +225,7 @@ const GROUPS: &[&str] = &[
     "rbac.authorization.k8s.io",
     "admissionregistration.k8s.io",
     "policy",
+    "authorization.k8s.io",
 ];
 
 pub(crate) fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {
@@ -235,12 +247,20 @@ pub(crate) fn known(group: &str, plural: &str) -> &'static ResourceType {
     lookup(group, "v1", plural).unwrap_or_else(|| panic!("unknown resource {group}/{plural}"))
 }
 
+/// A review kind (SelfSubjectAccessReview): create-only, never stored.
+pub(crate) fn is_review(rt: &ResourceType) -> bool {
+    rt.group == "authorization.k8s.io"
+}
+
 /// Is `group/version` served at all?
 pub(crate) fn serves(group: &str, version: &str) -> bool {
     version == "v1" && (group.is_empty() || GROUPS.contains(&group))
 }
 
 fn verbs(rt: &ResourceType) -> Vec<&'static str> {
+    if is_review(rt) {
+        return vec!["create"];
+    }
     // Namespaces have no deletecollection in the real API either.
     if rt.plural == "namespaces" {
         vec![

@@ -133,6 +133,7 @@ impl ApiError {
     }
 
     /// RBAC denial for a resource request, worded like the real authorizer.
+    #[cfg(test)]
     pub fn forbidden_resource(
         user: &str,
         verb: &str,

@@ -96,6 +96,11 @@ impl Store {
             .contains_key(&("", "namespaces", String::new(), ns.to_string()))
     }
 
+    /// Every stored object with its (group, plural), in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, &'static str, &Value)> {
+        self.objects.iter().map(|((g, p, _, _), v)| (*g, *p, v))
+    }
+
     /// Every stored object, ordered by group, resource, namespace, name.
     pub fn all(&self) -> Vec<Value> {
         self.objects.values().cloned().collect()
