@@ -208,10 +208,18 @@ fn decide(user: &User, a: &Attributes) -> Option<String> {
         User::Restricted => None,
         User::NamespaceAdmin { namespace, name } => {
             let own = a.namespace.as_deref() == Some(namespace.as_str());
-            // `admin` may read its own Namespace, not change it.
+            // `admin` may read its own Namespace, not change it; its rules
+            // name no cluster-scoped kind (a review may still ask about one
+            // "in" a namespace).
+            let cluster_scoped = resources::RESOURCES
+                .iter()
+                .any(|r| r.group == a.group && r.plural == a.resource && !r.namespaced);
             let ok = own
-                && (a.resource != "namespaces"
-                    || matches!(a.verb.as_str(), "get" | "list" | "watch"));
+                && if a.resource == "namespaces" && a.group.is_empty() {
+                    matches!(a.verb.as_str(), "get" | "list" | "watch")
+                } else {
+                    !cluster_scoped
+                };
             let sa = name.rsplit(':').next().unwrap_or(name);
             ok.then(|| {
                 format!(
