@@ -1239,3 +1239,79 @@ fn skip_msgpack(rd: &mut &[u8]) {
         other => panic!("unexpected msgpack marker {other:?} in a state"),
     }
 }
+
+/// A Terraform that dies without a word (a panic, SIGKILL) leaves its
+/// plugins re-parented to init: the plugin notices and exits, closing the
+/// stderr it shares with whatever ran Terraform (before, such orphans
+/// served on for hours and kept `scripts/quickstart`'s pipe open).
+#[cfg(unix)]
+#[tokio::test]
+async fn the_plugin_exits_when_the_process_that_started_it_dies() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    // `sh` plays Terraform: it starts the plugin, lives a second, and dies.
+    let mut parent = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" & echo "pid=$!"; sleep 1"#)
+        .arg(provider_binary())
+        .env(
+            MAGIC_COOKIE_KEY,
+            irsa_acceptance::plugin_client::MAGIC_COOKIE_VALUE,
+        )
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+        .env("TF_LOG", "debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh");
+    let mut stdout = BufReader::new(parent.stdout.take().expect("stdout"));
+    let mut stderr = parent.stderr.take().expect("stderr");
+    let (pid_tx, pid_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(pid) = line.trim().strip_prefix("pid=") {
+                let _ = pid_tx.send(pid.to_string());
+            }
+            line.clear();
+        }
+    });
+    let (eof_tx, eof_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut logs = String::new();
+        let _ = stderr.read_to_string(&mut logs);
+        let _ = eof_tx.send(logs);
+    });
+    let pid = pid_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("pid line");
+    assert!(parent.wait().expect("sh").success());
+    let died = Instant::now();
+    // EOF on stderr: both the shell and the plugin have closed it.
+    let logs = eof_rx
+        .recv_timeout(Duration::from_secs(15))
+        .expect("the orphaned plugin still holds its stderr 15 s after its parent died");
+    assert!(
+        died.elapsed() < Duration::from_secs(5),
+        "exit took {:?}",
+        died.elapsed()
+    );
+    assert!(
+        logs.contains("is gone: exiting"),
+        "no word of why it exited: {logs}"
+    );
+    // Gone, or a zombie waiting for init to reap it.
+    let exited = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z")
+    };
+    while !exited() && died.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        exited(),
+        "plugin {pid} still running {:?} after its parent died",
+        died.elapsed()
+    );
+}

@@ -130,6 +130,9 @@ fn check_protocol_versions(list: Option<String>) -> Result<(), String> {
     }
 }
 
+/// How often the plugin checks that Terraform is still its parent.
+const PARENT_POLL: Duration = Duration::from_secs(1);
+
 async fn run(
     provider: Arc<dyn framework::Provider>,
     opts: ServeOptions,
@@ -168,6 +171,7 @@ async fn run(
             tokio::select! {
                 _ = shutdown.notified() => {},
                 _ = termination_signal(debug) => {},
+                _ = parent_gone(), if !debug => {},
             }
             stopping.notify_one();
         }
@@ -234,6 +238,27 @@ async fn termination_signal(debug: bool) {
             }
         } => {},
     }
+}
+
+/// Returns when the process that started us is gone without telling us
+/// (Terraform crashed or was killed): we have been re-parented to init or
+/// a subreaper. An orphaned plugin would otherwise serve forever and keep
+/// its stdout and stderr pipes, and whatever reads them, open.
+#[cfg(unix)]
+async fn parent_gone() {
+    let parent = std::os::unix::process::parent_id();
+    loop {
+        tokio::time::sleep(PARENT_POLL).await;
+        if std::os::unix::process::parent_id() != parent {
+            tracing::warn!(target: "irsa::plugin", "the process that started the plugin (pid {parent}) is gone: exiting");
+            return;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn parent_gone() {
+    std::future::pending::<()>().await
 }
 
 #[cfg(not(unix))]

@@ -51,6 +51,47 @@ pub enum ObjectError {
     },
     #[error("{what}: {why}")]
     Interrupted { what: String, why: Interrupted },
+    #[error(
+        "{what} is still being deleted ({why}): {pending}. Something in the cluster must finish it \
+         (e.g. the controller that owns the finalizer); run the destroy again once it is gone."
+    )]
+    StillDeleting {
+        what: String,
+        pending: String,
+        why: Interrupted,
+    },
+}
+
+/// The verb a 403's message says is missing (`... cannot create resource
+/// "clusterroles" ...`): server-side apply of a new object is authorised
+/// as `patch` and then `create`, so the request's own verb can be wrong.
+fn forbidden_verb(message: &str) -> Option<&str> {
+    let rest = &message[message.find(" cannot ")? + " cannot ".len()..];
+    let verb = rest.split_whitespace().next()?;
+    verb.chars().all(|c| c.is_ascii_lowercase()).then_some(verb)
+}
+
+/// What keeps an object that has a `deletionTimestamp` in the cluster.
+fn pending_deletion(obj: &Value) -> String {
+    let finalizers: Vec<&str> = obj["metadata"]["finalizers"]
+        .as_array()
+        .map(|f| f.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    match (
+        obj["metadata"]["deletionTimestamp"].as_str(),
+        finalizers.is_empty(),
+    ) {
+        (None, _) => "it still exists without a deletionTimestamp".to_string(),
+        (Some(_), true) => "it is terminating".to_string(),
+        (Some(_), false) => format!(
+            "its finalizers {} have not been removed",
+            finalizers
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 impl ObjectError {
@@ -89,7 +130,7 @@ impl KubeClient {
                 },
                 403 => ObjectError::Forbidden {
                     what,
-                    verb: verb.to_string(),
+                    verb: forbidden_verb(&status.message).unwrap_or(verb).to_string(),
                     resource: id.resource(),
                     scope: if id.namespace.is_empty() {
                         " (cluster-scoped)".to_string()
@@ -147,33 +188,105 @@ impl KubeClient {
             .map_err(|e| self.object_error(id, "patch", e))
     }
 
-    /// Deletes the object (dependents in the background, as kubectl does)
-    /// and waits until it is gone: finalizers and foreground deletion keep
-    /// an object with a `deletionTimestamp` for a while.
+    /// Deletes the object and waits until it is gone: finalizers keep an
+    /// object with a `deletionTimestamp` for a while. A Deployment is
+    /// deleted in the foreground, so it is gone only once its ReplicaSets
+    /// and pods are (no webhook pod outlives the destroy); everything else
+    /// has no dependents of ours and goes in the background, as kubectl
+    /// does. An object of the same name with another uid was made by
+    /// someone else after ours went: ours is gone.
     pub async fn delete_object_and_wait(
         &self,
         ctx: &Ctx,
         id: &ObjectId,
     ) -> Result<(), ObjectError> {
         let api = self.api_for(id);
-        match api.delete(&id.name, &DeleteParams::background()).await {
-            Ok(_) => {}
+        let params = if id.kind == "Deployment" {
+            DeleteParams::foreground()
+        } else {
+            DeleteParams::background()
+        };
+        let uid = match api.delete(&id.name, &params).await {
+            // The object while it is being deleted, or a Status once it is gone.
+            Ok(answer) => answer.either(
+                |obj| obj.metadata.uid,
+                |status| status.details.map(|d| d.uid).filter(|u| !u.is_empty()),
+            ),
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
             Err(e) => return Err(self.object_error(id, "delete", e)),
-        }
+        };
         loop {
-            match api.get_opt(&id.name).await {
+            let live = match api.get_opt(&id.name).await {
                 Ok(None) => return Ok(()),
-                Ok(Some(_)) => {}
+                Ok(Some(o)) if uid.is_some() && o.metadata.uid != uid => return Ok(()),
+                Ok(Some(o)) => o,
                 Err(e) => return Err(self.object_error(id, "get", e)),
-            }
-            ctx.sleep(Duration::from_millis(500)).await.map_err(|why| {
-                ObjectError::Interrupted {
-                    what: format!("waiting for {} to be deleted", id.describe()),
+            };
+            if let Err(why) = ctx.sleep(Duration::from_millis(500)).await {
+                let live = serde_json::to_value(live).unwrap_or_default();
+                return Err(ObjectError::StillDeleting {
+                    what: id.describe(),
+                    pending: pending_deletion(&live),
                     why,
-                }
-            })?;
+                });
+            }
         }
+    }
+
+    /// Which of `wanted` (verb, object) the credentials may not do, asked
+    /// with one SelfSubjectAccessReview each (all at once), as
+    /// `kubectl auth can-i` does: `- create clusterroles.rbac.authorization.k8s.io
+    /// (cluster-scoped)` lines. `None` when the cluster cannot answer
+    /// (SSAR not served or not allowed): the apply itself will tell.
+    pub async fn missing_permissions(&self, wanted: &[(&str, &ObjectId)]) -> Option<Vec<String>> {
+        use k8s_openapi::api::authorization::v1::{
+            ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+        };
+        let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
+        let asks = wanted.iter().map(|(verb, id)| {
+            let review = SelfSubjectAccessReview {
+                spec: SelfSubjectAccessReviewSpec {
+                    resource_attributes: Some(ResourceAttributes {
+                        group: Some(id.group.clone()),
+                        namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
+                        resource: Some(id.plural.clone()),
+                        verb: Some(verb.to_string()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let api = api.clone();
+            async move { api.create(&Default::default(), &review).await }
+        });
+        let answers = futures::future::join_all(asks).await;
+        let mut missing = Vec::new();
+        for ((verb, id), answer) in wanted.iter().zip(answers) {
+            match answer {
+                Ok(r) if r.status.as_ref().is_some_and(|s| s.allowed) => {}
+                Ok(_) => {
+                    let line = format!(
+                        "- {verb} {}{}",
+                        id.resource(),
+                        if id.namespace.is_empty() {
+                            " (cluster-scoped)".to_string()
+                        } else {
+                            format!(" in the namespace {:?}", id.namespace)
+                        }
+                    );
+                    if !missing.contains(&line) {
+                        missing.push(line);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(target: "irsa::webhook", error = %error_chain(&e),
+                        "SelfSubjectAccessReview not answered; permissions are not checked before applying");
+                    return None;
+                }
+            }
+        }
+        Some(missing)
     }
 
     /// The last events of the pods matching `selector` in `namespace`, as
@@ -212,5 +325,35 @@ impl KubeClient {
         out.sort();
         let skip = out.len().saturating_sub(max);
         out.into_iter().skip(skip).map(|(_, l)| l).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_verb_comes_from_the_api_servers_403_message() {
+        let m = r#"clusterroles.rbac.authorization.k8s.io "kube-system:pod-identity-webhook" is forbidden: User "system:serviceaccount:ci:deployer" cannot create resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope"#;
+        assert_eq!(forbidden_verb(m), Some("create"));
+        assert_eq!(forbidden_verb("forbidden"), None);
+        assert_eq!(forbidden_verb("x cannot \"quoted\" y"), None);
+    }
+
+    #[test]
+    fn what_holds_a_deletion_is_named() {
+        let held = json!({"metadata": {"deletionTimestamp": "2026-12-02T00:00:00Z",
+            "finalizers": ["example.com/hold", "foregroundDeletion"]}});
+        assert_eq!(
+            pending_deletion(&held),
+            "its finalizers `example.com/hold`, `foregroundDeletion` have not been removed"
+        );
+        let terminating = json!({"metadata": {"deletionTimestamp": "2026-12-02T00:00:00Z"}});
+        assert_eq!(pending_deletion(&terminating), "it is terminating");
+        assert_eq!(
+            pending_deletion(&json!({"metadata": {}})),
+            "it still exists without a deletionTimestamp"
+        );
     }
 }
