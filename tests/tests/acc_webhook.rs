@@ -595,3 +595,245 @@ async fn a_rollout_that_never_becomes_available_fails_clearly_within_the_timeout
     })
     .await;
 }
+
+/// The provider block with the sandbox's kubeconfig and another token on
+/// top (the kubeconfig's admin token replaced).
+fn with_token(hcl: &str, token: &str) -> String {
+    hcl.replacen(
+        "  kubernetes {\n",
+        &format!("  kubernetes {{\n    token = {}\n", hcl_string(token)),
+        1,
+    )
+}
+
+fn state_addresses(wd_state: &Value) -> Vec<String> {
+    wd_state["values"]["root_module"]["resources"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r["address"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Destroy waits until each object is gone. A finalizer someone else put
+/// on the Deployment holds the destroy until `timeouts.delete`, with an
+/// error naming the object and the finalizer; the resource stays in state.
+/// The Deployment was deleted in the foreground, so its ReplicaSets and
+/// pods are gone even while it is held (in the background they would stay
+/// until their owner is). Once the finalizer is removed, the next destroy
+/// finishes and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_waits_for_finalizers_and_deletes_the_deployment_in_the_foreground() {
+    use std::time::{Duration, Instant};
+    each_terraform(|tf| async move {
+        let sandbox = Sandbox::start_kube_only().await;
+        let timeouts = "  timeouts {\n    create = \"3m\"\n    delete = \"8s\"\n  }";
+        let wd = Workdir::new(&tf, &config_with(sandbox.kubeconfig_path(), "  replicas = 1\n", timeouts));
+        wd.apply().await.expect("apply");
+        let ours = |list: Value| -> Vec<String> {
+            list["items"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter(|o| o["metadata"]["labels"]["app.kubernetes.io/instance"] == NAME)
+                        .map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let replicasets = format!("/apis/apps/v1/namespaces/{NS}/replicasets");
+        let pods = format!("/api/v1/namespaces/{NS}/pods");
+        assert!(!ours(get(&sandbox, &pods).await.expect("pods")).is_empty(), "[{}] no pods rolled out", wd.label());
+        kubectl(&sandbox, &["-n", NS, "patch", "deployment", NAME, "--type=merge", "-p", r#"{"metadata":{"finalizers":["example.com/hold"]}}"#]);
+
+        let started = Instant::now();
+        wd.expect_error(
+            &["destroy", "-auto-approve"],
+            r"(?s)Deployment kube-system/pod-identity-webhook is still being deleted.*finalizers .*`example\.com/hold`",
+        )
+        .await;
+        let took = started.elapsed();
+        assert!(took >= Duration::from_secs(7) && took < Duration::from_secs(60), "[{}] took {took:?}", wd.label());
+        let held = get(&sandbox, &object_paths()[4])
+            .await
+            .unwrap_or_else(|| panic!("[{}] the Deployment is gone despite its finalizer", wd.label()));
+        assert!(held["metadata"]["deletionTimestamp"].is_string(), "[{}] {held}", wd.label());
+        assert_eq!(ours(get(&sandbox, &replicasets).await.expect("rs")), Vec::<String>::new(), "[{}] ReplicaSets kept: not a foreground deletion", wd.label());
+        assert_eq!(ours(get(&sandbox, &pods).await.expect("pods")), Vec::<String>::new(), "[{}] pods kept: not a foreground deletion", wd.label());
+        assert!(get(&sandbox, &object_paths()[8]).await.is_none(), "[{}] the webhook configuration must go first", wd.label());
+        assert_eq!(state_addresses(&wd.state_json().await), vec![ADDR.to_string()], "[{}] the resource must stay in state", wd.label());
+
+        kubectl(&sandbox, &["-n", NS, "patch", "deployment", NAME, "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+        wd.destroy().await.expect("destroy after the finalizer is removed");
+        for p in object_paths() {
+            assert!(get(&sandbox, &p).await.is_none(), "[{}] {p} left after destroy", wd.label());
+        }
+    })
+    .await;
+}
+
+/// Credentials that may do everything in `kube-system` but nothing
+/// cluster-wide (a namespace admin): the apply lists every permission it
+/// lacks, verb and resource, before writing anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_permissions_are_named_before_anything_is_applied() {
+    use irsa_acceptance::fake_apiserver::{FakeApiServerConfig, NamespaceAdmin};
+    use irsa_acceptance::sandbox::SandboxConfig;
+    each_terraform(|tf| async move {
+        let sandbox = Sandbox::start_with(SandboxConfig {
+            moto: None,
+            apiserver: FakeApiServerConfig {
+                namespace_admins: vec![NamespaceAdmin {
+                    token: "ns-admin-token".into(),
+                    namespace: NS.into(),
+                    service_account: "deployer".into(),
+                }],
+                ..FakeApiServerConfig::default()
+            },
+        })
+        .await;
+        let hcl = with_token(
+            &config(sandbox.kubeconfig_path(), "  replicas = 1\n"),
+            "ns-admin-token",
+        );
+        let wd = Workdir::new(&tf, &hcl);
+        sandbox.apiserver.reset_requests();
+        let out = wd
+            .expect_error(
+                &["apply", "-auto-approve"],
+                r"Missing permissions in the Kubernetes cluster",
+            )
+            .await;
+        let text = out.normalized();
+        for line in [
+            "- create clusterroles.rbac.authorization.k8s.io (cluster-scoped)",
+            "- patch clusterrolebindings.rbac.authorization.k8s.io (cluster-scoped)",
+            "- create mutatingwebhookconfigurations.admissionregistration.k8s.io (cluster-scoped)",
+            "- delete mutatingwebhookconfigurations.admissionregistration.k8s.io (cluster-scoped)",
+        ] {
+            assert!(
+                text.contains(line),
+                "[{}] {line:?} not in:\n{text}",
+                wd.label()
+            );
+        }
+        assert!(
+            !text.contains("serviceaccounts"),
+            "[{}] namespaced kinds are allowed:\n{text}",
+            wd.label()
+        );
+        assert!(
+            !text.contains("ns-admin-token"),
+            "[{}] the token leaked",
+            wd.label()
+        );
+        let counts = sandbox.apiserver.requests();
+        let writes: u64 = counts
+            .by
+            .iter()
+            .filter(|((verb, res), _)| {
+                ["create", "patch", "update", "delete"].contains(&verb.as_str())
+                    && !res.starts_with("selfsubjectaccessreviews")
+            })
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(
+            writes,
+            0,
+            "[{}] writes before the permissions were known: {counts:?}",
+            wd.label()
+        );
+        assert!(
+            get(&sandbox, &object_paths()[0]).await.is_none(),
+            "[{}] ServiceAccount applied",
+            wd.label()
+        );
+        assert!(
+            state_addresses(&wd.state_json().await).is_empty(),
+            "[{}] nothing in state",
+            wd.label()
+        );
+    })
+    .await;
+}
+
+/// A 403 during apply or destroy names the verb and resource the
+/// credentials lack: here everything is allowed except `delete` on
+/// Deployments. The apply warns that destroy will fail; the destroy fails
+/// naming `delete deployments.apps`, keeps the resource in state, and
+/// finishes with credentials that may.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_names_the_verb_and_resource_the_credentials_lack() {
+    use irsa_acceptance::fake_apiserver::{FakeApiServerConfig, RbacRule, RbacUser};
+    use irsa_acceptance::sandbox::SandboxConfig;
+    let rule = |ns: Option<&str>, groups: &[&str], resources: &[&str], verbs: &[&str]| RbacRule {
+        namespace: ns.map(str::to_string),
+        api_groups: groups.iter().map(|s| s.to_string()).collect(),
+        resources: resources.iter().map(|s| s.to_string()).collect(),
+        verbs: verbs.iter().map(|s| s.to_string()).collect(),
+    };
+    let rules = vec![
+        rule(
+            None,
+            &["rbac.authorization.k8s.io", "admissionregistration.k8s.io"],
+            &["*"],
+            &["*"],
+        ),
+        rule(Some(NS), &["", "policy"], &["*"], &["*"]),
+        rule(
+            Some(NS),
+            &["apps"],
+            &["deployments"],
+            &["get", "list", "watch", "create", "patch", "update"],
+        ),
+        rule(
+            Some(NS),
+            &["apps"],
+            &["replicasets"],
+            &["get", "list", "watch"],
+        ),
+    ];
+    each_terraform(|tf| {
+        let rules = rules.clone();
+        async move {
+            let sandbox = Sandbox::start_with(SandboxConfig {
+                moto: None,
+                apiserver: FakeApiServerConfig {
+                    rbac_users: vec![RbacUser {
+                        token: "no-delete-token".into(),
+                        name: "system:serviceaccount:ci:deployer".into(),
+                        rules,
+                    }],
+                    ..FakeApiServerConfig::default()
+                },
+            })
+            .await;
+            let admin = config(sandbox.kubeconfig_path(), "  replicas = 1\n");
+            let wd = Workdir::new(&tf, &with_token(&admin, "no-delete-token"));
+            let out = wd.apply().await.expect("apply");
+            assert!(
+                out.normalized().contains("Destroy will need more permissions")
+                    && out.normalized().contains("- delete deployments.apps in the namespace \"kube-system\""),
+                "[{}] no warning about delete:\n{out}",
+                wd.label()
+            );
+            wd.plan_is_empty().await;
+            wd.expect_error(
+                &["destroy", "-auto-approve"],
+                r#"Deployment kube-system/pod-identity-webhook: the credentials of the provider's `kubernetes` settings may not `delete` deployments\.apps in the namespace "kube-system" \(403 Forbidden\)"#,
+            )
+            .await;
+            assert_eq!(state_addresses(&wd.state_json().await), vec![ADDR.to_string()], "[{}] resource kept in state", wd.label());
+            assert!(get(&sandbox, &object_paths()[4]).await.is_some(), "[{}] Deployment", wd.label());
+            wd.set_config(&admin);
+            wd.destroy().await.expect("destroy with the admin credentials");
+            for p in object_paths() {
+                assert!(get(&sandbox, &p).await.is_none(), "[{}] {p} left after destroy", wd.label());
+            }
+        }
+    })
+    .await;
+}
