@@ -1367,6 +1367,118 @@ mod tests {
         assert!(parse_target("/foo").is_none());
     }
 
+    fn rbac(rules: Vec<RbacRule>) -> User {
+        User::Rbac {
+            name: "bob".into(),
+            rules,
+        }
+    }
+
+    fn rule(ns: Option<&str>, groups: &[&str], resources: &[&str], verbs: &[&str]) -> RbacRule {
+        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        RbacRule {
+            namespace: ns.map(str::to_string),
+            api_groups: v(groups),
+            resources: v(resources),
+            verbs: v(verbs),
+        }
+    }
+
+    #[test]
+    fn rbac_rules_match_as_the_rbac_authorizer() {
+        let u = rbac(vec![
+            rule(Some("team"), &[""], &["pods/log", "configmaps"], &["get"]),
+            rule(None, &["apps"], &["*"], &["list"]),
+            rule(Some("team"), &["*"], &["*/status"], &["*"]),
+        ]);
+        let ok = |m: Method, p: &str| authorize(&u, &m, p, None).is_ok();
+        assert!(ok(Method::GET, "/api/v1/namespaces/team/pods/p/log"));
+        assert!(!ok(Method::GET, "/api/v1/namespaces/team/pods/p"));
+        assert!(ok(Method::GET, "/api/v1/namespaces/team/configmaps/c"));
+        assert!(!ok(Method::GET, "/api/v1/namespaces/other/configmaps/c"));
+        assert!(ok(Method::GET, "/apis/apps/v1/deployments"));
+        assert!(ok(Method::GET, "/apis/apps/v1/namespaces/any/replicasets"));
+        assert!(!ok(
+            Method::GET,
+            "/apis/apps/v1/namespaces/any/replicasets/x"
+        ));
+        assert!(ok(
+            Method::PUT,
+            "/apis/apps/v1/namespaces/team/deployments/d/status"
+        ));
+        // A Namespace is "in" itself; its status is a subresource.
+        assert!(ok(Method::PUT, "/api/v1/namespaces/team/status"));
+        let e = authorize(&u, &Method::DELETE, "/api/v1/namespaces/team", None).expect_err("no");
+        assert_eq!(
+            e.message,
+            r#"namespaces "team" is forbidden: User "bob" cannot delete resource "namespaces" in API group "" in the namespace "team""#
+        );
+        let e = authorize(
+            &u,
+            &Method::POST,
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+            None,
+        )
+        .expect_err("no");
+        assert!(e.message.ends_with("at the cluster scope"), "{}", e.message);
+        // Every authenticated user may review itself.
+        for who in [User::Restricted, u.clone()] {
+            assert!(authorize(
+                &who,
+                &Method::POST,
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                None
+            )
+            .is_ok());
+        }
+    }
+
+    #[test]
+    fn self_subject_access_reviews() {
+        let u = rbac(vec![rule(Some("team"), &[""], &["configmaps"], &["get"])]);
+        let review = |user: &User, attrs: Value| {
+            self_subject_access_review(
+                user,
+                json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                       "spec": attrs}),
+            )
+        };
+        let r = review(&u, json!({"resourceAttributes": {"namespace": "team", "verb": "get", "resource": "configmaps"}}))
+            .expect("review");
+        assert_eq!(r["status"]["allowed"], true);
+        assert!(r["status"]["reason"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("RBAC: allowed by")));
+        assert_eq!(
+            r["spec"]["resourceAttributes"]["verb"], "get",
+            "the request comes back"
+        );
+        let r = review(&u, json!({"resourceAttributes": {"namespace": "team", "verb": "delete", "resource": "configmaps"}}))
+            .expect("review");
+        assert_eq!(r["status"], json!({"allowed": false}));
+        let r = review(
+            &User::Admin,
+            json!({"resourceAttributes": {"verb": "*", "group": "*", "resource": "*"}}),
+        )
+        .expect("review");
+        assert_eq!(r["status"]["allowed"], true);
+        let r = review(
+            &User::Restricted,
+            json!({"nonResourceAttributes": {"path": "/version", "verb": "get"}}),
+        )
+        .expect("review");
+        assert_eq!(r["status"]["allowed"], true);
+        let r = review(
+            &User::Restricted,
+            json!({"nonResourceAttributes": {"path": "/metrics", "verb": "get"}}),
+        )
+        .expect("review");
+        assert_eq!(r["status"]["allowed"], false);
+        let e = review(&u, json!({})).expect_err("empty spec");
+        assert_eq!(e.code, 422);
+        assert!(e.message.contains("spec.resourceAttributes: Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified"), "{}", e.message);
+    }
+
     #[test]
     fn query_decoding() {
         let q = parse_query(Some("labelSelector=app%3Dweb%2Ctier+in+(a)&limit=5&x"));

@@ -604,13 +604,10 @@ pub(crate) fn generation_field(rt: &ResourceType) -> Option<&'static str> {
 pub(crate) fn controller_status(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) {
     let generation = obj["metadata"]["generation"].clone();
     match (rt.group, rt.plural) {
-        ("apps", "deployments") => {
-            // The deployment controller writes status later (see
-            // `controller`); a new Deployment starts with an empty one.
-            if old.is_none() {
-                obj["status"] = json!({});
-            }
-        }
+        // The deployment controller writes status later (see
+        // `controller`); a new Deployment starts with an empty one.
+        ("apps", "deployments") if old.is_none() => obj["status"] = json!({}),
+        ("apps", "deployments") => {}
         ("policy", "poddisruptionbudgets") => {
             obj["status"] = json!({"observedGeneration": generation, "disruptionsAllowed": 0,
                                    "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0});

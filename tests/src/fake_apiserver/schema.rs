@@ -570,9 +570,9 @@ pub(crate) fn merge(target: &mut Value, config: &Value, ty: &Ty) {
                     }
                 }
             }
-            for j in 0..c.len() {
-                if !used[j] {
-                    used[j] = true;
+            for (j, u) in used.iter_mut().enumerate() {
+                if !*u {
+                    *u = true;
                     emit(j, None, &mut out);
                 }
             }
