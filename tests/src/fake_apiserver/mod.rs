@@ -31,14 +31,38 @@
 //!   merge patch *approximated*: a merge patch where the well-known
 //!   `patchStrategy: merge` lists merge by key, see `patch`), delete,
 //!   deletecollection, `dryRun=All`.
+//! - **Deletion** as the registry store does it: DeleteOptions from the
+//!   body or the query (`propagationPolicy` Background/Foreground/Orphan,
+//!   the legacy `orphanDependents`, `gracePeriodSeconds`, preconditions).
+//!   An object with finalizers, or deleted with Foreground/Orphan, stays
+//!   with `deletionTimestamp` (set once), `deletionGracePeriodSeconds: 0`,
+//!   `generation` bumped and the `foregroundDeletion`/`orphan` finalizer;
+//!   the answer is the object (200; 202 with `orphanDependents: false`).
+//!   A Pod on a node is deleted gracefully (`terminationGracePeriodSeconds`)
+//!   and removed by the fake kubelet after
+//!   [`FakeApiServerConfig::pod_termination_delay`]. A write that empties
+//!   the finalizers of an object being deleted removes it; one that adds a
+//!   finalizer then is `422` (`no new finalizers can be added if the
+//!   object is being deleted`); its name stays taken (`409`) until it is gone.
+//!   The garbage collector (see `controller`) follows every
+//!   ownerReference: orphaning, foreground (waits for dependents with
+//!   `blockOwnerDeletion`, deleting those that have dependents in the
+//!   foreground too) and background.
+//! - **SelfSubjectAccessReview**: `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`
+//!   (JSON or protobuf; `kubectl auth can-i`) answered by the same
+//!   authorizer as the requests, for every user (as `system:basic-user`
+//!   allows), `status: {allowed, reason?}`; counted by
+//!   [`FakeApiServer::requests`] as `create` on
+//!   `selfsubjectaccessreviews.authorization.k8s.io`.
 //!
 //! At start the namespaces `default`, `kube-system`, `kube-public` exist,
 //! each with its `default` ServiceAccount; like the real service-account
 //! controller, every namespace created later gets a `default`
 //! ServiceAccount too. A deleted namespace is `Terminating` for
 //! `namespace_termination_delay` (default 500 ms; creating objects in it is
-//! 403 Forbidden, deleting it again 409), then it and everything in it are
-//! removed, as the namespace controller does (`kubectl delete ns` waits for
+//! 403 Forbidden, deleting it again 409), then everything in it is deleted
+//! and, once nothing is left (finalizers and terminating Pods hold it), the
+//! namespace is removed, as the namespace controller does (`kubectl delete ns` waits for
 //! that through a watch; `kubectl delete -f` of a manifest holding the
 //! namespace and its objects works as on a real cluster).
 //!
@@ -49,6 +73,15 @@
 //! (`forbidden_token`) authenticates as `system:serviceaccount:default:restricted`,
 //! which may read discovery and OIDC endpoints but gets `403 Forbidden`
 //! (real RBAC wording) on every resource and control request.
+//! [`NamespaceAdmin`] tokens have the `admin` ClusterRole in one namespace;
+//! [`RbacUser`] tokens have the [`RbacRule`]s given, matched as the RBAC
+//! authorizer does (any rule allows; `*`, `res/sub` and `*/sub`; rules bound
+//! in a namespace only for requests there, cluster-scoped resources only
+//! by cluster-wide rules). As in the apiserver's RequestInfo,
+//! `/api/v1/namespaces/<ns>` is in namespace `<ns>`. A server-side apply
+//! that would create the object is authorized as `create` too (patch.go's
+//! `withAuthorization`): denied, it is `403` `<resource> "<name>" is
+//! forbidden: ` with nothing after the colon, as RBAC gives no reason.
 //!
 //! # Control endpoints (admin token only)
 //!
@@ -80,8 +113,16 @@
 //!   (see `controller`): ReplicaSets, Pods (never really run) and Events
 //!   are made by the fake controllers; there are no Nodes. Events are
 //!   stored twice (core/v1 and events.k8s.io/v1), so an Event created
-//!   through one API is not seen through the other. Garbage collection
-//!   follows ownerReferences only for what the controllers made.
+//!   through one API is not seen through the other. The ReplicaSet
+//!   controller does not replace a deleted Pod, and a rollout's old Pods
+//!   are removed at once rather than terminating gracefully.
+//! - The garbage collector works on the store directly, every 20 ms, with
+//!   no informer delay and no cycle breaking; an ownerReference to a kind
+//!   not served here is never resolved (so never collected, as the real GC
+//!   keeps retrying it). Every kind's default propagation is Background.
+//! - RBAC rules have no `resourceNames` or non-resource URLs; role and
+//!   binding objects stored in the fake grant nothing. SSAR `reason`s name
+//!   made-up bindings.
 //! - TokenRequest `boundObjectRef` is echoed but not checked or bound;
 //!   there is no `--service-account-max-token-expiration` cap.
 //! - Watches keep the last 10 000 events; older resourceVersions get an
