@@ -622,3 +622,114 @@ async fn malformed_bodies_never_panic() {
     }
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_options_finalizers_and_reviews_over_http() {
+    let s = server().await;
+    let cm = "/api/v1/namespaces/default/configmaps";
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]}});
+    let r = s
+        .request(
+            "POST",
+            cm,
+            Some("application/json"),
+            body.to_string().as_bytes(),
+        )
+        .await
+        .expect("send");
+    assert_eq!(r.status, 201);
+    let r = s
+        .request(
+            "DELETE",
+            &format!("{cm}/held?propagationPolicy=Sideways"),
+            None,
+            b"",
+        )
+        .await
+        .expect("send");
+    assert_eq!(r.status, 422);
+    // Query parameters count when there is no body.
+    let r = s
+        .request(
+            "DELETE",
+            &format!("{cm}/held?propagationPolicy=Foreground"),
+            None,
+            b"",
+        )
+        .await
+        .expect("send");
+    assert_eq!(r.status, 200);
+    let o = r.json().expect("json");
+    assert_eq!(o["kind"], "ConfigMap");
+    assert_eq!(
+        o["metadata"]["finalizers"],
+        json!(["example.com/hold", "foregroundDeletion"])
+    );
+    // The deprecated orphanDependents=false on an object that stays: 202.
+    let r = s
+        .request(
+            "DELETE",
+            &format!("{cm}/held"),
+            Some("application/json"),
+            br#"{"kind":"DeleteOptions","apiVersion":"v1","orphanDependents":false}"#,
+        )
+        .await
+        .expect("send");
+    assert_eq!(r.status, 202);
+    let r = s
+        .request(
+            "PATCH",
+            &format!("{cm}/held"),
+            Some("application/merge-patch+json"),
+            br#"{"metadata":{"finalizers":null}}"#,
+        )
+        .await
+        .expect("send");
+    assert_eq!(r.status, 200);
+    let r = s
+        .request("GET", &format!("{cm}/held"), None, b"")
+        .await
+        .expect("send");
+    assert_eq!(r.status, 404);
+
+    // SelfSubjectAccessReview: in discovery, create-only, open to everyone.
+    let r = s.request("GET", "/apis", None, b"").await.expect("send");
+    assert!(r.json().expect("json")["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .any(|g| g["name"] == "authorization.k8s.io"));
+    let ssar = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+    let review = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"namespace": "default", "verb": "get", "resource": "pods"}}});
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(ssar)
+        .header("content-type", "application/json")
+        .body(review.to_string().into_bytes())
+        .expect("request");
+    let limited = ClientAuth::Token("limited".into());
+    let r = s.send(req, limited.clone(), false).await.expect("send");
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json().expect("json")["status"], json!({"allowed": false}));
+    req = Request::builder()
+        .method("POST")
+        .uri(ssar)
+        .header("content-type", "application/json")
+        .body(review.to_string().into_bytes())
+        .expect("request");
+    let r = s
+        .send(req, ClientAuth::Token(s.token()), false)
+        .await
+        .expect("send");
+    assert_eq!(r.json().expect("json")["status"]["allowed"], true);
+    let r = s.request("GET", ssar, None, b"").await.expect("send");
+    assert_eq!(r.status, 405);
+    assert_eq!(
+        s.requests()
+            .get("create", "selfsubjectaccessreviews.authorization.k8s.io"),
+        2
+    );
+    s.shutdown().await;
+}
