@@ -286,7 +286,12 @@ fn commit(
     // object being deleted (without a pending grace period) is gone, so
     // the update deletes it; the answer is the updated object.
     if let Some(o) = old.filter(|o| is_terminating(o) && grace_elapsed(o)) {
-        if finalizers(&obj).is_empty() {
+        // Namespaces (ShouldDeleteNamespaceDuringUpdate): spec.finalizers too.
+        let spec_done = rt.plural != "namespaces"
+            || obj["spec"]["finalizers"]
+                .as_array()
+                .is_none_or(Vec::is_empty);
+        if finalizers(&obj).is_empty() && spec_done {
             if !ctx.dry_run {
                 store.remove(rt, ns_of(ctx), meta_str(o, "name"));
             }
@@ -799,7 +804,6 @@ pub(crate) fn delete(
         // `finalize_namespace` (see `controller`).
         let mut terminating = old;
         terminating["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
-        terminating["metadata"]["deletionGracePeriodSeconds"] = json!(0);
         terminating["status"]["phase"] = json!("Terminating");
         order_metadata(&mut terminating);
         if ctx.dry_run {
@@ -960,6 +964,21 @@ pub(crate) fn finalize_namespace(store: &mut Store, name: &str) -> bool {
         }
     }
     if remaining {
+        return false;
+    }
+    // Empty: the controller finalizes it (spec.finalizers emptied); metadata
+    // finalizers still hold it until a write removes them.
+    let Some(mut ns) = store.get(ns_type, "", name).cloned() else {
+        return true;
+    };
+    if !finalizers(&ns).is_empty() {
+        if ns["spec"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+        {
+            ns["spec"]["finalizers"] = json!([]);
+            store.put(ns_type, ns);
+        }
         return false;
     }
     store.remove(ns_type, "", name);
@@ -1196,6 +1215,38 @@ mod tests {
         assert!(!s.namespace_exists("team"));
         assert!(s.get(cm.rt, "team", "x").is_none());
         assert!(s.get(serviceaccount_type(), "team", "default").is_none());
+        // A finalizer on the namespace itself holds it once it is empty;
+        // a label change does not remove it, emptying the finalizers does.
+        create(
+            &mut s,
+            &c,
+            json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}}),
+        )
+        .expect("ns");
+        delete(&mut s, &c, "held", &DeleteOptions::default()).expect("delete");
+        assert!(!finalize_namespace(&mut s, "held"));
+        let n = s.get(c.rt, "", "held").expect("held").clone();
+        assert_eq!(n["spec"]["finalizers"], json!([]));
+        patch(
+            &mut s,
+            &c,
+            "held",
+            PatchKind::Merge,
+            br#"{"metadata":{"labels":{"a":"b"}}}"#,
+            false,
+        )
+        .expect("label");
+        assert!(s.namespace_exists("held"));
+        patch(
+            &mut s,
+            &c,
+            "held",
+            PatchKind::Merge,
+            br#"{"metadata":{"finalizers":null}}"#,
+            false,
+        )
+        .expect("unhold");
+        assert!(!s.namespace_exists("held"));
         let e =
             delete(&mut s, &c, "kube-system", &DeleteOptions::default()).expect_err("protected");
         assert_eq!(e.code, 403);
