@@ -48,7 +48,7 @@ fn container(c: &mut Value) {
     set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
     set_default(c, "terminationMessagePolicy", json!("File"));
     set_default(c, "resources", json!({}));
-    if let Some(ports) = c["ports"].as_array_mut() {
+    if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
         for p in ports {
             set_default(p, "protocol", json!("TCP"));
         }
@@ -58,7 +58,9 @@ fn container(c: &mut Value) {
             probe(p);
         }
     }
-    if let Some(env) = c["env"].as_array_mut() {
+    // `get_mut`, not `c["env"]`: IndexMut would insert `"env": null`, which
+    // a real API server never stores (and the next write would see).
+    if let Some(env) = c.get_mut("env").and_then(Value::as_array_mut) {
         for e in env {
             if e["valueFrom"]["fieldRef"].is_object() {
                 set_default(&mut e["valueFrom"]["fieldRef"], "apiVersion", json!("v1"));
@@ -66,7 +68,11 @@ fn container(c: &mut Value) {
         }
     }
     for kind in ["limits", "requests"] {
-        if let Some(list) = c["resources"][kind].as_object_mut() {
+        if let Some(list) = c
+            .get_mut("resources")
+            .and_then(|r| r.get_mut(kind))
+            .and_then(Value::as_object_mut)
+        {
             for (_, q) in list.iter_mut() {
                 if let Some(s) = q.as_str() {
                     if let Some(canon) = canonical_quantity(s) {
@@ -89,11 +95,11 @@ pub(crate) fn pod_spec(spec: &mut Value) {
     set_default(spec, "securityContext", json!({}));
     set_default(spec, "schedulerName", json!("default-scheduler"));
     for list in ["containers", "initContainers"] {
-        if let Some(cs) = spec[list].as_array_mut() {
+        if let Some(cs) = spec.get_mut(list).and_then(Value::as_array_mut) {
             cs.iter_mut().for_each(container);
         }
     }
-    if let Some(vols) = spec["volumes"].as_array_mut() {
+    if let Some(vols) = spec.get_mut("volumes").and_then(Value::as_array_mut) {
         for v in vols {
             for (src, field) in [
                 ("secret", "defaultMode"),
@@ -105,7 +111,11 @@ pub(crate) fn pod_spec(spec: &mut Value) {
                     set_default(&mut v[src], field, json!(420));
                 }
             }
-            if let Some(sources) = v["projected"]["sources"].as_array_mut() {
+            if let Some(sources) = v
+                .get_mut("projected")
+                .and_then(|p| p.get_mut("sources"))
+                .and_then(Value::as_array_mut)
+            {
                 for s in sources {
                     if s["serviceAccountToken"].is_object() {
                         set_default(
@@ -267,5 +277,24 @@ mod tests {
         );
         assert_eq!(s["securityContext"], json!({}));
         assert_eq!(s["terminationGracePeriodSeconds"], 30);
+    }
+
+    /// Defaulting adds only what the API server adds: no `null` members
+    /// (`env`, `ports`, `initContainers`, `projected`) and nothing more on
+    /// a second pass, so a write that leaves the template alone (a merge
+    /// patch of metadata) does not change the pod-template-hash.
+    #[test]
+    fn pod_spec_defaults_add_no_nulls_and_are_idempotent() {
+        let mut s = json!({"containers": [{"name": "c", "image": "repo/x:v1"}],
+            "volumes": [{"name": "cert", "secret": {"secretName": "s"}}]});
+        pod_spec(&mut s);
+        let once = s.clone();
+        assert!(!once.to_string().contains("null"), "{once}");
+        assert!(once["volumes"][0].get("projected").is_none(), "{once}");
+        assert!(once["containers"][0].get("env").is_none(), "{once}");
+        assert!(once["containers"][0].get("ports").is_none(), "{once}");
+        assert!(once.get("initContainers").is_none(), "{once}");
+        pod_spec(&mut s);
+        assert_eq!(s, once);
     }
 }

@@ -331,7 +331,7 @@ fn service(obj: &mut Value, old: Option<&Value>, store: &mut Store, errs: &mut V
         set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
         set_default(spec, "internalTrafficPolicy", json!("Cluster"));
         let headless = ip == "None";
-        match spec["ports"].as_array_mut() {
+        match spec.get_mut("ports").and_then(Value::as_array_mut) {
             Some(ports) if !ports.is_empty() => {
                 for (i, p) in ports.iter_mut().enumerate() {
                     set_default(p, "protocol", json!("TCP"));
@@ -429,7 +429,7 @@ fn deployment(obj: &mut Value, old: Option<&Value>, errs: &mut Vec<FieldError>) 
 }
 
 fn webhooks(obj: &mut Value, errs: &mut Vec<FieldError>) -> Result<(), ApiError> {
-    let Some(hooks) = obj["webhooks"].as_array_mut() else {
+    let Some(hooks) = obj.get_mut("webhooks").and_then(Value::as_array_mut) else {
         return Ok(());
     };
     // Shapes a typed decoder would reject outright (400), checked before
