@@ -101,6 +101,7 @@
 //! SDK's dispatcher, which runs the kubectl matching the server's version
 //! (here 1.33); the versioned binaries sit next to it.
 
+mod admission;
 mod client;
 mod controller;
 mod defaults;

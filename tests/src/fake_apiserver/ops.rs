@@ -186,6 +186,10 @@ fn commit(
             Some(_) => {}
         }
     }
+    if old.is_none() {
+        // Mutating admission webhooks: after NamespaceLifecycle, before validation.
+        super::admission::admit_create(store, rt, ns_of(ctx), &obj)?;
+    }
     if let Some(meta) = obj["metadata"].as_object_mut() {
         for f in [
             "uid",
