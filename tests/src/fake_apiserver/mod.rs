@@ -32,6 +32,25 @@
 //!   `patchStrategy: merge` lists merge by key, see `patch`), delete,
 //!   deletecollection, `dryRun=All`.
 //!
+//! - **Mutating admission webhooks** (see `admission`): every CREATE (a
+//!   POST, an apply that creates, and the Pods the ReplicaSet controller
+//!   makes) runs the MutatingWebhookConfigurations whose rules,
+//!   `namespaceSelector` and `objectSelector` match. There is no webhook
+//!   server: a `clientConfig.service` webhook is *reachable* when its
+//!   Service has the port and a Ready Pod behind its selector (as the fake
+//!   controllers make them), a `clientConfig.url` one never is. Reachable
+//!   means "allowed, unchanged" (the mutation itself is not emulated);
+//!   unreachable with `failurePolicy: Fail` is the real `500 InternalError`
+//!   `Internal error occurred: failed calling webhook "<name>": failed to
+//!   call webhook: Post "https://<svc>.<ns>.svc:<port><path>?timeout=<t>s":
+//!   no endpoints available for service "<svc>"`; with `Ignore` the create
+//!   goes on. A refused ReplicaSet Pod is a Warning `FailedCreate` Event on
+//!   the ReplicaSet (`Error creating: <that message>`, aggregated with a
+//!   `count`), a `ReplicaFailure` condition on the ReplicaSet and the
+//!   Deployment, and is retried with back-off (50 ms doubling to 1 s), so
+//!   the rollout goes on once the webhook serves, or ends in
+//!   `ProgressDeadlineExceeded` after `spec.progressDeadlineSeconds`.
+//!
 //! At start the namespaces `default`, `kube-system`, `kube-public` exist,
 //! each with its `default` ServiceAccount; like the real service-account
 //! controller, every namespace created later gets a `default`
