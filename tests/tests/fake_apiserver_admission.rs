@@ -469,3 +469,163 @@ async fn object_selector_and_ignore_policy_let_pods_through() {
     assert!(env.failed_create_events("default").await.is_empty());
     env.server.shutdown().await;
 }
+
+const V2_ACCEPT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_uses_aggregated_discovery() {
+    require_kubectl!();
+    let env = Env::new().await;
+    env.server.reset_requests();
+    let out = env.ok(&["api-resources", "--no-headers"]).await;
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let row = |name: &str, api_version: &str| {
+        rows.iter()
+            .find(|r| r.first() == Some(&name) && r.contains(&api_version))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} {api_version} in:\n{out}"))
+    };
+    // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND
+    assert_eq!(
+        row("deployments", "apps/v1"),
+        ["deployments", "deploy", "apps/v1", "true", "Deployment"]
+    );
+    assert_eq!(
+        row("namespaces", "v1"),
+        ["namespaces", "ns", "v1", "false", "Namespace"]
+    );
+    assert_eq!(
+        row(
+            "mutatingwebhookconfigurations",
+            "admissionregistration.k8s.io/v1"
+        ),
+        [
+            "mutatingwebhookconfigurations",
+            "admissionregistration.k8s.io/v1",
+            "false",
+            "MutatingWebhookConfiguration"
+        ]
+    );
+    assert_eq!(
+        row("serviceaccounts", "v1"),
+        ["serviceaccounts", "sa", "v1", "true", "ServiceAccount"]
+    );
+    assert!(
+        !out.contains("serviceaccounts/token"),
+        "subresources are not listed: {out}"
+    );
+    // Aggregated: /api and /apis were enough, no per-group-version lists.
+    let counts = env.server.requests();
+    let per_gv: Vec<_> = counts
+        .by
+        .keys()
+        .filter(|(_, r)| r.starts_with("/api/") || r.starts_with("/apis/"))
+        .collect();
+    assert!(per_gv.is_empty(), "legacy discovery was used: {counts:?}");
+    assert!(counts.get("get", "/apis") >= 1, "{counts:?}");
+
+    // REST mapping from it works for everyday commands.
+    env.ok(&[
+        "create",
+        "configmap",
+        "c",
+        "-n",
+        "default",
+        "--from-literal=a=b",
+    ])
+    .await;
+    env.ok(&[
+        "get",
+        "cm,deploy,sa,mutatingwebhookconfigurations",
+        "-n",
+        "default",
+    ])
+    .await;
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_aggregated_discovery_documents() {
+    require_kubectl!();
+    let env = Env::new().await;
+    for (path, accept, version) in [
+        ("/apis", V2_ACCEPT, "v2"),
+        ("/api", V2_ACCEPT, "v2"),
+        (
+            "/apis",
+            "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
+            "v2beta1",
+        ),
+    ] {
+        let req = http::Request::get(path)
+            .header(http::header::ACCEPT, accept)
+            .body(Vec::new())
+            .expect("request");
+        let resp = env
+            .server
+            .send(req, irsa_acceptance::fake_apiserver::ClientAuth::Admin, false)
+            .await
+            .expect("send");
+        assert_eq!(resp.status, 200);
+        assert_eq!(
+            resp.header("content-type"),
+            Some(
+                format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList")
+                    .as_str()
+            )
+        );
+        let doc = resp.json().expect("json");
+        assert_eq!(doc["kind"], "APIGroupDiscoveryList");
+        assert_eq!(doc["apiVersion"], format!("apidiscovery.k8s.io/{version}"));
+        let items = doc["items"].as_array().expect("items");
+        assert!(!items.is_empty());
+        if path == "/api" {
+            assert_eq!(items.len(), 1);
+            assert!(items[0]["metadata"]["name"].is_null());
+        }
+    }
+    // Legacy Accept keeps the legacy document.
+    let legacy = env.json(&["get", "--raw", "/apis"]).await;
+    assert_eq!(legacy["kind"], "APIGroupList");
+    let legacy = env.json(&["get", "--raw", "/api"]).await;
+    assert_eq!(legacy["kind"], "APIVersions");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_aggregated_discovery_finds_the_groups() {
+    require_kubectl!();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let env = Env::new().await;
+    let kubeconfig =
+        kube::config::Kubeconfig::from_yaml(&env.server.kubeconfig_yaml()).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("config");
+    let client = kube::Client::try_from(config).expect("client");
+    let discovery = kube::Discovery::new(client)
+        .run_aggregated()
+        .await
+        .expect("aggregated discovery");
+    let groups: Vec<String> = discovery.groups().map(|g| g.name().to_string()).collect();
+    for g in [
+        "",
+        "apps",
+        "admissionregistration.k8s.io",
+        "rbac.authorization.k8s.io",
+    ] {
+        assert!(groups.iter().any(|n| n == g), "{g:?} in {groups:?}");
+    }
+    let apps = discovery.get("apps").expect("apps");
+    let (ar, caps) = apps
+        .recommended_resources()
+        .into_iter()
+        .find(|(ar, _)| ar.kind == "Deployment")
+        .expect("Deployment");
+    assert_eq!(ar.plural, "deployments");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    env.server.shutdown().await;
+}

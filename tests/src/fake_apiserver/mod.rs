@@ -5,9 +5,16 @@
 //! for it. It serves:
 //!
 //! - **Discovery**: `/version` (v1.33.0), `/api`, `/apis`, `/apis/<group>`,
-//!   `/api/v1`, `/apis/<group>/v1` (legacy, non-aggregated discovery; the
-//!   aggregated-discovery `Accept` is answered with plain JSON, which
-//!   client-go accepts). `/openapi/v2` and `/openapi/v3` are 404, so use
+//!   `/api/v1`, `/apis/<group>/v1` (legacy discovery), and aggregated
+//!   discovery (see `discovery_v2`): `/api` and `/apis` with
+//!   `Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`
+//!   (or `v=v2beta1`) answer an `apidiscovery.k8s.io/v2` (`v2beta1`)
+//!   `APIGroupDiscoveryList` with that `Content-Type`, built from the same
+//!   table as the legacy lists, so kubectl 1.3x and kube-rs
+//!   `Discovery::run_aggregated` use it as on a real cluster. Both list the
+//!   subresources `status` (kinds with a status), `scale` (Deployments,
+//!   ReplicaSets) and `serviceaccounts/token`; of these only the token is
+//!   served. `/openapi/v2` and `/openapi/v3` are 404, so use
 //!   `kubectl apply --validate=false`. `/healthz`, `/livez`, `/readyz`.
 //! - **OIDC**: `/.well-known/openid-configuration` and `/openid/v1/jwks`,
 //!   shaped exactly as kube-apiserver serves them. `jwks_uri` follows
@@ -107,7 +114,16 @@
 //!   `ERROR` event with a 410 `Expired` Status, as after a compaction.
 //!   Bookmarks are sent only for `sendInitialEvents=true`.
 //! - `/api/v1/namespaces/<ns>/status`, `/finalize`, `deployments/scale`
-//!   and other subresources are not served (404).
+//!   and other subresources are not served (404), though discovery lists
+//!   `status` and `scale` as the real server does. Discovery lists no
+//!   other subresources (`pods/log`, `pods/exec`, `services/proxy`, ...),
+//!   and aggregated discovery is JSON only (a protobuf-only `Accept` gets
+//!   the legacy document's 406 rules), without ETag / 304.
+//! - Admission webhooks are modelled by reachability only (see
+//!   `admission`): reachable webhooks never mutate or reject, only CREATE
+//!   is dispatched (not UPDATE/DELETE/CONNECT), `matchConditions` are not
+//!   evaluated, validating webhooks do not exist, and a Pod created by
+//!   hand is never Ready (only the controllers' Pods can back a webhook).
 //!
 //! Error codes follow the real server, including where one might expect
 //! 400: TokenRequest `expirationSeconds < 600`, apply without
@@ -124,6 +140,7 @@ mod admission;
 mod client;
 mod controller;
 mod defaults;
+mod discovery_v2;
 mod handlers;
 #[cfg(test)]
 mod http_tests;
