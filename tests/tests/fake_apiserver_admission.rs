@@ -629,3 +629,50 @@ async fn kube_rs_aggregated_discovery_finds_the_groups() {
     assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
     env.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_in_terminating_namespace_carries_the_cause() {
+    require_kubectl!();
+    let env = Env::start(FakeApiServerConfig {
+        namespace_termination_delay: std::time::Duration::from_secs(5),
+        ..FakeApiServerConfig::default()
+    })
+    .await;
+    env.ok(&["create", "namespace", "team"]).await;
+    env.ok(&["delete", "namespace", "team", "--wait=false"])
+        .await;
+    let err = env
+        .fails(&[
+            "create",
+            "configmap",
+            "c",
+            "-n",
+            "team",
+            "--from-literal=a=b",
+        ])
+        .await;
+    assert!(
+        err.contains(
+            "unable to create new content in namespace team because it is being terminated"
+        ),
+        "{err}"
+    );
+    let resp = env
+        .server
+        .request(
+            "POST",
+            "/api/v1/namespaces/team/configmaps",
+            Some("application/json"),
+            br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}"#,
+        )
+        .await
+        .expect("request");
+    assert_eq!(resp.status, 403);
+    let st = resp.json().expect("json");
+    assert_eq!(
+        st["details"]["causes"],
+        serde_json::json!([{"reason": "NamespaceTerminating",
+            "message": "namespace team is being terminated", "field": "metadata.namespace"}])
+    );
+    env.server.shutdown().await;
+}

@@ -229,6 +229,21 @@ pub(crate) fn admit_create(
     Ok(())
 }
 
+/// NamespaceLifecycle's refusal of a create in a Terminating namespace
+/// carries a cause saying so (`v1.NamespaceTerminatingCause`), which
+/// clients such as the namespace-deletion retry loops look for.
+pub(crate) fn namespace_terminating(mut e: ApiError, namespace: &str) -> ApiError {
+    let cause = json!({"reason": "NamespaceTerminating",
+        "message": format!("namespace {namespace} is being terminated"),
+        "field": "metadata.namespace"});
+    let details = e.details.get_or_insert_with(|| json!({}));
+    match details["causes"].as_array_mut() {
+        Some(causes) => causes.push(cause),
+        None => details["causes"] = json!([cause]),
+    }
+    e
+}
+
 /// `apierrors.NewInternalError(err)`.
 fn internal_error(err: String) -> ApiError {
     ApiError {
@@ -494,6 +509,36 @@ mod tests {
             ),
             "{}",
             e.message
+        );
+    }
+
+    #[test]
+    fn create_in_a_terminating_namespace_names_the_cause() {
+        let mut s = setup();
+        let ns = ops::Ctx {
+            rt: known("", "namespaces"),
+            namespace: None,
+            manager: "test",
+            dry_run: false,
+        };
+        ops::delete(&mut s, &ns, "irsa", &ops::DeleteOptions::default()).expect("delete");
+        let ctx = ops::Ctx {
+            rt: known("", "configmaps"),
+            namespace: Some("irsa"),
+            manager: "test",
+            dry_run: false,
+        };
+        let e = ops::create(&mut s, &ctx, json!({"metadata": {"name": "c"}})).expect_err("403");
+        let st = e.to_status();
+        assert_eq!(st["code"], 403);
+        assert_eq!(
+            st["message"],
+            "configmaps \"c\" is forbidden: unable to create new content in namespace irsa because it is being terminated"
+        );
+        assert_eq!(
+            st["details"],
+            json!({"name": "c", "kind": "configmaps", "causes": [{"reason": "NamespaceTerminating",
+                "message": "namespace irsa is being terminated", "field": "metadata.namespace"}]})
         );
     }
 

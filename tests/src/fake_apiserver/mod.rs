@@ -117,8 +117,8 @@
 //!   and other subresources are not served (404), though discovery lists
 //!   `status` and `scale` as the real server does. Discovery lists no
 //!   other subresources (`pods/log`, `pods/exec`, `services/proxy`, ...),
-//!   and aggregated discovery is JSON only (a protobuf-only `Accept` gets
-//!   the legacy document's 406 rules), without ETag / 304.
+//!   and aggregated discovery is JSON only (a client asking for it only
+//!   as protobuf gets the legacy JSON document), without ETag / 304.
 //! - Admission webhooks are modelled by reachability only (see
 //!   `admission`): reachable webhooks never mutate or reject, only CREATE
 //!   is dispatched (not UPDATE/DELETE/CONNECT), `matchConditions` are not
