@@ -676,3 +676,118 @@ async fn create_in_terminating_namespace_carries_the_cause() {
     );
     env.server.shutdown().await;
 }
+
+fn jwt_claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.trim().split('.').nth(1).expect("JWT payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("claims JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bound_tokens_name_an_existing_pod_or_secret() {
+    require_kubectl!();
+    let env = Env::new().await;
+    env.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "-n",
+        "default",
+        "--image=nginx",
+    ])
+    .await;
+    env.rollout_status("default", "web").await;
+    let pods = env
+        .json(&["get", "pods", "-n", "default", "-o", "json"])
+        .await;
+    let pod = &pods["items"][0];
+    let pod_name = pod["metadata"]["name"].as_str().expect("pod name");
+    let token = env
+        .ok(&[
+            "create",
+            "token",
+            "default",
+            "-n",
+            "default",
+            "--bound-object-kind=Pod",
+            &format!("--bound-object-name={pod_name}"),
+        ])
+        .await;
+    let claims = jwt_claims(&token);
+    let k = &claims["kubernetes.io"];
+    assert_eq!(k["pod"]["name"], pod_name, "{claims}");
+    assert_eq!(k["pod"]["uid"], pod["metadata"]["uid"], "{claims}");
+    assert_eq!(k["node"]["name"], pod["spec"]["nodeName"], "{claims}");
+    assert!(k["node"]["uid"].is_string(), "{claims}");
+    assert_eq!(k["serviceaccount"]["name"], "default");
+
+    env.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "s",
+        "-n",
+        "default",
+        "--from-literal=a=b",
+    ])
+    .await;
+    let secret = env
+        .json(&["get", "secret", "s", "-n", "default", "-o", "json"])
+        .await;
+    let token = env
+        .ok(&[
+            "create",
+            "token",
+            "default",
+            "-n",
+            "default",
+            "--bound-object-kind=Secret",
+            "--bound-object-name=s",
+        ])
+        .await;
+    let claims = jwt_claims(&token);
+    assert_eq!(
+        claims["kubernetes.io"]["secret"],
+        serde_json::json!({"name": "s", "uid": secret["metadata"]["uid"]}),
+        "{claims}"
+    );
+    assert!(claims["kubernetes.io"]["pod"].is_null());
+
+    let err = env
+        .fails(&[
+            "create",
+            "token",
+            "default",
+            "-n",
+            "default",
+            "--bound-object-kind=Pod",
+            "--bound-object-name=nope",
+        ])
+        .await;
+    assert!(
+        err.contains("failed to create token: pods \"nope\" not found"),
+        "{err}"
+    );
+    let err = env
+        .fails(&[
+            "create",
+            "token",
+            "default",
+            "-n",
+            "default",
+            "--bound-object-kind=Secret",
+            "--bound-object-name=s",
+            "--bound-object-uid=00000000-0000-0000-0000-000000000000",
+        ])
+        .await;
+    assert!(
+        err.contains(
+            "Operation cannot be fulfilled on Secret \"s\": the UID in the bound object reference"
+        ),
+        "{err}"
+    );
+    env.server.shutdown().await;
+}

@@ -108,8 +108,14 @@
 //!   stored twice (core/v1 and events.k8s.io/v1), so an Event created
 //!   through one API is not seen through the other. Garbage collection
 //!   follows ownerReferences only for what the controllers made.
-//! - TokenRequest `boundObjectRef` is echoed but not checked or bound;
-//!   there is no `--service-account-max-token-expiration` cap.
+//! - TokenRequest `boundObjectRef` must name an existing Pod or Secret
+//!   (else 404; other kinds 400; a wrong `uid` 409; a Pod running as
+//!   another ServiceAccount 400), and the token's `kubernetes.io` claim
+//!   gets `pod` / `secret` `{name, uid}`, plus `node` for a scheduled Pod
+//!   (with a fixed uid: there are no Node objects, so Node-bound tokens
+//!   are refused as an unsupported kind). The token is not invalidated
+//!   when the object goes (nothing validates tokens here); there is no
+//!   `--service-account-max-token-expiration` cap.
 //! - Watches keep the last 10 000 events; older resourceVersions get an
 //!   `ERROR` event with a 410 `Expired` Status, as after a compaction.
 //!   Bookmarks are sent only for `sendInitialEvents=true`.
