@@ -103,6 +103,9 @@ struct Track {
     since: Instant,
     stage: u8,
     complete: bool,
+    /// Admission refused some of the new Pods: when to try again, and the
+    /// back-off after that (the ReplicaSet controller's requeue).
+    blocked: Option<(Instant, Duration)>,
 }
 
 /// The controllers' state, behind `Shared::rollouts`.
@@ -242,6 +245,7 @@ pub(crate) fn tick(ctl: &mut Controllers, store: &mut Store) {
             since: now,
             stage: 0,
             complete: false,
+            blocked: None,
         });
         if track.uid != uid {
             *track = Track {
@@ -252,6 +256,7 @@ pub(crate) fn tick(ctl: &mut Controllers, store: &mut Store) {
                 since: now,
                 stage: 0,
                 complete: false,
+                blocked: None,
             };
         }
         if track.generation != generation {
@@ -266,11 +271,12 @@ pub(crate) fn tick(ctl: &mut Controllers, store: &mut Store) {
             track.since = now;
             track.stage = 0;
             track.complete = false;
+            track.blocked = None;
         }
         let failure = ctl.failures.get(&key).cloned();
         let elapsed = now.duration_since(track.since);
         let dur = ctl.duration;
-        let stage = match &failure {
+        let mut stage = match &failure {
             None if elapsed >= dur => 3,
             None if elapsed >= dur / 2 => 2,
             None if elapsed >= dur / 5 => 1,
@@ -290,14 +296,49 @@ pub(crate) fn tick(ctl: &mut Controllers, store: &mut Store) {
                 }
             }
         };
-        if stage == track.stage {
+        let retry = match track.blocked {
+            Some((at, _)) => {
+                // Pods missing: no progress past "created" until the
+                // deadline, the creates retried with back-off meanwhile.
+                if failure.is_none() {
+                    let deadline = Duration::from_secs(
+                        d["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600),
+                    );
+                    stage = if elapsed >= deadline { 4 } else { stage.min(1) };
+                }
+                now >= at
+            }
+            None => false,
+        };
+        if stage == track.stage && !retry {
             continue;
         }
         track.stage = stage;
         track.complete = stage == 3;
-        let track = track.clone();
+        let snapshot = track.clone();
         let failure = failure.map(|f| f.pods);
-        step(ctl, store, &d, &track, failure);
+        let refused = step(ctl, store, &d, &snapshot, failure);
+        if let Some(track) = ctl.tracks.get_mut(&key) {
+            match (refused, track.blocked) {
+                (Some(_), Some((_, backoff))) => {
+                    let next = (backoff * 2).min(Duration::from_secs(1));
+                    track.blocked = Some((now + next, next));
+                }
+                (Some(_), None) => {
+                    let first = Duration::from_millis(50);
+                    track.blocked = Some((now + first, first));
+                    track.complete = false;
+                }
+                (None, Some(_)) => {
+                    // Every Pod exists now: the rollout goes on from there.
+                    track.blocked = None;
+                    track.since = now.checked_sub(dur / 5).unwrap_or(now);
+                    track.stage = 1;
+                    track.complete = false;
+                }
+                (None, None) => {}
+            }
+        }
     }
     ctl.tracks.retain(|k, _| live_keys.contains(k));
     collect_garbage(store);
@@ -370,7 +411,7 @@ fn step(
     d: &Value,
     track: &Track,
     failure: Option<PodFailure>,
-) {
+) -> Option<String> {
     let ns = meta_str(d, "namespace").to_string();
     let name = meta_str(d, "name").to_string();
     let n = d["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
@@ -448,6 +489,7 @@ fn step(
         _ => 0,
     };
     let mut fresh = Vec::new();
+    let mut refused = None;
     while (new_pods.len() as i64) < n {
         let pod_name = format!("{rs_name}-{}", suffix5());
         let mut spec = template["spec"].clone();
@@ -461,6 +503,12 @@ fn step(
                 "ownerReferences": [owner_ref("apps/v1", "ReplicaSet", &rs)]},
             "spec": spec,
             "status": {"phase": "Pending", "qosClass": "BestEffort"}});
+        // The create goes through admission like any other (see `admission`).
+        if let Err(e) = super::admission::admit_create(store, pods(), &ns, &pod) {
+            super::admission::record_failed_create(store, &rs, &e.message);
+            refused = Some(e.message);
+            break;
+        }
         fresh.push(pod_name);
         new_pods.push(pod);
     }
@@ -602,22 +650,33 @@ fn step(
         rs_status["readyReplicas"] = json!(ready_count);
         rs_status["availableReplicas"] = json!(ready_count);
     }
+    let failure_cond = refused.as_ref().map(|m| {
+        json!({"type": "ReplicaFailure", "status": "True", "lastTransitionTime": stamp,
+               "reason": "FailedCreate", "message": m})
+    });
+    if let Some(c) = &failure_cond {
+        rs_status["replicas"] = json!(new_pods.len());
+        rs_status["fullyLabeledReplicas"] = json!(new_pods.len());
+        rs_status["conditions"] = json!([c]);
+    }
     rs["status"] = rs_status;
     store.put(replicasets(), rs);
 
     // The Deployment's status.
     let Some(mut current) = store.get(deployments(), &ns, &name).cloned() else {
-        return;
+        return refused;
     };
     if current["metadata"]["generation"] != d["metadata"]["generation"] {
-        return; // written again meanwhile: the next tick starts over
+        return refused; // written again meanwhile: the next tick starts over
     }
     let available = ready_count + old_available;
-    let total = n + old_available;
+    // Fewer than n when admission refused some (n otherwise).
+    let created = new_pods.len() as i64;
+    let total = created + old_available;
     let mut status = json!({"observedGeneration": d["metadata"]["generation"]});
     let mut counts = vec![
         ("replicas", total),
-        ("updatedReplicas", n),
+        ("updatedReplicas", created),
         ("readyReplicas", available),
         ("availableReplicas", available),
         ("unavailableReplicas", (n - available).max(0)),
@@ -649,6 +708,11 @@ fn step(
             "NewReplicaSetCreated",
             format!("Created new replica set \"{rs_name}\""),
         ),
+        // A retry after refused creates: no progress, the condition stays
+        // (the real controller sets FoundNewReplicaSet only when there is none).
+        _ if kept_progressing(old_status, track).is_some() => {
+            kept_progressing(old_status, track).unwrap_or_default()
+        }
         _ => (
             "True",
             "FoundNewReplicaSet",
@@ -686,10 +750,33 @@ fn step(
             &stamp
         ),
     ]);
+    if let (Some(c), Some(cs)) = (failure_cond, status["conditions"].as_array_mut()) {
+        // The deployment controller copies the ReplicaSet's ReplicaFailure.
+        cs.push(c);
+    }
     current["status"] = status;
     current["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
         json!(revision.to_string());
     store.put(deployments(), current);
+    refused
+}
+
+/// The Progressing condition to keep while a blocked rollout retries.
+fn kept_progressing(
+    old_status: &Value,
+    track: &Track,
+) -> Option<(&'static str, &'static str, String)> {
+    track.blocked?;
+    let c = old_status["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Progressing" && c["status"] == "True")?;
+    let reason = match c["reason"].as_str()? {
+        "NewReplicaSetCreated" => "NewReplicaSetCreated",
+        "FoundNewReplicaSet" => "FoundNewReplicaSet",
+        _ => return None,
+    };
+    Some(("True", reason, c["message"].as_str()?.to_string()))
 }
 
 /// A condition, keeping `lastTransitionTime` while its status stays and
@@ -1358,6 +1445,72 @@ mod tests {
         )
         .expect("patch");
         assert!(store.list(pods(), Some("default")).is_empty());
+    }
+
+    #[test]
+    fn pods_refused_by_a_webhook_are_retried_until_it_is_reachable() {
+        let mut store = Store::new();
+        ops::bootstrap(&mut store);
+        let mut ctl = Controllers::new(Duration::from_millis(100));
+        let ctx = |plural| ops::Ctx {
+            rt: known(
+                if plural == "services" {
+                    ""
+                } else {
+                    "admissionregistration.k8s.io"
+                },
+                plural,
+            ),
+            namespace: (plural == "services").then_some("default"),
+            manager: "test",
+            dry_run: false,
+        };
+        let mwc = json!({"metadata": {"name": "w"}, "webhooks": [{"name": "w.example.com",
+            "clientConfig": {"service": {"namespace": "default", "name": "hook"}},
+            "objectSelector": {"matchLabels": {"app": "web"}},
+            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"],
+                       "resources": ["pods"]}],
+            "sideEffects": "None", "admissionReviewVersions": ["v1"]}]});
+        ops::create(&mut store, &ctx("mutatingwebhookconfigurations"), mwc).expect("mwc");
+        deployment(&mut store, 2, "img:1");
+        run_until(&mut ctl, &mut store, Duration::from_millis(300));
+        assert!(store.list(pods(), Some("default")).is_empty());
+        let s = get(&store)["status"].clone();
+        assert_eq!(s["conditions"][1]["reason"], "NewReplicaSetCreated", "{s}");
+        assert_eq!(s["conditions"][2]["type"], "ReplicaFailure", "{s}");
+        assert_eq!(s["conditions"][2]["reason"], "FailedCreate");
+        let failed: Vec<Value> = store
+            .list(known("", "events"), Some("default"))
+            .into_iter()
+            .filter(|e| e["reason"] == "FailedCreate")
+            .cloned()
+            .collect();
+        assert_eq!(failed.len(), 1, "aggregated: {failed:?}");
+        assert!(failed[0]["count"].as_i64() > Some(1), "retried");
+        assert_eq!(failed[0]["involvedObject"]["kind"], "ReplicaSet");
+        assert!(
+            failed[0]["message"].as_str().is_some_and(|m| m.starts_with(
+                "Error creating: Internal error occurred: failed calling webhook \"w.example.com\""
+            )),
+            "{}",
+            failed[0]["message"]
+        );
+
+        // The Service with a Ready pod behind it (not matched by the webhook).
+        let svc = json!({"metadata": {"name": "hook"},
+            "spec": {"selector": {"app": "hook"}, "ports": [{"port": 443}]}});
+        ops::create(&mut store, &ctx("services"), svc).expect("svc");
+        store.put(
+            pods(),
+            json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "hook-1", "namespace": "default", "labels": {"app": "hook"}},
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}),
+        );
+        run_until(&mut ctl, &mut store, Duration::from_millis(1500));
+        let s = get(&store)["status"].clone();
+        assert_eq!(s["availableReplicas"], 2, "{s}");
+        assert_eq!(s["conditions"][1]["reason"], "NewReplicaSetAvailable");
+        assert!(s["conditions"].get(2).is_none(), "{s}");
     }
 
     #[test]

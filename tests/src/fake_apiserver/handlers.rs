@@ -706,6 +706,13 @@ async fn route(
         }
         return control(shared, rest, req).await;
     }
+    if let Some((ct, doc)) = super::discovery_v2::answer(&path, &accept(req.headers())) {
+        only_get(req.method())?;
+        let mut r = respond(200, &ct, doc.to_string());
+        r.headers_mut()
+            .insert(http::header::VARY, http::HeaderValue::from_static("Accept"));
+        return Ok(r);
+    }
     if let Some(resp) = non_resource(shared, &path, req.method())? {
         return Ok(resp);
     }

@@ -5,9 +5,16 @@
 //! for it. It serves:
 //!
 //! - **Discovery**: `/version` (v1.33.0), `/api`, `/apis`, `/apis/<group>`,
-//!   `/api/v1`, `/apis/<group>/v1` (legacy, non-aggregated discovery; the
-//!   aggregated-discovery `Accept` is answered with plain JSON, which
-//!   client-go accepts). `/openapi/v2` and `/openapi/v3` are 404, so use
+//!   `/api/v1`, `/apis/<group>/v1` (legacy discovery), and aggregated
+//!   discovery (see `discovery_v2`): `/api` and `/apis` with
+//!   `Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`
+//!   (or `v=v2beta1`) answer an `apidiscovery.k8s.io/v2` (`v2beta1`)
+//!   `APIGroupDiscoveryList` with that `Content-Type`, built from the same
+//!   table as the legacy lists, so kubectl 1.3x and kube-rs
+//!   `Discovery::run_aggregated` use it as on a real cluster. Both list the
+//!   subresources `status` (kinds with a status), `scale` (Deployments,
+//!   ReplicaSets) and `serviceaccounts/token`; of these only the token is
+//!   served. `/openapi/v2` and `/openapi/v3` are 404, so use
 //!   `kubectl apply --validate=false`. `/healthz`, `/livez`, `/readyz`.
 //! - **OIDC**: `/.well-known/openid-configuration` and `/openid/v1/jwks`,
 //!   shaped exactly as kube-apiserver serves them. `jwks_uri` follows
@@ -54,6 +61,25 @@
 //!   allows), `status: {allowed, reason?}`; counted by
 //!   [`FakeApiServer::requests`] as `create` on
 //!   `selfsubjectaccessreviews.authorization.k8s.io`.
+//!
+//! - **Mutating admission webhooks** (see `admission`): every CREATE (a
+//!   POST, an apply that creates, and the Pods the ReplicaSet controller
+//!   makes) runs the MutatingWebhookConfigurations whose rules,
+//!   `namespaceSelector` and `objectSelector` match. There is no webhook
+//!   server: a `clientConfig.service` webhook is *reachable* when its
+//!   Service has the port and a Ready Pod behind its selector (as the fake
+//!   controllers make them), a `clientConfig.url` one never is. Reachable
+//!   means "allowed, unchanged" (the mutation itself is not emulated);
+//!   unreachable with `failurePolicy: Fail` is the real `500 InternalError`
+//!   `Internal error occurred: failed calling webhook "<name>": failed to
+//!   call webhook: Post "https://<svc>.<ns>.svc:<port><path>?timeout=<t>s":
+//!   no endpoints available for service "<svc>"`; with `Ignore` the create
+//!   goes on. A refused ReplicaSet Pod is a Warning `FailedCreate` Event on
+//!   the ReplicaSet (`Error creating: <that message>`, aggregated with a
+//!   `count`), a `ReplicaFailure` condition on the ReplicaSet and the
+//!   Deployment, and is retried with back-off (50 ms doubling to 1 s), so
+//!   the rollout goes on once the webhook serves, or ends in
+//!   `ProgressDeadlineExceeded` after `spec.progressDeadlineSeconds`.
 //!
 //! At start the namespaces `default`, `kube-system`, `kube-public` exist,
 //! each with its `default` ServiceAccount; like the real service-account
@@ -123,13 +149,28 @@
 //! - RBAC rules have no `resourceNames` or non-resource URLs; role and
 //!   binding objects stored in the fake grant nothing. SSAR `reason`s name
 //!   made-up bindings.
-//! - TokenRequest `boundObjectRef` is echoed but not checked or bound;
-//!   there is no `--service-account-max-token-expiration` cap.
+//! - TokenRequest `boundObjectRef` must name an existing Pod or Secret
+//!   (else 404; other kinds 400; a wrong `uid` 409; a Pod running as
+//!   another ServiceAccount 400), and the token's `kubernetes.io` claim
+//!   gets `pod` / `secret` `{name, uid}`, plus `node` for a scheduled Pod
+//!   (with a fixed uid: there are no Node objects, so Node-bound tokens
+//!   are refused as an unsupported kind). The token is not invalidated
+//!   when the object goes (nothing validates tokens here); there is no
+//!   `--service-account-max-token-expiration` cap.
 //! - Watches keep the last 10 000 events; older resourceVersions get an
 //!   `ERROR` event with a 410 `Expired` Status, as after a compaction.
 //!   Bookmarks are sent only for `sendInitialEvents=true`.
 //! - `/api/v1/namespaces/<ns>/status`, `/finalize`, `deployments/scale`
-//!   and other subresources are not served (404).
+//!   and other subresources are not served (404), though discovery lists
+//!   `status` and `scale` as the real server does. Discovery lists no
+//!   other subresources (`pods/log`, `pods/exec`, `services/proxy`, ...),
+//!   and aggregated discovery is JSON only (a client asking for it only
+//!   as protobuf gets the legacy JSON document), without ETag / 304.
+//! - Admission webhooks are modelled by reachability only (see
+//!   `admission`): reachable webhooks never mutate or reject, only CREATE
+//!   is dispatched (not UPDATE/DELETE/CONNECT), `matchConditions` are not
+//!   evaluated, validating webhooks do not exist, and a Pod created by
+//!   hand is never Ready (only the controllers' Pods can back a webhook).
 //!
 //! Error codes follow the real server, including where one might expect
 //! 400: TokenRequest `expirationSeconds < 600`, apply without
@@ -142,9 +183,11 @@
 //! SDK's dispatcher, which runs the kubectl matching the server's version
 //! (here 1.33); the versioned binaries sit next to it.
 
+mod admission;
 mod client;
 mod controller;
 mod defaults;
+mod discovery_v2;
 mod handlers;
 #[cfg(test)]
 mod http_tests;

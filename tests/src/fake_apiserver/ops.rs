@@ -174,17 +174,24 @@ fn commit(
         match store.get(namespace_type(), "", ns_of(ctx)) {
             None => return Err(ApiError::not_found(namespace_type(), ns_of(ctx))),
             Some(n) if !n["metadata"]["deletionTimestamp"].is_null() => {
-                return Err(ApiError::forbidden(
-                    rt,
-                    meta_str(&obj, "name"),
-                    &format!(
+                return Err(super::admission::namespace_terminating(
+                    ApiError::forbidden(
+                        rt,
+                        meta_str(&obj, "name"),
+                        &format!(
                     "unable to create new content in namespace {} because it is being terminated",
                     ns_of(ctx)
                 ),
+                    ),
+                    ns_of(ctx),
                 ))
             }
             Some(_) => {}
         }
+    }
+    if old.is_none() {
+        // Mutating admission webhooks: after NamespaceLifecycle, before validation.
+        super::admission::admit_create(store, rt, ns_of(ctx), &obj)?;
     }
     if let Some(meta) = obj["metadata"].as_object_mut() {
         for f in [

@@ -219,7 +219,7 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
 ];
 
 /// The API groups other than core, in the order `/apis` lists them.
-const GROUPS: &[&str] = &[
+pub(crate) const GROUPS: &[&str] = &[
     "apps",
     "events.k8s.io",
     "rbac.authorization.k8s.io",
@@ -257,7 +257,53 @@ pub(crate) fn serves(group: &str, version: &str) -> bool {
     version == "v1" && (group.is_empty() || GROUPS.contains(&group))
 }
 
-fn verbs(rt: &ResourceType) -> Vec<&'static str> {
+/// A subresource as discovery lists it (legacy `<plural>/<sub>`, or
+/// aggregated `subresources`). Only `serviceaccounts/token` is served;
+/// the others are listed as the real server lists them but answer 404.
+pub(crate) struct Subresource {
+    pub name: &'static str,
+    /// Group, version and kind of what it answers with.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+/// The subresources of `rt` discovery lists, in the real server's order.
+pub(crate) fn subresources(rt: &ResourceType) -> Vec<Subresource> {
+    let mut out = Vec::new();
+    let own = |name, verbs| Subresource {
+        name,
+        group: rt.group,
+        version: rt.version,
+        kind: rt.kind,
+        verbs,
+    };
+    if rt.group == "apps" && matches!(rt.plural, "deployments" | "replicasets") {
+        out.push(Subresource {
+            name: "scale",
+            group: "autoscaling",
+            version: "v1",
+            kind: "Scale",
+            verbs: &["get", "patch", "update"],
+        });
+    }
+    if rt.has_status {
+        out.push(own("status", &["get", "patch", "update"]));
+    }
+    if rt.group.is_empty() && rt.plural == "serviceaccounts" {
+        out.push(Subresource {
+            name: "token",
+            group: "authentication.k8s.io",
+            version: "v1",
+            kind: "TokenRequest",
+            verbs: &["create"],
+        });
+    }
+    out
+}
+
+pub(crate) fn verbs(rt: &ResourceType) -> Vec<&'static str> {
     if is_review(rt) {
         return vec!["create"];
     }
@@ -337,17 +383,20 @@ pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
             v["categories"] = json!(r.categories);
         }
         resources.push(v);
-        if r.plural == "serviceaccounts" {
-            // The TokenRequest subresource, as the real /api/v1 lists it.
-            resources.push(json!({
-                "name": "serviceaccounts/token",
+        for sub in subresources(r) {
+            // As the real lists give them: group/version only when not the resource's.
+            let mut v = json!({
+                "name": format!("{}/{}", r.plural, sub.name),
                 "singularName": "",
-                "namespaced": true,
-                "group": "authentication.k8s.io",
-                "version": "v1",
-                "kind": "TokenRequest",
-                "verbs": ["create"],
-            }));
+                "namespaced": r.namespaced,
+            });
+            if sub.group != r.group || sub.version != r.version {
+                v["group"] = json!(sub.group);
+                v["version"] = json!(sub.version);
+            }
+            v["kind"] = json!(sub.kind);
+            v["verbs"] = json!(sub.verbs);
+            resources.push(v);
         }
     }
     let group_version = if group.is_empty() {
