@@ -837,3 +837,93 @@ async fn a_403_names_the_verb_and_resource_the_credentials_lack() {
     })
     .await;
 }
+
+/// `failure_policy = "Fail"` against an API server that calls webhooks
+/// (the fake refuses a pod when the webhook's Service has no ready pod):
+/// the install never blocks anything; with the webhook's Deployment deleted
+/// other pods are refused, as on a real cluster; and the repair brings the
+/// webhook back although its own configuration is in place, because its
+/// own pods are always excluded by the object selector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fail_policy_never_blocks_the_webhooks_own_pods() {
+    each_terraform(|tf| async move {
+        let sandbox = Sandbox::start_kube_only().await;
+        let body = "  replicas = 1\n  failure_policy = \"Fail\"\n";
+        let wd = Workdir::new(&tf, &config(sandbox.kubeconfig_path(), body));
+        wd.apply().await.expect("apply");
+        let run = |name: &str| {
+            Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(sandbox.kubeconfig_path())
+                .args([
+                    "run",
+                    name,
+                    "-n",
+                    "default",
+                    "--image=public.ecr.aws/docker/library/busybox:1",
+                    "--restart=Never",
+                ])
+                .output()
+                .expect("kubectl run")
+        };
+        let ok = run("before");
+        assert!(
+            ok.status.success(),
+            "[{}] a pod was refused with the webhook up: {}",
+            wd.label(),
+            String::from_utf8_lossy(&ok.stderr)
+        );
+
+        kubectl(
+            &sandbox,
+            &["-n", NS, "delete", "deployment", NAME, "--wait=true"],
+        );
+        let mut refused = String::new();
+        for _ in 0..50 {
+            let out = run("while-down");
+            if !out.status.success() {
+                refused = String::from_utf8_lossy(&out.stderr).into_owned();
+                break;
+            }
+            kubectl(
+                &sandbox,
+                &[
+                    "-n",
+                    "default",
+                    "delete",
+                    "pod",
+                    "while-down",
+                    "--wait=true",
+                ],
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(
+            refused.contains("failed calling webhook")
+                && refused.contains("no endpoints available"),
+            "[{}] with the webhook down and failurePolicy Fail a pod must be refused: {refused:?}",
+            wd.label()
+        );
+
+        wd.apply()
+            .await
+            .expect("the repair rolls the webhook out past its own Fail configuration");
+        wd.plan_is_empty().await;
+        let ok = run("after");
+        assert!(
+            ok.status.success(),
+            "[{}] {}",
+            wd.label(),
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        wd.destroy().await.expect("destroy");
+        for p in object_paths() {
+            assert!(
+                get(&sandbox, &p).await.is_none(),
+                "[{}] {p} left after destroy",
+                wd.label()
+            );
+        }
+    })
+    .await;
+}
