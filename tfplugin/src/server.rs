@@ -131,6 +131,7 @@ fn check_protocol_versions(list: Option<String>) -> Result<(), String> {
 }
 
 /// How often the plugin checks that Terraform is still its parent.
+#[cfg(unix)]
 const PARENT_POLL: Duration = Duration::from_secs(1);
 
 async fn run(
