@@ -62,13 +62,22 @@ pub enum ObjectError {
     },
 }
 
-/// The verb a 403's message says is missing (`... cannot create resource
-/// "clusterroles" ...`): server-side apply of a new object is authorised
-/// as `patch` and then `create`, so the request's own verb can be wrong.
-fn forbidden_verb(message: &str) -> Option<&str> {
-    let rest = &message[message.find(" cannot ")? + " cannot ".len()..];
-    let verb = rest.split_whitespace().next()?;
-    verb.chars().all(|c| c.is_ascii_lowercase()).then_some(verb)
+/// The verb an RBAC 403 says is missing, or `None` when the 403 is not
+/// about RBAC (an admission plugin's refusal, e.g. a terminating
+/// namespace, whose own message is then shown). The authorization filter
+/// words it `... cannot create resource "clusterroles" ...`. Server-side
+/// apply of an object that does not exist yet passes that filter as
+/// `patch` and is then checked for `create`, whose denial carries no
+/// reason: `configmaps "x" is forbidden: `.
+fn forbidden_verb(message: &str, request_verb: &str) -> Option<String> {
+    if let Some(at) = message.find(" cannot ") {
+        let verb = message[at + " cannot ".len()..].split_whitespace().next()?;
+        if verb.chars().all(|c| c.is_ascii_lowercase()) {
+            return Some(verb.to_string());
+        }
+    }
+    (request_verb == "patch" && message.trim_end().ends_with("is forbidden:"))
+        .then(|| "create".to_string())
 }
 
 /// What keeps an object that has a `deletionTimestamp` in the cluster.
@@ -128,9 +137,9 @@ impl KubeClient {
                     what,
                     host: self.host.clone(),
                 },
-                403 => ObjectError::Forbidden {
+                403 if forbidden_verb(&status.message, verb).is_some() => ObjectError::Forbidden {
                     what,
-                    verb: forbidden_verb(&status.message).unwrap_or(verb).to_string(),
+                    verb: forbidden_verb(&status.message, verb).unwrap_or_default(),
                     resource: id.resource(),
                     scope: if id.namespace.is_empty() {
                         " (cluster-scoped)".to_string()
@@ -336,9 +345,16 @@ mod tests {
     #[test]
     fn the_verb_comes_from_the_api_servers_403_message() {
         let m = r#"clusterroles.rbac.authorization.k8s.io "kube-system:pod-identity-webhook" is forbidden: User "system:serviceaccount:ci:deployer" cannot create resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope"#;
-        assert_eq!(forbidden_verb(m), Some("create"));
-        assert_eq!(forbidden_verb("forbidden"), None);
-        assert_eq!(forbidden_verb("x cannot \"quoted\" y"), None);
+        assert_eq!(forbidden_verb(m, "patch").as_deref(), Some("create"));
+        let m = r#"deployments.apps "w" is forbidden: User "u" cannot delete resource "deployments" in API group "apps" in the namespace "kube-system""#;
+        assert_eq!(forbidden_verb(m, "delete").as_deref(), Some("delete"));
+        // The create check of an apply that makes the object: no reason given.
+        let m = r#"configmaps "c2" is forbidden: "#;
+        assert_eq!(forbidden_verb(m, "patch").as_deref(), Some("create"));
+        // Not RBAC: an admission plugin's refusal keeps its own message.
+        let m = r#"serviceaccounts "w" is forbidden: unable to create new content in namespace x because it is being terminated"#;
+        assert_eq!(forbidden_verb(m, "patch"), None);
+        assert_eq!(forbidden_verb("x cannot \"quoted\" y", "get"), None);
     }
 
     #[test]
