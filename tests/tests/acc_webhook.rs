@@ -927,3 +927,68 @@ async fn a_fail_policy_never_blocks_the_webhooks_own_pods() {
     })
     .await;
 }
+
+/// Server-side apply that re-creates an object needs `create` as well as
+/// `patch`, and the API server's refusal of that second check gives no
+/// reason (`clusterroles... is forbidden: `): the error still names
+/// `create`. Here the ClusterRole was deleted out of band and the repair
+/// runs with credentials that may patch ClusterRoles but not create them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repair_that_must_recreate_names_the_missing_create() {
+    use irsa_acceptance::fake_apiserver::{FakeApiServerConfig, RbacRule, RbacUser};
+    use irsa_acceptance::sandbox::SandboxConfig;
+    let rule = |ns: Option<&str>, groups: &[&str], resources: &[&str], verbs: &[&str]| RbacRule {
+        namespace: ns.map(str::to_string),
+        api_groups: groups.iter().map(|s| s.to_string()).collect(),
+        resources: resources.iter().map(|s| s.to_string()).collect(),
+        verbs: verbs.iter().map(|s| s.to_string()).collect(),
+    };
+    let rules = vec![
+        rule(
+            None,
+            &["rbac.authorization.k8s.io"],
+            &["clusterroles"],
+            &["get", "list", "watch", "patch", "update", "delete"],
+        ),
+        rule(
+            None,
+            &["rbac.authorization.k8s.io"],
+            &["clusterrolebindings"],
+            &["*"],
+        ),
+        rule(None, &["admissionregistration.k8s.io"], &["*"], &["*"]),
+        rule(Some(NS), &["", "apps", "policy"], &["*"], &["*"]),
+    ];
+    each_terraform(|tf| {
+        let rules = rules.clone();
+        async move {
+            let sandbox = Sandbox::start_with(SandboxConfig {
+                moto: None,
+                apiserver: FakeApiServerConfig {
+                    rbac_users: vec![RbacUser {
+                        token: "no-create-token".into(),
+                        name: "system:serviceaccount:ci:deployer".into(),
+                        rules,
+                    }],
+                    ..FakeApiServerConfig::default()
+                },
+            })
+            .await;
+            let admin = config(sandbox.kubeconfig_path(), "  replicas = 1\n");
+            let wd = Workdir::new(&tf, &admin);
+            wd.apply().await.expect("apply as admin");
+            kubectl(&sandbox, &["delete", "clusterrole", &format!("{NS}:{NAME}")]);
+            wd.set_config(&with_token(&admin, "no-create-token"));
+            wd.expect_error(
+                &["apply", "-auto-approve"],
+                r#"ClusterRole kube-system:pod-identity-webhook: the credentials of the provider's `kubernetes` settings may not `create` clusterroles\.rbac\.authorization\.k8s\.io \(cluster-scoped\) \(403 Forbidden\)"#,
+            )
+            .await;
+            wd.set_config(&admin);
+            wd.apply().await.expect("the repair with credentials that may");
+            wd.plan_is_empty().await;
+            wd.destroy().await.expect("destroy");
+        }
+    })
+    .await;
+}
