@@ -7,7 +7,6 @@
 //! (see `irsa_acceptance::harness::require_tool`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
 
 use std::time::Duration;
 
@@ -15,24 +14,12 @@ use irsa_acceptance::fake_apiserver::{
     FakeApiServer, FakeApiServerConfig, JwksUri, NamespaceAdmin, RbacRule, RbacUser,
     RolloutFailure, DEFAULT_ISSUER, RESTRICTED_USER,
 };
-use irsa_acceptance::harness::{missing_tool, require_tool};
+use irsa_acceptance::harness::missing_tool;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt as _;
-use tokio::process::Command;
 
-/// kubectl on PATH, or the test fails (or is reported SKIPPED on purpose).
-macro_rules! require_kubectl {
-    () => {
-        if require_tool("kubectl").is_none() {
-            return;
-        }
-    };
-}
-
-/// The kubectl on PATH (checked by `require_kubectl!` first).
-fn kubectl_path() -> PathBuf {
-    require_tool("kubectl").expect("kubectl on PATH (require_kubectl! ran first)")
-}
+#[macro_use]
+mod common;
+use common::{kubectl_path, text, Env};
 
 const MANIFEST: &str = r#"
 apiVersion: v1
@@ -71,147 +58,6 @@ spec:
         image: public.ecr.aws/eks/amazon-eks-pod-identity-webhook:v0.6.17
         args: ["--port=8443", "--token-audience=sts.amazonaws.com"]
 "#;
-
-struct Env {
-    server: FakeApiServer,
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-    kubectl: PathBuf,
-}
-
-impl Env {
-    async fn start(cfg: FakeApiServerConfig) -> Env {
-        let server = FakeApiServer::start(cfg)
-            .await
-            .expect("start fake apiserver");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let kubeconfig = dir.path().join("kubeconfig");
-        server
-            .write_kubeconfig(&kubeconfig)
-            .expect("write kubeconfig");
-        Env {
-            server,
-            dir,
-            kubeconfig,
-            kubectl: kubectl_path(),
-        }
-    }
-
-    async fn new() -> Env {
-        Env::start(FakeApiServerConfig::default()).await
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(&self.kubectl);
-        c.arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            // Keep kubectl's discovery cache (and anything else it writes)
-            // out of the real home directory.
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .arg("--request-timeout=30s")
-            .args(args)
-            .env("HOME", self.dir.path())
-            .env_remove("KUBECONFIG")
-            .stdin(Stdio::null())
-            .kill_on_drop(true);
-        for v in [
-            "HTTP_PROXY",
-            "HTTPS_PROXY",
-            "NO_PROXY",
-            "ALL_PROXY",
-            "http_proxy",
-            "https_proxy",
-            "no_proxy",
-            "all_proxy",
-        ] {
-            c.env_remove(v);
-        }
-        c
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().await.expect("run kubectl")
-    }
-
-    async fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        let mut c = self.command(args);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().expect("spawn kubectl");
-        let mut pipe = child.stdin.take().expect("stdin");
-        pipe.write_all(stdin.as_bytes()).await.expect("write stdin");
-        drop(pipe);
-        child.wait_with_output().await.expect("kubectl output")
-    }
-
-    /// Run and insist on success; returns stdout.
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    async fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run_stdin(args, stdin).await;
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    /// Run and insist on failure; returns stderr.
-    async fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            !out.status.success(),
-            "kubectl {args:?} should have failed; stdout: {}",
-            text(&out.stdout)
-        );
-        text(&out.stderr)
-    }
-
-    async fn json(&self, args: &[&str]) -> Value {
-        let out = self.ok(args).await;
-        serde_json::from_str(&out)
-            .unwrap_or_else(|e| panic!("kubectl {args:?}: not JSON ({e}): {out}"))
-    }
-
-    /// `kubectl rollout status`, insisting on success; returns its output.
-    async fn rollout_status(&self, ns: &str, name: &str) -> String {
-        let out = self
-            .ok(&[
-                "rollout",
-                "status",
-                &format!("deploy/{name}"),
-                "-n",
-                ns,
-                "--timeout=30s",
-            ])
-            .await;
-        assert!(out.contains("successfully rolled out"), "{out}");
-        out
-    }
-
-    fn write(&self, name: &str, content: &str) -> String {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, content).expect("write file");
-        p.display().to_string()
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn rv(obj: &Value) -> u64 {
     obj["metadata"]["resourceVersion"]
