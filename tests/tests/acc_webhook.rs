@@ -760,6 +760,43 @@ async fn missing_permissions_are_named_before_anything_is_applied() {
     .await;
 }
 
+/// An RBAC rule (`namespace`: `None` for a ClusterRoleBinding, else a
+/// RoleBinding there).
+fn rule(
+    namespace: Option<&str>,
+    groups: &[&str],
+    resources: &[&str],
+    verbs: &[&str],
+) -> irsa_acceptance::fake_apiserver::RbacRule {
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    irsa_acceptance::fake_apiserver::RbacRule {
+        namespace: namespace.map(str::to_string),
+        api_groups: strings(groups),
+        resources: strings(resources),
+        verbs: strings(verbs),
+    }
+}
+
+/// A fake cluster (no moto) where `token` is a user with only `rules`.
+async fn sandbox_with_rbac_user(
+    token: &str,
+    rules: Vec<irsa_acceptance::fake_apiserver::RbacRule>,
+) -> Sandbox {
+    use irsa_acceptance::fake_apiserver::{FakeApiServerConfig, RbacUser};
+    Sandbox::start_with(irsa_acceptance::sandbox::SandboxConfig {
+        moto: None,
+        apiserver: FakeApiServerConfig {
+            rbac_users: vec![RbacUser {
+                token: token.into(),
+                name: "system:serviceaccount:ci:deployer".into(),
+                rules,
+            }],
+            ..FakeApiServerConfig::default()
+        },
+    })
+    .await
+}
+
 /// A 403 during apply or destroy names the verb and resource the
 /// credentials lack: here everything is allowed except `delete` on
 /// Deployments. The apply warns that destroy will fail; the destroy fails
@@ -767,14 +804,6 @@ async fn missing_permissions_are_named_before_anything_is_applied() {
 /// finishes with credentials that may.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_403_names_the_verb_and_resource_the_credentials_lack() {
-    use irsa_acceptance::fake_apiserver::{FakeApiServerConfig, RbacRule, RbacUser};
-    use irsa_acceptance::sandbox::SandboxConfig;
-    let rule = |ns: Option<&str>, groups: &[&str], resources: &[&str], verbs: &[&str]| RbacRule {
-        namespace: ns.map(str::to_string),
-        api_groups: groups.iter().map(|s| s.to_string()).collect(),
-        resources: resources.iter().map(|s| s.to_string()).collect(),
-        verbs: verbs.iter().map(|s| s.to_string()).collect(),
-    };
     let rules = vec![
         rule(
             None,
@@ -799,18 +828,7 @@ async fn a_403_names_the_verb_and_resource_the_credentials_lack() {
     each_terraform(|tf| {
         let rules = rules.clone();
         async move {
-            let sandbox = Sandbox::start_with(SandboxConfig {
-                moto: None,
-                apiserver: FakeApiServerConfig {
-                    rbac_users: vec![RbacUser {
-                        token: "no-delete-token".into(),
-                        name: "system:serviceaccount:ci:deployer".into(),
-                        rules,
-                    }],
-                    ..FakeApiServerConfig::default()
-                },
-            })
-            .await;
+            let sandbox = sandbox_with_rbac_user("no-delete-token", rules).await;
             let admin = config(sandbox.kubeconfig_path(), "  replicas = 1\n");
             let wd = Workdir::new(&tf, &with_token(&admin, "no-delete-token"));
             let out = wd.apply().await.expect("apply");
@@ -935,14 +953,6 @@ async fn a_fail_policy_never_blocks_the_webhooks_own_pods() {
 /// runs with credentials that may patch ClusterRoles but not create them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repair_that_must_recreate_names_the_missing_create() {
-    use irsa_acceptance::fake_apiserver::{FakeApiServerConfig, RbacRule, RbacUser};
-    use irsa_acceptance::sandbox::SandboxConfig;
-    let rule = |ns: Option<&str>, groups: &[&str], resources: &[&str], verbs: &[&str]| RbacRule {
-        namespace: ns.map(str::to_string),
-        api_groups: groups.iter().map(|s| s.to_string()).collect(),
-        resources: resources.iter().map(|s| s.to_string()).collect(),
-        verbs: verbs.iter().map(|s| s.to_string()).collect(),
-    };
     let rules = vec![
         rule(
             None,
@@ -962,18 +972,7 @@ async fn a_repair_that_must_recreate_names_the_missing_create() {
     each_terraform(|tf| {
         let rules = rules.clone();
         async move {
-            let sandbox = Sandbox::start_with(SandboxConfig {
-                moto: None,
-                apiserver: FakeApiServerConfig {
-                    rbac_users: vec![RbacUser {
-                        token: "no-create-token".into(),
-                        name: "system:serviceaccount:ci:deployer".into(),
-                        rules,
-                    }],
-                    ..FakeApiServerConfig::default()
-                },
-            })
-            .await;
+            let sandbox = sandbox_with_rbac_user("no-create-token", rules).await;
             let admin = config(sandbox.kubeconfig_path(), "  replicas = 1\n");
             let wd = Workdir::new(&tf, &admin);
             wd.apply().await.expect("apply as admin");
