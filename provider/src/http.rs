@@ -2,8 +2,9 @@
 //! must see what the public sees (the issuer's documents): normal
 //! certificate validation against the system roots plus `SSL_CERT_FILE` /
 //! `SSL_CERT_DIR`, the standard proxy environment (`HTTPS_PROXY` /
-//! `https_proxy`, `ALL_PROXY`, `NO_PROXY` / `no_proxy`, read with curl's
-//! rules by hyper-util's matcher; HTTP CONNECT tunnels), and the server's
+//! `https_proxy`, `ALL_PROXY`, `NO_PROXY` / `no_proxy`, read by
+//! hyper-util's matcher, and never for a loopback host, as Go's clients do:
+//! see [`crate::proxy`]; HTTP CONNECT tunnels), and the server's
 //! certificate chain kept for the thumbprint IAM asks for.
 //!
 //! There is no switch to weaken validation: a certificate that does not
@@ -14,11 +15,13 @@ use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt as _, Empty, Limited};
 use hyper::body::Bytes;
-use hyper_util::client::proxy::matcher::{Intercept, Matcher};
+use hyper_util::client::proxy::matcher::Intercept;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+
+use crate::proxy::ProxyRules;
 
 /// Bodies larger than this are refused (an issuer's documents are a few KiB).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -68,7 +71,7 @@ pub enum FetchError {
 /// A client for HTTPS GETs; build one per use (it reads the environment).
 pub struct HttpsClient {
     tls: Arc<rustls::ClientConfig>,
-    proxy: Matcher,
+    proxy: ProxyRules,
 }
 
 /// The trusted roots: the system store (or, as OpenSSL does, the files
@@ -119,7 +122,7 @@ impl HttpsClient {
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(HttpsClient {
             tls: Arc::new(tls),
-            proxy: Matcher::from_env(),
+            proxy: ProxyRules::from_env(),
         })
     }
 

@@ -13,7 +13,9 @@ pub mod kube;
 pub mod oidc;
 pub mod policy;
 pub mod provider;
+pub mod proxy;
 pub mod resources;
+pub mod timestamp;
 pub mod webhook;
 
 /// The provider's source address in the public registry.

@@ -504,7 +504,7 @@ async fn bad_inputs_fail_at_plan_without_cluster_calls() {
         (r#"namespace = "Kube_System""#, "Invalid namespace"),
         (r#"name = "1-webhook""#, "Invalid name"),
         (
-            r#"certificate_renew_before = "9000h""#,
+            r#"certificate_renew_before = "90000h""#,
             "must be less than certificate_validity",
         ),
     ];

@@ -197,7 +197,7 @@ async fn acm_request_is_idempotent_and_describes_records_status_and_tags() {
         .expect("exists");
     assert_eq!(cert.arn, arn);
     assert_eq!(cert.domain, DOMAIN);
-    assert_eq!(cert.status, "ISSUED");
+    assert_eq!(cert.status.as_str(), "ISSUED");
     assert_eq!(cert.validation_records, records);
     assert!(cert.in_use_by.is_empty());
     assert_eq!(cert.tags, tags);
@@ -230,7 +230,7 @@ async fn acm_validation_records_are_polled_until_published() {
         .await
         .unwrap()
         .expect("exists");
-    assert_eq!(first.status, "PENDING_VALIDATION");
+    assert_eq!(first.status.as_str(), "PENDING_VALIDATION");
     assert!(first.validation_records.is_empty(), "{first:?}");
 
     let started = Instant::now();

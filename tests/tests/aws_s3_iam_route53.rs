@@ -67,6 +67,27 @@ fn strings(items: &[&str]) -> Vec<String> {
 // S3
 // ---------------------------------------------------------------------------
 
+/// The bucket's region as GetBucketLocation reports it (an empty
+/// constraint is us-east-1); `None` when there is no bucket.
+async fn bucket_region(client: &aws_sdk_s3::Client, bucket: &str) -> Option<String> {
+    match client.get_bucket_location().bucket(bucket).send().await {
+        Ok(out) => Some(
+            out.location_constraint()
+                .map(|c| c.as_str())
+                .filter(|c| !c.is_empty())
+                .unwrap_or("us-east-1")
+                .to_string(),
+        ),
+        Err(e) => {
+            let code = e.as_service_error().and_then(|se| {
+                aws_sdk_s3::error::ProvideErrorMetadata::code(se).map(str::to_string)
+            });
+            assert_eq!(code.as_deref(), Some("NoSuchBucket"), "{e:?}");
+            None
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_create_bucket_is_idempotent_and_reports_foreign_buckets() {
     init();
@@ -82,17 +103,11 @@ async fn s3_create_bucket_is_idempotent_and_reports_foreign_buckets() {
         .expect("create again");
     assert!(s3::bucket_exists(&eu.s3, "irsa-idem").await.unwrap());
     assert_eq!(
-        s3::bucket_region(&eu.s3, "irsa-idem")
-            .await
-            .unwrap()
-            .as_deref(),
+        bucket_region(&eu.s3, "irsa-idem").await.as_deref(),
         Some("eu-west-1")
     );
     assert!(!s3::bucket_exists(&eu.s3, "irsa-missing").await.unwrap());
-    assert_eq!(
-        s3::bucket_region(&eu.s3, "irsa-missing").await.unwrap(),
-        None
-    );
+    assert_eq!(bucket_region(&eu.s3, "irsa-missing").await, None);
 
     // us-east-1 takes no LocationConstraint and reports none.
     let us = clients(&moto, "us-east-1").await;
@@ -103,10 +118,7 @@ async fn s3_create_bucket_is_idempotent_and_reports_foreign_buckets() {
         .await
         .expect("create us again");
     assert_eq!(
-        s3::bucket_region(&us.s3, "irsa-us")
-            .await
-            .unwrap()
-            .as_deref(),
+        bucket_region(&us.s3, "irsa-us").await.as_deref(),
         Some("us-east-1")
     );
 
@@ -144,7 +156,13 @@ async fn s3_bucket_life() {
 
     // Encryption.
     s3::put_default_encryption(s, b).await.unwrap();
-    assert!(s3::has_default_encryption(s, b).await.unwrap());
+    assert_eq!(
+        s3::default_encryption_algorithm(s, b)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("AES256")
+    );
     let enc = s.get_bucket_encryption().bucket(b).send().await.unwrap();
     let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
     assert_eq!(
@@ -301,7 +319,7 @@ async fn s3_bucket_life() {
         .await
         .expect("deleting a missing bucket");
     let err = s3::get_object(s, b, key).await.expect_err("no bucket");
-    assert_eq!(err.kind, ErrorKind::NotFound);
+    assert_eq!(err.kind, ErrorKind::NoSuchBucket);
 }
 
 /// Small listing pages (moto's MOTO_S3_DEFAULT_MAX_KEYS) so that pagination

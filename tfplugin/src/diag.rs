@@ -126,3 +126,16 @@ impl From<Diagnostic> for Diagnostics {
         Diagnostics(vec![d])
     }
 }
+
+/// The one way an error of a call (AWS, Kubernetes, HTTP) becomes a
+/// diagnostic: `summary` says what failed ("Cannot create the bucket"), the
+/// error's own text why.
+pub trait ErrorContext<T> {
+    fn context(self, summary: &str) -> Result<T, Diagnostics>;
+}
+
+impl<T, E: fmt::Display> ErrorContext<T> for Result<T, E> {
+    fn context(self, summary: &str) -> Result<T, Diagnostics> {
+        self.map_err(|e| Diagnostic::error(summary, e.to_string()).into())
+    }
+}

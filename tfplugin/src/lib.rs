@@ -1,7 +1,13 @@
 //! Terraform plugin protocol v6 on tonic: the handshake, AutoMTLS, values,
-//! schemas and diagnostics. This layer knows nothing about IRSA; the
-//! provider plugs in through the traits in [`framework`].
+//! schemas and diagnostics, and the framework a provider is written on:
+//! typed models ([`model`], `#[derive(Model)]`), value types with their
+//! rules ([`types`]), validators ([`validate`]), the shared `timeouts`
+//! block ([`timeouts`]), and typed resources and data sources whose
+//! lifecycle the framework owns ([`resource`], [`data_source`]). This layer
+//! knows nothing about IRSA.
 
+pub mod ctx;
+pub mod data_source;
 pub mod diag;
 pub mod docs;
 pub mod framework;
@@ -9,9 +15,13 @@ pub mod json;
 pub mod log;
 pub mod model;
 pub mod msgpack;
+pub mod resource;
 pub mod schema;
 pub mod server;
+pub mod timeouts;
 pub mod tls;
+pub mod types;
+pub mod validate;
 pub mod value;
 
 /// Generated from `proto/tfplugin6.proto`: server and client.
@@ -27,8 +37,12 @@ pub mod go_plugin {
 // The derive names `::tfplugin`, which this makes valid inside the crate too.
 extern crate self as tfplugin;
 
-pub use diag::{AttrPath, Diagnostic, Diagnostics};
-pub use framework::{Ctx, DataSource, Provider, Resource};
+pub use ctx::{Ctx, Interrupted};
+pub use data_source::DataSource;
+pub use diag::{AttrPath, Diagnostic, Diagnostics, ErrorContext};
+pub use framework::Provider;
 pub use model::{Json, Model, Tf, TfType};
+pub use resource::Resource;
 pub use schema::{Attribute, Block, NestedAttributes, NestedBlock, Schema};
+pub use types::TfEnum;
 pub use value::{Type, Value};

@@ -101,12 +101,6 @@ impl<T> Tf<T> {
             _ => None,
         }
     }
-    pub fn into_known(self) -> Option<T> {
-        match self {
-            Tf::Known(v) => Some(v),
-            _ => None,
-        }
-    }
     pub fn is_null(&self) -> bool {
         matches!(self, Tf::Null)
     }
@@ -128,17 +122,6 @@ impl<T> Tf<T> {
             Tf::Null => Tf::Null,
             Tf::Unknown(u) => Tf::Unknown(u),
             Tf::Known(v) => Tf::Known(f(v)),
-        }
-    }
-    /// The known value, or `default` when null. `None` while unknown.
-    pub fn known_or(&self, default: T) -> Option<T>
-    where
-        T: Clone,
-    {
-        match self {
-            Tf::Null => Some(default),
-            Tf::Unknown(_) => None,
-            Tf::Known(v) => Some(v.clone()),
         }
     }
 }
@@ -200,6 +183,16 @@ pub trait TfType: Sized {
     /// Decodes `v` (found at `path`), or says what is wrong with it there.
     fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics>;
     fn to_value(&self) -> Value;
+    /// Runs the validators declared on a model's fields (see
+    /// [`crate::validate`]), found at `path`; collections and `Tf` pass it
+    /// on to their known elements. Nothing to check for plain values.
+    fn validate_value(&self, _path: &AttrPath, _diags: &mut Diagnostics) {}
+    /// What stands in for a value that did not decode while the rest of a
+    /// configuration is validated: unknown where the type can say so, so no
+    /// rule reports on it twice. `None`: the type has no stand-in.
+    fn placeholder() -> Option<Self> {
+        None
+    }
 }
 
 /// A struct that is a schema block (resource, data source, provider or
@@ -219,6 +212,41 @@ pub trait Model: TfType {
     /// Decodes a whole configuration, plan or state.
     fn decode(v: &Value) -> Result<Self, Diagnostics> {
         Self::from_value(v, &AttrPath::default())
+    }
+    /// Decodes what decodes: every field's errors, and the model with a
+    /// [`TfType::placeholder`] for each field that did not decode (`None`
+    /// when a field's type has none), so the rest can still be validated.
+    fn decode_lenient(v: &Value) -> (Option<Self>, Diagnostics);
+    /// The declared defaults (`#[tf(default = ...)]`), by attribute.
+    fn defaults() -> Vec<(&'static str, Value)> {
+        Vec::new()
+    }
+    /// The declared default of `attr`, if it has one.
+    fn default_for(attr: &str) -> Option<Value> {
+        Self::defaults()
+            .into_iter()
+            .find(|(name, _)| *name == attr)
+            .map(|(_, v)| v)
+    }
+    /// Sets every attribute with a declared default that `config` leaves
+    /// null to that default.
+    fn apply_defaults(&mut self, _config: &Self) {}
+    /// Marks the computed attributes that `config` does not set as unknown;
+    /// with `keep_stable`, those declared `keep` keep their value.
+    fn mark_unknown_computed(&mut self, _config: &Self, _keep_stable: bool) {}
+    /// Sets every computed attribute still unknown to null: what a failed
+    /// operation did not reach does not exist.
+    fn null_unknown_computed(&mut self) {}
+    /// The time `op` may take: the `timeouts` block's value or its declared
+    /// default; `None` when the model has no `timeouts` block.
+    fn timeout(&self, _op: crate::timeouts::Operation) -> Option<std::time::Duration> {
+        None
+    }
+    /// Every validator declared on the fields, at their attribute paths.
+    fn validate_fields(&self) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        self.validate_value(&AttrPath::default(), &mut d);
+        d
     }
     /// The attributes marked `replace` whose values differ between `prior`
     /// and `planned` (an unknown planned value counts as a change).
@@ -348,6 +376,14 @@ impl<T: TfType> TfType for Tf<T> {
             Tf::Known(v) => v.to_value(),
         }
     }
+    fn validate_value(&self, path: &AttrPath, diags: &mut Diagnostics) {
+        if let Tf::Known(v) = self {
+            v.validate_value(path, diags);
+        }
+    }
+    fn placeholder() -> Option<Self> {
+        Some(Tf::unknown())
+    }
 }
 
 impl<T: TfType> TfType for Option<T> {
@@ -366,6 +402,14 @@ impl<T: TfType> TfType for Option<T> {
     }
     fn to_value(&self) -> Value {
         self.as_ref().map_or(Value::Null, T::to_value)
+    }
+    fn validate_value(&self, path: &AttrPath, diags: &mut Diagnostics) {
+        if let Some(v) = self {
+            v.validate_value(path, diags);
+        }
+    }
+    fn placeholder() -> Option<Self> {
+        Some(None)
     }
 }
 
@@ -421,11 +465,16 @@ impl TfType for i64 {
     fn from_value(v: &Value, path: &AttrPath) -> Result<Self, Diagnostics> {
         match v {
             Value::Number(n) => n.as_i64().ok_or_else(|| {
-                let d = Diagnostic::error(
-                    "Invalid value",
-                    format!("{} must be a whole number, got {n}.", at(path)),
-                );
-                d.at(path.clone()).into()
+                let whole =
+                    n.as_f64().is_some_and(|f| f.fract() == 0.0) || n.infinite_sign().is_some();
+                let why = if whole {
+                    format!("{} is {n}, out of range (at most {}).", at(path), i64::MAX)
+                } else {
+                    format!("{} must be a whole number, got {n}.", at(path))
+                };
+                Diagnostic::error("Invalid value", why)
+                    .at(path.clone())
+                    .into()
             }),
             other => Err(type_error(path, "a number", other)),
         }
@@ -464,6 +513,11 @@ impl<T: TfType> TfType for Vec<T> {
     fn to_value(&self) -> Value {
         Value::List(self.iter().map(T::to_value).collect())
     }
+    fn validate_value(&self, path: &AttrPath, diags: &mut Diagnostics) {
+        for (i, v) in self.iter().enumerate() {
+            v.validate_value(&path.clone().index(i), diags);
+        }
+    }
 }
 
 impl<T: TfType> TfType for BTreeMap<String, T> {
@@ -501,6 +555,88 @@ impl<T: TfType> TfType for BTreeMap<String, T> {
                 .collect(),
         )
     }
+    fn validate_value(&self, path: &AttrPath, diags: &mut Diagnostics) {
+        for (k, v) in self {
+            v.validate_value(&path.clone().key(k), diags);
+        }
+    }
+}
+
+/// The known value of a field, for validators: `Tf<T>` and `Option<T>`.
+pub trait Known {
+    type Inner;
+    fn known_value(&self) -> Option<&Self::Inner>;
+}
+
+impl<T> Known for Tf<T> {
+    type Inner = T;
+    fn known_value(&self) -> Option<&T> {
+        self.known()
+    }
+}
+
+impl<T> Known for Option<T> {
+    type Inner = T;
+    fn known_value(&self) -> Option<&T> {
+        self.as_ref()
+    }
+}
+
+/// A computed field the framework marks unknown in a plan.
+pub trait MarkUnknown {
+    fn mark_unknown(&mut self);
+    fn null_if_unknown(&mut self);
+}
+
+impl<T> MarkUnknown for Tf<T> {
+    fn mark_unknown(&mut self) {
+        *self = Tf::unknown();
+    }
+    fn null_if_unknown(&mut self) {
+        if self.is_unknown() {
+            *self = Tf::Null;
+        }
+    }
+}
+
+/// What `#[tf(default = ...)]` accepts: literals and any typed value.
+pub trait IntoDefault {
+    fn into_default(self) -> Value;
+}
+
+impl<T: TfType> IntoDefault for T {
+    fn into_default(self) -> Value {
+        self.to_value()
+    }
+}
+
+impl IntoDefault for &str {
+    fn into_default(self) -> Value {
+        Value::string(self)
+    }
+}
+
+impl IntoDefault for i32 {
+    fn into_default(self) -> Value {
+        Value::number(i64::from(self))
+    }
+}
+
+impl<const N: usize> IntoDefault for [&str; N] {
+    fn into_default(self) -> Value {
+        Value::List(self.iter().map(|s| Value::string(*s)).collect())
+    }
+}
+
+/// An attribute's description with its default stated the one way every
+/// page states it.
+pub fn describe_default(description: &str, default: &Value) -> String {
+    let sentence = format!("Default: `{}`.", default.to_hcl());
+    if description.is_empty() {
+        sentence
+    } else {
+        format!("{description} {sentence}")
+    }
 }
 
 /// A string attribute that holds a JSON document. Decoding refuses text that
@@ -522,12 +658,6 @@ impl Json {
     }
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-    pub fn into_string(self) -> String {
-        self.0
-    }
-    pub fn means_same_as(&self, other: &Json) -> bool {
-        json_equal(&self.0, &other.0)
     }
 }
 
@@ -819,6 +949,44 @@ mod tests {
         assert!(Pair::decode(&v).unwrap_err().0[0]
             .detail
             .contains("must be set"));
+    }
+
+    #[test]
+    fn a_whole_number_too_large_is_out_of_range_not_a_fraction() {
+        let p = AttrPath::root("token_expiration");
+        let big = i64::from_value(&Value::number(1e30), &p).unwrap_err();
+        assert!(big.0[0].detail.contains("out of range"), "{big:?}");
+        let frac = i64::from_value(&Value::number(1.5), &p).unwrap_err();
+        assert!(frac.0[0].detail.contains("whole number"), "{frac:?}");
+    }
+
+    #[derive(crate::types::TfEnum, Clone, Copy, Debug, PartialEq, Eq)]
+    enum TolerationEffect {
+        NoSchedule,
+        #[tf(name = "")]
+        Any,
+    }
+
+    #[test]
+    fn an_enum_takes_its_names_only_and_names_the_type() {
+        let p = AttrPath::root("tolerations").index(0).attr("effect");
+        assert_eq!(
+            TolerationEffect::from_value(&Value::string(""), &p).unwrap(),
+            TolerationEffect::Any
+        );
+        assert_eq!(
+            TolerationEffect::NoSchedule.to_value(),
+            Value::string("NoSchedule")
+        );
+        let e = TolerationEffect::from_value(&Value::string("NoRun"), &p).unwrap_err();
+        assert_eq!(e.0[0].summary, "Invalid toleration effect");
+        assert!(
+            e.0[0]
+                .detail
+                .contains("\"NoRun\": use \"NoSchedule\" or \"\""),
+            "{e:?}"
+        );
+        assert_eq!(e.0[0].path.as_ref(), Some(&p));
     }
 
     #[test]

@@ -87,73 +87,15 @@ impl Attribute {
             nested: None,
         }
     }
-    pub fn required(name: &str, ty: Type, description: &str) -> Attribute {
-        Attribute {
-            required: true,
-            ..Attribute::new(name, ty, description)
-        }
-    }
     pub fn optional(name: &str, ty: Type, description: &str) -> Attribute {
         Attribute {
             optional: true,
             ..Attribute::new(name, ty, description)
         }
     }
-    pub fn computed(name: &str, ty: Type, description: &str) -> Attribute {
-        Attribute {
-            computed: true,
-            ..Attribute::new(name, ty, description)
-        }
-    }
-    /// Optional, with a value the provider fills in when the user gives none.
-    pub fn optional_computed(name: &str, ty: Type, description: &str) -> Attribute {
-        Attribute {
-            optional: true,
-            computed: true,
-            ..Attribute::new(name, ty, description)
-        }
-    }
-    pub fn sensitive(mut self) -> Attribute {
-        self.sensitive = true;
-        self
-    }
-    /// A string holding JSON, compared by meaning.
-    pub fn json(mut self) -> Attribute {
-        self.semantics = Semantics::Json;
-        self
-    }
-}
-
-impl NestedBlock {
-    /// A block that may appear at most once (`nesting = list`, max 1), the
-    /// way hashicorp providers declare `assume_role {}` and `kubernetes {}`.
-    pub fn at_most_one(type_name: &str, block: Block) -> NestedBlock {
-        NestedBlock {
-            type_name: type_name.to_string(),
-            block,
-            nesting: Nesting::List,
-            min_items: 0,
-            max_items: 1,
-        }
-    }
 }
 
 impl Block {
-    pub fn new(description: &str) -> Block {
-        Block {
-            description: description.to_string(),
-            ..Block::default()
-        }
-    }
-    pub fn attribute(mut self, a: Attribute) -> Block {
-        self.attributes.push(a);
-        self
-    }
-    pub fn block(mut self, b: NestedBlock) -> Block {
-        self.blocks.push(b);
-        self
-    }
-
     /// The object type of this block's values, as Terraform encodes them.
     pub fn value_type(&self) -> Type {
         let mut attrs: std::collections::BTreeMap<String, Type> = self
@@ -185,12 +127,21 @@ mod tests {
 
     #[test]
     fn value_type_includes_nested_blocks_by_nesting_mode() {
-        let b = Block::new("")
-            .attribute(Attribute::optional("region", Type::String, ""))
-            .block(NestedBlock::at_most_one(
-                "endpoints",
-                Block::new("").attribute(Attribute::optional("s3", Type::String, "")),
-            ));
+        let endpoints = Block {
+            attributes: vec![Attribute::optional("s3", Type::String, "")],
+            ..Block::default()
+        };
+        let b = Block {
+            attributes: vec![Attribute::optional("region", Type::String, "")],
+            blocks: vec![NestedBlock {
+                type_name: "endpoints".into(),
+                block: endpoints,
+                nesting: Nesting::List,
+                min_items: 0,
+                max_items: 1,
+            }],
+            ..Block::default()
+        };
         assert_eq!(
             b.value_type(),
             Type::object([

@@ -204,6 +204,12 @@ impl From<i64> for Number {
     }
 }
 
+impl From<i32> for Number {
+    fn from(i: i32) -> Number {
+        Number(i.to_string())
+    }
+}
+
 impl From<u64> for Number {
     fn from(u: u64) -> Number {
         Number(u.to_string())
@@ -385,9 +391,41 @@ impl Value {
     pub fn string_list<S: Into<String>>(items: impl IntoIterator<Item = S>) -> Value {
         Value::List(items.into_iter().map(|s| Value::String(s.into())).collect())
     }
-    /// A string, or null when `None`.
-    pub fn opt_string(s: Option<impl Into<String>>) -> Value {
-        s.map(|s| Value::String(s.into())).unwrap_or(Value::Null)
+    /// The value as a Terraform user writes it in HCL: `"a"`, `2`,
+    /// `["a", "b"]`, `{ min = 0, max = 1 }`.
+    pub fn to_hcl(&self) -> String {
+        let seq = |items: &[Value], open: &str, close: &str| {
+            let inner: Vec<String> = items.iter().map(Value::to_hcl).collect();
+            format!("{open}{}{close}", inner.join(", "))
+        };
+        match self {
+            Value::Null => "null".into(),
+            Value::Unknown(_) => "(known after apply)".into(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => serde_json::Value::String(s.clone()).to_string(),
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => seq(v, "[", "]"),
+            Value::Map(m) | Value::Object(m) if m.is_empty() => "{}".into(),
+            Value::Map(m) | Value::Object(m) => {
+                let entries: Vec<String> = m
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = if k
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                            && !k.starts_with(|c: char| c.is_ascii_digit())
+                        {
+                            k.clone()
+                        } else {
+                            serde_json::Value::String(k.clone()).to_string()
+                        };
+                        format!("{key} = {}", v.to_hcl())
+                    })
+                    .collect();
+                format!("{{ {} }}", entries.join(", "))
+            }
+            Value::Dynamic(_, v) => v.to_hcl(),
+        }
     }
 
     pub fn is_null(&self) -> bool {

@@ -10,13 +10,11 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use tfplugin::framework::{
-    ApplyRequest, ApplyResponse, ConfigureRequest, Ctx, PlanRequest, PlanResponse, ReadRequest,
-    ReadResponse,
-};
+use tfplugin::framework::{ConfigureRequest, Ctx, DataSourceHandler, ResourceHandler};
 use tfplugin::proto::provider_server::Provider as _;
+use tfplugin::resource::{Create, Outcome, Saved, Update};
 use tfplugin::server::{ProviderService, ServeOptions, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
-use tfplugin::{Attribute, Block, Diagnostics, Schema, Type, Value};
+use tfplugin::{Diagnostics, Schema, Tf, Value};
 
 const CHILD: &str = "TFPLUGIN_CRASH_TEST_CHILD";
 
@@ -28,27 +26,39 @@ struct Fragile {
 
 struct FragileThing;
 
+/// A thing.
+#[derive(tfplugin::Model, Clone, Debug, Default, PartialEq)]
+struct ThingModel {
+    #[tf(optional)]
+    name: Tf<String>,
+}
+
 #[async_trait::async_trait]
 impl tfplugin::Resource for FragileThing {
-    fn type_name(&self) -> &'static str {
-        "fragile_thing"
-    }
-    fn schema(&self) -> Schema {
-        Schema {
-            version: 0,
-            block: Block::new("thing").attribute(Attribute::optional("name", Type::String, "")),
-        }
-    }
-    async fn read(&self, _ctx: &Ctx, _req: ReadRequest) -> ReadResponse {
+    type Model = ThingModel;
+    type Private = ();
+    const TYPE_NAME: &'static str = "fragile_thing";
+
+    async fn read(
+        &self,
+        _ctx: &Ctx,
+        _state: ThingModel,
+        _private: Option<()>,
+    ) -> Result<Option<Saved<ThingModel, ()>>, Diagnostics> {
         panic!("read exploded")
     }
-    async fn plan(&self, _ctx: &Ctx, req: PlanRequest) -> PlanResponse {
-        PlanResponse {
-            planned_state: req.proposed_new_state,
-            ..Default::default()
-        }
+    async fn create(&self, _ctx: &Ctx, _req: Create<ThingModel, ()>) -> Outcome<ThingModel, ()> {
+        unreachable!()
     }
-    async fn apply(&self, _ctx: &Ctx, _req: ApplyRequest) -> ApplyResponse {
+    async fn update(&self, _ctx: &Ctx, _req: Update<ThingModel, ()>) -> Outcome<ThingModel, ()> {
+        unreachable!()
+    }
+    async fn delete(
+        &self,
+        _ctx: &Ctx,
+        _state: ThingModel,
+        _private: Option<()>,
+    ) -> Result<(), Diagnostics> {
         unreachable!()
     }
 }
@@ -64,10 +74,10 @@ impl tfplugin::Provider for Fragile {
         }
         Schema::default()
     }
-    fn resources(&self) -> Vec<Arc<dyn tfplugin::Resource>> {
-        vec![Arc::new(FragileThing)]
+    fn resources(&self) -> Vec<Arc<dyn ResourceHandler>> {
+        vec![tfplugin::resource::handler(FragileThing)]
     }
-    fn data_sources(&self) -> Vec<Arc<dyn tfplugin::DataSource>> {
+    fn data_sources(&self) -> Vec<Arc<dyn DataSourceHandler>> {
         vec![]
     }
     async fn configure(&self, _ctx: &Ctx, _req: ConfigureRequest) -> Diagnostics {
@@ -147,7 +157,9 @@ fn a_panic_inside_a_handler_is_a_diagnostic_and_no_crash_report() {
             .enable_all()
             .build()
             .unwrap();
-        let ty = tfplugin::Resource::schema(&FragileThing).block.value_type();
+        let ty = <ThingModel as tfplugin::Model>::schema(0)
+            .block
+            .value_type();
         let r = rt
             .block_on(svc.read_resource(tonic::Request::new(
                 tfplugin::proto::read_resource::Request {

@@ -35,9 +35,7 @@ const NEW_CERTIFICATE_NOT_FOUND_PATIENCE: Duration = Duration::from_secs(30);
 pub struct Certificate {
     pub arn: String,
     pub domain: String,
-    /// PENDING_VALIDATION, ISSUED, INACTIVE, EXPIRED, VALIDATION_TIMED_OUT,
-    /// REVOKED, FAILED.
-    pub status: String,
+    pub status: CertificateStatus,
     /// Deduplicated and sorted; empty until ACM has generated them.
     pub validation_records: Vec<ValidationRecord>,
     /// ARNs of the resources using the certificate (e.g. distributions), sorted.
@@ -233,18 +231,27 @@ fn records_complete(detail: &CertificateDetail) -> bool {
     !options.is_empty() && options.iter().all(|o| o.resource_record().is_some())
 }
 
-fn status_of(detail: &CertificateDetail) -> String {
+fn status_of(detail: &CertificateDetail) -> CertificateStatus {
     detail
         .status()
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_default()
+        .cloned()
+        .unwrap_or_else(|| CertificateStatus::from(""))
 }
 
 /// Statuses from which a certificate never becomes ISSUED.
-fn is_terminal_failure(status: &str) -> bool {
+fn is_terminal_failure(status: &CertificateStatus) -> bool {
+    use CertificateStatus as S;
     matches!(
         status,
-        "FAILED" | "VALIDATION_TIMED_OUT" | "REVOKED" | "EXPIRED" | "INACTIVE"
+        S::Failed | S::ValidationTimedOut | S::Revoked | S::Expired | S::Inactive
+    )
+}
+
+/// A certificate a create can use: issued, or on its way.
+pub fn is_usable(status: &CertificateStatus) -> bool {
+    matches!(
+        status,
+        CertificateStatus::Issued | CertificateStatus::PendingValidation
     )
 }
 
@@ -360,7 +367,7 @@ pub async fn wait_issued(client: &Client, arn: &str, ctx: &Ctx) -> Result<(), Aw
             .await?
             .ok_or_else(|| gone(OP, arn))?;
         let status = status_of(&detail);
-        if status == CertificateStatus::Issued.as_str() {
+        if status == CertificateStatus::Issued {
             return Ok(());
         }
         if is_terminal_failure(&status) {
@@ -374,10 +381,10 @@ pub async fn wait_issued(client: &Client, arn: &str, ctx: &Ctx) -> Result<(), Aw
 }
 
 /// Ranks candidates of [`find_certificate_by_tag`]: usable ones first.
-fn status_rank(status: &str) -> u8 {
+fn status_rank(status: &CertificateStatus) -> u8 {
     match status {
-        "ISSUED" => 0,
-        "PENDING_VALIDATION" => 1,
+        CertificateStatus::Issued => 0,
+        CertificateStatus::PendingValidation => 1,
         _ => 2,
     }
 }
@@ -387,7 +394,7 @@ fn status_rank(status: &str) -> u8 {
 async fn list_certificates_for(
     client: &Client,
     domain: &str,
-) -> Result<Vec<(String, String)>, AwsCallError> {
+) -> Result<Vec<(String, CertificateStatus)>, AwsCallError> {
     const OP: &str = "acm:ListCertificates";
     let statuses: Vec<CertificateStatus> = CertificateStatus::values()
         .iter()
@@ -402,7 +409,7 @@ async fn list_certificates_for(
                 .collect(),
         ))
         .build();
-    let mut candidates: Vec<(String, String)> = Vec::new();
+    let mut candidates: Vec<(String, CertificateStatus)> = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let out = client
@@ -424,8 +431,8 @@ async fn list_certificates_for(
             {
                 let status = s
                     .status()
-                    .map(|x| x.as_str().to_string())
-                    .unwrap_or_default();
+                    .cloned()
+                    .unwrap_or_else(|| CertificateStatus::from(""));
                 candidates.push((arn.to_string(), status));
             }
         }
@@ -525,7 +532,7 @@ impl WithContext for AwsCallError {
 pub async fn describe_validation(
     client: &Client,
     arn: &str,
-) -> Result<Option<(String, Vec<ValidationRecord>)>, AwsCallError> {
+) -> Result<Option<(CertificateStatus, Vec<ValidationRecord>)>, AwsCallError> {
     Ok(describe_raw(client, arn)
         .await?
         .map(|d| (status_of(&d), records_of(&d))))

@@ -8,8 +8,11 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// The object does not exist (NoSuchBucket, NoSuchEntity, NoSuchDistribution, ...).
+    /// The object does not exist (NoSuchKey, NoSuchEntity, NoSuchDistribution, ...).
     NotFound,
+    /// The bucket a call names does not exist: told apart from a missing
+    /// object or setting in it, which is [`ErrorKind::NotFound`].
+    NoSuchBucket,
     /// It exists already (EntityAlreadyExists, BucketAlreadyExists, ...).
     AlreadyExists,
     /// Still in use or changing (DistributionNotDisabled, ResourceInUse, PreconditionFailed, ...).
@@ -43,7 +46,7 @@ impl std::error::Error for AwsCallError {}
 
 impl AwsCallError {
     pub fn is_not_found(&self) -> bool {
-        self.kind == ErrorKind::NotFound
+        matches!(self.kind, ErrorKind::NotFound | ErrorKind::NoSuchBucket)
     }
     pub fn new(
         operation: &'static str,
@@ -90,7 +93,6 @@ pub fn missing(operation: &'static str, what: &str) -> AwsCallError {
 
 /// Error codes that mean "not there", across the services we call.
 const NOT_FOUND_CODES: &[&str] = &[
-    "NoSuchBucket",
     "NoSuchKey",
     "NotFound",
     "NoSuchEntity",
@@ -129,6 +131,7 @@ const CONFLICT_CODES: &[&str] = &[
     "PriorRequestNotComplete",
     "ConcurrentModification",
     "ConcurrentModificationException",
+    "OperationAborted",
 ];
 
 const ACCESS_CODES: &[&str] = &[
@@ -152,6 +155,7 @@ where
             let err = se.err();
             let code = err.code().map(str::to_string);
             let kind = match code.as_deref() {
+                Some("NoSuchBucket") => ErrorKind::NoSuchBucket,
                 Some(c) if NOT_FOUND_CODES.contains(&c) => ErrorKind::NotFound,
                 Some(c) if ALREADY_EXISTS_CODES.contains(&c) => ErrorKind::AlreadyExists,
                 Some(c) if CONFLICT_CODES.contains(&c) => ErrorKind::Conflict,

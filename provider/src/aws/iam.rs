@@ -83,14 +83,13 @@ pub async fn get_oidc_provider(
         .await
     {
         Ok(out) => out,
-        Err(e) => {
-            let err = classify("iam:GetOpenIDConnectProvider", e);
-            return if err.code.as_deref() == Some("NoSuchEntity") {
-                Ok(None)
-            } else {
-                Err(err)
-            };
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_no_such_entity_exception()) =>
+        {
+            return Ok(None)
         }
+        Err(e) => return Err(classify("iam:GetOpenIDConnectProvider", e)),
     };
     Ok(Some(OidcProvider {
         arn: arn.to_string(),
@@ -282,14 +281,13 @@ pub async fn delete_oidc_provider(client: &Client, arn: &str) -> Result<(), AwsC
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) => {
-            let err = classify("iam:DeleteOpenIDConnectProvider", e);
-            if err.code.as_deref() == Some("NoSuchEntity") {
-                Ok(())
-            } else {
-                Err(err)
-            }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_no_such_entity_exception()) =>
+        {
+            Ok(())
         }
+        Err(e) => Err(classify("iam:DeleteOpenIDConnectProvider", e)),
     }
 }
 

@@ -77,11 +77,6 @@ where
     }
 }
 
-/// Whether `e` carries AWS error code `code`.
-pub(crate) fn has_code(e: &AwsCallError, code: &str) -> bool {
-    e.code.as_deref() == Some(code)
-}
-
 /// ACM certificates for CloudFront must live in this region.
 pub const CLOUDFRONT_CERTIFICATE_REGION: &str = "us-east-1";
 
@@ -263,7 +258,7 @@ mod tests {
         let calls = AtomicUsize::new(0);
         let got = retry_while(
             &ctx,
-            |e| has_code(e, "NoSuchBucket"),
+            |e| e.code.as_deref() == Some("NoSuchBucket"),
             None,
             || async {
                 match calls.fetch_add(1, Ordering::SeqCst) {
@@ -279,7 +274,7 @@ mod tests {
         let calls = AtomicUsize::new(0);
         let got: Result<(), _> = retry_while(
             &ctx,
-            |e| has_code(e, "NoSuchBucket"),
+            |e| e.code.as_deref() == Some("NoSuchBucket"),
             None,
             || async {
                 calls.fetch_add(1, Ordering::SeqCst);

@@ -127,14 +127,13 @@ pub async fn get_hosted_zone(
         .await
     {
         Ok(out) => out,
-        Err(e) => {
-            let err = classify(OP, e);
-            return if err.code.as_deref() == Some("NoSuchHostedZone") {
-                Ok(None)
-            } else {
-                Err(err)
-            };
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_no_such_hosted_zone()) =>
+        {
+            return Ok(None)
         }
+        Err(e) => return Err(classify(OP, e)),
     };
     let zone = out.hosted_zone().ok_or_else(|| {
         AwsCallError::new(OP, ErrorKind::Other, "the response carried no hosted zone")

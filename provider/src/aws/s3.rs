@@ -80,10 +80,7 @@ pub async fn create_bucket(
 /// 409 OperationAborted ("a conflicting conditional operation is currently
 /// in progress"). Worth retrying for a bucket just made.
 pub fn new_bucket_settling(e: &AwsCallError) -> bool {
-    matches!(
-        e.code.as_deref(),
-        Some("NoSuchBucket") | Some("OperationAborted")
-    )
+    matches!(e.kind, ErrorKind::NoSuchBucket | ErrorKind::Conflict)
 }
 
 /// HeadBucket: `false` on 404. A bucket that answers 301 (it lives in
@@ -115,30 +112,6 @@ pub async fn bucket_exists(client: &Client, bucket: &str) -> Result<bool, AwsCal
     }
 }
 
-/// GetBucketLocation: the bucket's region (an empty constraint is
-/// us-east-1, the legacy `EU` is eu-west-1); `None` if there is no bucket.
-pub async fn bucket_region(client: &Client, bucket: &str) -> Result<Option<String>, AwsCallError> {
-    const OP: &str = "s3:GetBucketLocation";
-    match client.get_bucket_location().bucket(bucket).send().await {
-        Ok(out) => {
-            let region = match out.location_constraint().map(|c| c.as_str()) {
-                None | Some("") => US_EAST_1.to_string(),
-                Some("EU") => "eu-west-1".to_string(),
-                Some(r) => r.to_string(),
-            };
-            Ok(Some(region))
-        }
-        Err(e) => {
-            let err = classify(OP, e);
-            if err.code.as_deref() == Some("NoSuchBucket") {
-                Ok(None)
-            } else {
-                Err(err)
-            }
-        }
-    }
-}
-
 /// DeleteBucket (must be empty: see [`delete_all_object_versions`]).
 /// A missing bucket is success.
 pub async fn delete_bucket(client: &Client, bucket: &str) -> Result<(), AwsCallError> {
@@ -146,7 +119,7 @@ pub async fn delete_bucket(client: &Client, bucket: &str) -> Result<(), AwsCallE
         Ok(_) => Ok(()),
         Err(e) => {
             let err = classify("s3:DeleteBucket", e);
-            if err.code.as_deref() == Some("NoSuchBucket") {
+            if err.kind == ErrorKind::NoSuchBucket {
                 Ok(())
             } else {
                 Err(err)
@@ -247,7 +220,7 @@ pub async fn get_public_access_block(
             })),
         Err(e) => {
             let err = classify("s3:GetPublicAccessBlock", e);
-            if err.code.as_deref() == Some("NoSuchPublicAccessBlockConfiguration") {
+            if err.kind == ErrorKind::NotFound {
                 Ok(None)
             } else {
                 Err(err)
@@ -286,30 +259,6 @@ pub async fn put_default_encryption(client: &Client, bucket: &str) -> Result<(),
     Ok(())
 }
 
-/// Whether the bucket has a default-encryption rule (any algorithm). Real
-/// S3 encrypts every bucket with SSE-S3 by default since 2023, so this is
-/// `true` there for every bucket; `false` only where no rule is returned.
-pub async fn has_default_encryption(client: &Client, bucket: &str) -> Result<bool, AwsCallError> {
-    match client.get_bucket_encryption().bucket(bucket).send().await {
-        Ok(out) => Ok(out
-            .server_side_encryption_configuration()
-            .map(|c| {
-                c.rules()
-                    .iter()
-                    .any(|r| r.apply_server_side_encryption_by_default().is_some())
-            })
-            .unwrap_or(false)),
-        Err(e) => {
-            let err = classify("s3:GetBucketEncryption", e);
-            if err.code.as_deref() == Some("ServerSideEncryptionConfigurationNotFoundError") {
-                Ok(false)
-            } else {
-                Err(err)
-            }
-        }
-    }
-}
-
 /// The default-encryption algorithm (`AES256`, `aws:kms`, `aws:kms:dsse`)
 /// of the bucket's first rule that sets one; `None` without default encryption.
 pub async fn default_encryption_algorithm(
@@ -325,7 +274,7 @@ pub async fn default_encryption_algorithm(
         })),
         Err(e) => {
             let err = classify("s3:GetBucketEncryption", e);
-            if err.code.as_deref() == Some("ServerSideEncryptionConfigurationNotFoundError") {
+            if err.kind == ErrorKind::NotFound {
                 Ok(None)
             } else {
                 Err(err)
@@ -411,7 +360,7 @@ pub async fn get_bucket_policy(
         Ok(out) => Ok(out.policy().map(str::to_string)),
         Err(e) => {
             let err = classify("s3:GetBucketPolicy", e);
-            if err.code.as_deref() == Some("NoSuchBucketPolicy") {
+            if err.kind == ErrorKind::NotFound {
                 Ok(None)
             } else {
                 Err(err)
@@ -426,7 +375,7 @@ pub async fn delete_bucket_policy(client: &Client, bucket: &str) -> Result<(), A
         Ok(_) => Ok(()),
         Err(e) => {
             let err = classify("s3:DeleteBucketPolicy", e);
-            if err.code.as_deref() == Some("NoSuchBucketPolicy") {
+            if err.kind == ErrorKind::NotFound {
                 Ok(())
             } else {
                 Err(err)
@@ -492,10 +441,7 @@ pub async fn get_bucket_tags(
             .collect()),
         Err(e) => {
             let err = classify("s3:GetBucketTagging", e);
-            if matches!(
-                err.code.as_deref(),
-                Some("NoSuchTagSet") | Some("NoSuchTagSetError")
-            ) {
+            if err.kind == ErrorKind::NotFound {
                 Ok(BTreeMap::new())
             } else {
                 Err(err)

@@ -29,9 +29,7 @@ use crate::http::{sha1_thumbprint, FetchError, HttpsClient, Response};
 use crate::oidc::{self, Jwks, TokenError, VerifyOptions};
 use crate::policy::trust::ServiceAccount;
 use crate::provider::ProviderState;
-use tfplugin::{
-    AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Json, Model, Schema, Tf, TfType, Value,
-};
+use tfplugin::{AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Json, Model, Tf};
 
 pub const TYPE_NAME: &str = "irsa_issuer_check";
 /// How long STS waits for each document.
@@ -1017,34 +1015,21 @@ impl IssuerCheckDataSource {
 
 #[async_trait]
 impl DataSource for IssuerCheckDataSource {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
+    type Model = IssuerCheckModel;
+    const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn validate(&self, config: &IssuerCheckModel) -> Diagnostics {
+        check_config(config).0
     }
 
-    fn schema(&self) -> Schema {
-        IssuerCheckModel::schema(0)
-    }
-
-    async fn validate(&self, config: &Value) -> Diagnostics {
-        match IssuerCheckModel::decode(config) {
-            Ok(m) => check_config(&m).0,
-            Err(d) => d,
-        }
-    }
-
-    async fn read(&self, ctx: &Ctx, config: Value) -> Result<(Value, Diagnostics), Diagnostics> {
-        let mut m = IssuerCheckModel::decode(&config)?;
+    async fn read(
+        &self,
+        ctx: &Ctx,
+        mut m: IssuerCheckModel,
+    ) -> Result<(IssuerCheckModel, Diagnostics), Diagnostics> {
+        // The framework reads only a wholly known, valid configuration.
         let (d, settings) = check_config(&m);
-        if d.has_errors() {
-            return Err(d);
-        }
-        let Some(s) = settings else {
-            return Err(Diagnostic::error(
-                "Configuration not known",
-                "irsa_issuer_check was read with values that are not known yet; this is a bug in the caller.",
-            )
-            .into());
-        };
+        let s = settings.ok_or(d.clone())?;
         let ctx = ctx.with_timeout(Duration::from_secs(120));
         let (checks, thumbprint) = self.run_checks(&ctx, &s).await?;
         let ok = checks.iter().all(|c| c.ok);
@@ -1065,7 +1050,7 @@ impl DataSource for IssuerCheckDataSource {
         m.ok = Tf::Known(ok);
         m.checks = Tf::Known(checks);
         m.thumbprint = thumbprint.into();
-        Ok((m.to_value(), d))
+        Ok((m, d))
     }
 }
 

@@ -8,14 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
-use crate::oidc::{self, Finding, Jwks};
+use crate::oidc::{self, Finding, Jwks, DISCOVERY_PATH, JWKS_PATH};
 use crate::provider::ProviderState;
-use tfplugin::{
-    AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Model, Schema, Tf, TfType, Value,
-};
-
-const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
-const JWKS_PATH: &str = "/openid/v1/jwks";
+use tfplugin::{AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, ErrorContext, Model, Tf};
 /// Bound on the whole cluster read, on top of the client's own timeouts.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -84,7 +79,7 @@ pub struct KeyModel {
     pub r#use: String,
 }
 
-pub fn schema() -> Schema {
+pub fn schema() -> tfplugin::Schema {
     JwksModel::schema(0)
 }
 
@@ -132,13 +127,6 @@ fn validate_config(config: &JwksModel) -> Diagnostics {
         }
     }
     d
-}
-
-fn validate_value(config: &Value) -> Diagnostics {
-    match JwksModel::decode(config) {
-        Ok(m) => validate_config(&m),
-        Err(d) => d,
-    }
 }
 
 fn finding_diagnostic(f: Finding, path: Option<AttrPath>) -> Diagnostic {
@@ -224,22 +212,15 @@ impl JwksDataSource {
         let ctx = ctx.with_timeout(READ_TIMEOUT);
         let client = ctx
             .run(configured.kube())
-            .await
-            .map_err(|i| Diagnostics::from(Diagnostic::from(i)))?
-            .map_err(|e| fail("Cannot connect to the Kubernetes cluster", e.to_string()))?;
+            .await?
+            .context("Cannot connect to the Kubernetes cluster")?;
         tracing::debug!(target: "irsa::jwks", host = client.host(), "reading the service-account issuer documents");
         let (discovery, jwks) = ctx
             .run(async { tokio::join!(client.get_raw(DISCOVERY_PATH), client.get_raw(JWKS_PATH)) })
-            .await
-            .map_err(|i| Diagnostics::from(Diagnostic::from(i)))?;
-        let jwks_body =
-            jwks.map_err(|e| fail("Cannot read the cluster's signing keys", e.to_string()))?;
-        let discovery_body = discovery.map_err(|e| {
-            fail(
-                "Cannot read the cluster's OpenID discovery document",
-                e.to_string(),
-            )
-        })?;
+            .await?;
+        let jwks_body = jwks.context("Cannot read the cluster's signing keys")?;
+        let discovery_body =
+            discovery.context("Cannot read the cluster's OpenID discovery document")?;
 
         let jwks = oidc::parse_jwks(&jwks_body).map_err(|e| {
             fail(
@@ -285,38 +266,29 @@ impl JwksDataSource {
 
 #[async_trait]
 impl DataSource for JwksDataSource {
-    fn type_name(&self) -> &'static str {
-        "irsa_jwks"
+    type Model = JwksModel;
+    const TYPE_NAME: &'static str = "irsa_jwks";
+
+    fn validate(&self, config: &JwksModel) -> Diagnostics {
+        validate_config(config)
     }
 
-    fn schema(&self) -> Schema {
-        schema()
-    }
-
-    async fn validate(&self, config: &Value) -> Diagnostics {
-        validate_value(config)
-    }
-
-    async fn read(&self, ctx: &Ctx, config: Value) -> Result<(Value, Diagnostics), Diagnostics> {
-        let config = JwksModel::decode(&config)?;
-        let problems = validate_config(&config);
-        if problems.has_errors() {
-            return Err(problems);
+    async fn read(
+        &self,
+        ctx: &Ctx,
+        config: JwksModel,
+    ) -> Result<(JwksModel, Diagnostics), Diagnostics> {
+        match config.public_keys_pem.known_items() {
+            Some(items) => self.read_pem(&config, &items),
+            None => self.read_cluster(ctx, &config).await,
         }
-        let (state, warnings) = match &config.public_keys_pem {
-            Tf::Known(_) => {
-                let items = config.public_keys_pem.known_items().unwrap_or_default();
-                self.read_pem(&config, &items)?
-            }
-            _ => self.read_cluster(ctx, &config).await?,
-        };
-        Ok((state.to_value(), warnings))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tfplugin::{Model, TfType, Value};
 
     fn config(pems: Option<Vec<&str>>, expected_issuer: Option<&str>) -> Value {
         JwksModel {
@@ -330,7 +302,7 @@ mod tests {
     }
 
     fn validate_config(v: &Value) -> Diagnostics {
-        super::validate_value(v)
+        super::validate_config(&JwksModel::decode(v).unwrap())
     }
 
     #[test]

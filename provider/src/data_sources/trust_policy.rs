@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use crate::policy::trust::{
     check_operator, default_audience, Condition, OidcProviderArn, ServiceAccount, TrustPolicy,
 };
-use tfplugin::{AttrPath, Ctx, DataSource, Diagnostics, Json, Model, Schema, Tf, TfType, Value};
+use tfplugin::{AttrPath, Ctx, DataSource, Diagnostics, Json, Model, Tf};
 
 pub const TYPE_NAME: &str = "irsa_trust_policy";
 
@@ -32,9 +32,10 @@ pub struct TrustPolicyModel {
     #[tf(required)]
     pub service_accounts: Tf<Vec<Tf<String>>>,
     /// The token audience (`aud`) to require: the client ID the IAM OIDC
-    /// provider trusts and the pod identity webhook requests. Default
-    /// `sts.amazonaws.com` (`sts.amazonaws.com.cn` in `aws-cn`); required in
-    /// other partitions.
+    /// provider trusts and the pod identity webhook requests. Default, by the
+    /// partition of `oidc_provider_arn`: `sts.amazonaws.com` in `aws` and
+    /// `aws-us-gov`, `sts.amazonaws.com.cn` in `aws-cn`; in the other
+    /// partitions (the ISO ones, `aws-eusc`) there is none and it must be set.
     #[tf(optional)]
     pub audience: Tf<String>,
     /// More conditions, added to every statement, as in
@@ -58,178 +59,34 @@ pub struct ExtraCondition {
 
 pub struct TrustPolicyDataSource;
 
+/// What the checks found: errors, and whether every value was known.
+struct Found {
+    d: Diagnostics,
+    complete: bool,
+}
+
+impl Found {
+    /// The known value of `v`; notes an unknown one.
+    fn known<'a, T>(&mut self, v: &'a Tf<T>) -> Option<&'a T> {
+        if v.is_unknown() {
+            self.complete = false;
+        }
+        v.known()
+    }
+}
+
 /// Checks every known value; returns the policy when everything is known
 /// and valid.
 fn check(m: &TrustPolicyModel) -> (Diagnostics, Option<TrustPolicy>) {
-    let mut d = Diagnostics::default();
-    let mut complete = true;
-
-    let provider = match &m.oidc_provider_arn {
-        Tf::Known(arn) => match OidcProviderArn::parse(arn) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                d.error_at(
-                    AttrPath::root("oidc_provider_arn"),
-                    "Invalid OIDC provider ARN",
-                    e,
-                );
-                None
-            }
-        },
-        _ => {
-            complete = false;
-            None
-        }
+    let mut f = Found {
+        d: Diagnostics::default(),
+        complete: true,
     };
-
-    let mut service_accounts = Vec::new();
-    match &m.service_accounts {
-        Tf::Known(items) => {
-            if items.is_empty() {
-                d.error_at(
-                    AttrPath::root("service_accounts"),
-                    "No service accounts",
-                    "`service_accounts` is empty: a trust policy that no service account matches \
-                     lets nobody assume the role. List at least one \"<namespace>/<name>\".",
-                );
-            }
-            for (i, item) in items.iter().enumerate() {
-                let path = AttrPath::root("service_accounts").index(i);
-                match item {
-                    Tf::Known(s) => match ServiceAccount::parse(s) {
-                        Ok(sa) => service_accounts.push(sa),
-                        Err(e) => d.error_at(path, "Invalid service account", e),
-                    },
-                    Tf::Null => d.error_at(
-                        path,
-                        "Invalid service account",
-                        "A service account must not be null.",
-                    ),
-                    Tf::Unknown(_) => complete = false,
-                }
-            }
-        }
-        Tf::Null => {}
-        Tf::Unknown(_) => complete = false,
-    }
-
-    let audience = match (&m.audience, &provider) {
-        (Tf::Known(a), _) => {
-            if a.is_empty() || a.trim() != a {
-                d.error_at(
-                    AttrPath::root("audience"),
-                    "Invalid audience",
-                    format!(
-                        "The audience \"{a}\" is empty or has surrounding whitespace; tokens carry \
-                         it exactly (usually \"sts.amazonaws.com\")."
-                    ),
-                );
-            }
-            Some(a.clone())
-        }
-        (Tf::Null, Some(p)) => match default_audience(&p.partition) {
-            Some(a) => Some(a.to_string()),
-            None => {
-                d.error_at(
-                    AttrPath::root("audience"),
-                    "Audience required",
-                    format!(
-                        "There is no default audience for the partition \"{}\": set `audience` to \
-                         the client ID of the OIDC provider (the pod identity webhook's \
-                         --token-audience).",
-                        p.partition
-                    ),
-                );
-                None
-            }
-        },
-        (Tf::Null, None) => None,
-        (Tf::Unknown(_), _) => {
-            complete = false;
-            None
-        }
-    };
-
-    let mut extra = Vec::new();
-    match &m.extra_conditions {
-        Tf::Known(items) => {
-            for (i, c) in items.iter().enumerate() {
-                let at = |name: &str| AttrPath::root("extra_conditions").index(i).attr(name);
-                let test = match &c.test {
-                    Tf::Known(t) => {
-                        if let Err(e) = check_operator(t) {
-                            d.error_at(at("test"), "Invalid condition operator", e);
-                        }
-                        Some(t.clone())
-                    }
-                    Tf::Null => {
-                        d.error_at(
-                            at("test"),
-                            "Missing condition operator",
-                            "`test` must be set.",
-                        );
-                        None
-                    }
-                    Tf::Unknown(_) => {
-                        complete = false;
-                        None
-                    }
-                };
-                let variable = match &c.variable {
-                    Tf::Known(v) if !v.is_empty() => Some(v.clone()),
-                    Tf::Known(_) | Tf::Null => {
-                        d.error_at(
-                            at("variable"),
-                            "Missing condition key",
-                            "`variable` must name a condition key, e.g. \"aws:SourceIp\".",
-                        );
-                        None
-                    }
-                    Tf::Unknown(_) => {
-                        complete = false;
-                        None
-                    }
-                };
-                let mut values = Vec::new();
-                match &c.values {
-                    Tf::Known(vs) => {
-                        if vs.is_empty() {
-                            d.error_at(
-                                at("values"),
-                                "No condition values",
-                                "`values` is empty: IAM refuses a condition without values.",
-                            );
-                        }
-                        for (j, v) in vs.iter().enumerate() {
-                            match v {
-                                Tf::Known(v) => values.push(v.clone()),
-                                Tf::Null => d.error_at(
-                                    at("values").index(j),
-                                    "Invalid condition value",
-                                    "A condition value must not be null.",
-                                ),
-                                Tf::Unknown(_) => complete = false,
-                            }
-                        }
-                    }
-                    Tf::Null => {
-                        d.error_at(at("values"), "No condition values", "`values` must be set.")
-                    }
-                    Tf::Unknown(_) => complete = false,
-                }
-                if let (Some(test), Some(variable)) = (test, variable) {
-                    extra.push(Condition {
-                        test,
-                        variable,
-                        values,
-                    });
-                }
-            }
-        }
-        Tf::Null => {}
-        Tf::Unknown(_) => complete = false,
-    }
-
+    let provider = check_provider(m, &mut f);
+    let service_accounts = check_service_accounts(m, &mut f);
+    let audience = check_audience(m, provider.as_ref(), &mut f);
+    let extra = check_extra_conditions(m, &mut f);
+    let Found { mut d, complete } = f;
     let (Some(provider), Some(audience)) = (provider, audience) else {
         return (d, None);
     };
@@ -254,49 +111,214 @@ fn check(m: &TrustPolicyModel) -> (Diagnostics, Option<TrustPolicy>) {
     (d, Some(policy))
 }
 
-fn decode(config: &Value) -> Result<TrustPolicyModel, Diagnostics> {
-    TrustPolicyModel::decode(config)
+fn check_provider(m: &TrustPolicyModel, f: &mut Found) -> Option<OidcProviderArn> {
+    let arn = f.known(&m.oidc_provider_arn)?;
+    OidcProviderArn::parse(arn)
+        .map_err(|e| {
+            f.d.error_at(
+                AttrPath::root("oidc_provider_arn"),
+                "Invalid OIDC provider ARN",
+                e,
+            )
+        })
+        .ok()
+}
+
+fn check_service_accounts(m: &TrustPolicyModel, f: &mut Found) -> Vec<ServiceAccount> {
+    let Some(items) = f.known(&m.service_accounts) else {
+        return vec![];
+    };
+    if items.is_empty() {
+        f.d.error_at(
+            AttrPath::root("service_accounts"),
+            "No service accounts",
+            "`service_accounts` is empty: a trust policy that no service account matches \
+             lets nobody assume the role. List at least one \"<namespace>/<name>\".",
+        );
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = AttrPath::root("service_accounts").index(i);
+        match item {
+            Tf::Known(s) => match ServiceAccount::parse(s) {
+                Ok(sa) => out.push(sa),
+                Err(e) => f.d.error_at(path, "Invalid service account", e),
+            },
+            Tf::Null => f.d.error_at(
+                path,
+                "Invalid service account",
+                "A service account must not be null.",
+            ),
+            Tf::Unknown(_) => f.complete = false,
+        }
+    }
+    out
+}
+
+fn check_audience(
+    m: &TrustPolicyModel,
+    provider: Option<&OidcProviderArn>,
+    f: &mut Found,
+) -> Option<String> {
+    let at = AttrPath::root("audience");
+    match (&m.audience, provider) {
+        (Tf::Known(a), _) => {
+            if a.is_empty() || a.trim() != a {
+                f.d.error_at(
+                    at,
+                    "Invalid audience",
+                    format!(
+                        "The audience \"{a}\" is empty or has surrounding whitespace; tokens carry \
+                         it exactly (usually \"sts.amazonaws.com\")."
+                    ),
+                );
+            }
+            Some(a.clone())
+        }
+        (Tf::Null, Some(p)) => {
+            let default = default_audience(p.partition);
+            if default.is_none() {
+                f.d.error_at(
+                    at,
+                    "Audience required",
+                    format!(
+                        "There is no default audience for the partition \"{}\": set `audience` to \
+                         the client ID of the OIDC provider (the pod identity webhook's \
+                         --token-audience).",
+                        p.partition
+                    ),
+                );
+            }
+            default.map(str::to_string)
+        }
+        (Tf::Null, None) => None,
+        (Tf::Unknown(_), _) => {
+            f.complete = false;
+            None
+        }
+    }
+}
+
+fn check_extra_conditions(m: &TrustPolicyModel, f: &mut Found) -> Vec<Condition> {
+    let Some(items) = f.known(&m.extra_conditions) else {
+        return vec![];
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| check_condition(c, AttrPath::root("extra_conditions").index(i), f))
+        .collect()
+}
+
+fn check_condition(c: &ExtraCondition, path: AttrPath, f: &mut Found) -> Option<Condition> {
+    let at = |name: &str| path.clone().attr(name);
+    let test = match &c.test {
+        Tf::Known(t) => {
+            if let Err(e) = check_operator(t) {
+                f.d.error_at(at("test"), "Invalid condition operator", e);
+            }
+            Some(t.clone())
+        }
+        Tf::Null => {
+            f.d.error_at(
+                at("test"),
+                "Missing condition operator",
+                "`test` must be set.",
+            );
+            None
+        }
+        Tf::Unknown(_) => {
+            f.complete = false;
+            None
+        }
+    };
+    let variable = match &c.variable {
+        Tf::Known(v) if !v.is_empty() => Some(v.clone()),
+        Tf::Known(_) | Tf::Null => {
+            f.d.error_at(
+                at("variable"),
+                "Missing condition key",
+                "`variable` must name a condition key, e.g. \"aws:SourceIp\".",
+            );
+            None
+        }
+        Tf::Unknown(_) => {
+            f.complete = false;
+            None
+        }
+    };
+    let values = check_values(&c.values, at("values"), f);
+    Some(Condition {
+        test: test?,
+        variable: variable?,
+        values,
+    })
+}
+
+fn check_values(values: &Tf<Vec<Tf<String>>>, at: AttrPath, f: &mut Found) -> Vec<String> {
+    let vs = match values {
+        Tf::Known(vs) => vs,
+        Tf::Null => {
+            f.d.error_at(at, "No condition values", "`values` must be set.");
+            return vec![];
+        }
+        Tf::Unknown(_) => {
+            f.complete = false;
+            return vec![];
+        }
+    };
+    if vs.is_empty() {
+        f.d.error_at(
+            at.clone(),
+            "No condition values",
+            "`values` is empty: IAM refuses a condition without values.",
+        );
+    }
+    let mut out = Vec::new();
+    for (j, v) in vs.iter().enumerate() {
+        match v {
+            Tf::Known(v) => out.push(v.clone()),
+            Tf::Null => f.d.error_at(
+                at.clone().index(j),
+                "Invalid condition value",
+                "A condition value must not be null.",
+            ),
+            Tf::Unknown(_) => f.complete = false,
+        }
+    }
+    out
 }
 
 #[async_trait]
 impl DataSource for TrustPolicyDataSource {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
+    type Model = TrustPolicyModel;
+    const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn validate(&self, config: &TrustPolicyModel) -> Diagnostics {
+        check(config).0
     }
 
-    fn schema(&self) -> Schema {
-        TrustPolicyModel::schema(0)
-    }
-
-    async fn validate(&self, config: &Value) -> Diagnostics {
-        match decode(config) {
-            Ok(m) => check(&m).0,
-            Err(d) => d,
-        }
-    }
-
-    async fn read(&self, _ctx: &Ctx, config: Value) -> Result<(Value, Diagnostics), Diagnostics> {
-        let mut m = decode(&config)?;
+    async fn read(
+        &self,
+        _ctx: &Ctx,
+        mut m: TrustPolicyModel,
+    ) -> Result<(TrustPolicyModel, Diagnostics), Diagnostics> {
+        // The framework reads only a wholly known, valid configuration.
         let (d, policy) = check(&m);
-        if d.has_errors() {
-            return Err(d);
-        }
-        let Some(policy) = policy else {
-            // Terraform reads a data source only once its configuration is known.
-            return Err(tfplugin::Diagnostic::error(
-                "Configuration not known",
-                "irsa_trust_policy was read with values that are not known yet; this is a bug in the caller.",
-            )
-            .into());
-        };
+        let policy = policy.ok_or(d.clone())?;
         m.json = Tf::Known(Json::from_value(&policy.document()));
-        Ok((m.to_value(), d))
+        Ok((m, d))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tfplugin::Value;
+
+    fn decode(config: &Value) -> Result<TrustPolicyModel, Diagnostics> {
+        TrustPolicyModel::decode(config)
+    }
     use tfplugin::diag::Severity;
 
     fn config(arn: Value, sas: Value, audience: Value, extra: Value) -> Value {
@@ -348,7 +370,7 @@ mod tests {
             Value::Null,
             Value::Null,
         );
-        let (state, d) = TrustPolicyDataSource
+        let (state, d) = tfplugin::data_source::handler(TrustPolicyDataSource)
             .read(&Ctx::background(), c)
             .await
             .unwrap();

@@ -7,6 +7,7 @@ mod token_request;
 
 use std::time::Duration;
 
+use crate::proxy::ProxyRules;
 use base64::Engine;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
@@ -124,7 +125,7 @@ pub async fn connect(settings: &KubeSettings) -> Result<KubeClient, KubeError> {
     } else {
         kube::Config::incluster().map_err(|e| KubeError::NotConfigured(e.to_string()))?
     };
-    config.proxy_url = proxy_for(&config);
+    config.proxy_url = proxy_for(&config, &ProxyRules::from_env());
     config.connect_timeout = Some(Duration::from_secs(10));
     config.read_timeout = Some(Duration::from_secs(30));
     let host = config
@@ -137,10 +138,11 @@ pub async fn connect(settings: &KubeSettings) -> Result<KubeClient, KubeError> {
 }
 
 /// The proxy for the API server. kube takes `HTTPS_PROXY` from the
-/// environment but matches `NO_PROXY` against the proxy's own address; a
-/// proxy from the environment is used here only when `NO_PROXY` (curl's
-/// rules) does not exclude the API server. A kubeconfig `proxy-url` is kept.
-fn proxy_for(config: &kube::Config) -> Option<http::Uri> {
+/// environment for every host; a proxy from the environment is used here
+/// only where kubectl would use it (see [`ProxyRules`]: never for a
+/// loopback API server, not for hosts `NO_PROXY` excludes). A kubeconfig
+/// `proxy-url` is kept, as client-go keeps it.
+fn proxy_for(config: &kube::Config, rules: &ProxyRules) -> Option<http::Uri> {
     let proxy = config.proxy_url.clone()?;
     let from_env = ["HTTPS_PROXY", "https_proxy"]
         .iter()
@@ -149,9 +151,7 @@ fn proxy_for(config: &kube::Config) -> Option<http::Uri> {
     if !from_env {
         return Some(proxy);
     }
-    hyper_util::client::proxy::matcher::Matcher::from_env()
-        .intercept(&config.cluster_url)
-        .map(|_| proxy)
+    rules.intercept(&config.cluster_url).map(|_| proxy)
 }
 
 /// The kubeconfig to load: the file's, with the explicit settings written

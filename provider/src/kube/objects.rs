@@ -9,7 +9,7 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch
 use serde_json::Value;
 
 use super::{error_chain, KubeClient};
-use crate::webhook::manifests::{ObjectId, FIELD_MANAGER};
+use crate::webhook::manifests::{Kind, ObjectId, FIELD_MANAGER};
 use tfplugin::framework::Interrupted;
 use tfplugin::Ctx;
 
@@ -111,11 +111,11 @@ impl ObjectError {
 
 fn api_resource(id: &ObjectId) -> ApiResource {
     ApiResource {
-        group: id.group.clone(),
-        version: id.version.clone(),
+        group: id.group().to_string(),
+        version: id.version().to_string(),
         api_version: id.api_version(),
-        kind: id.kind.clone(),
-        plural: id.plural.clone(),
+        kind: id.kind.as_str().to_string(),
+        plural: id.plural().to_string(),
     }
 }
 
@@ -210,7 +210,7 @@ impl KubeClient {
         id: &ObjectId,
     ) -> Result<(), ObjectError> {
         let api = self.api_for(id);
-        let params = if id.kind == "Deployment" {
+        let params = if id.kind == Kind::Deployment {
             DeleteParams::foreground()
         } else {
             DeleteParams::background()
@@ -256,9 +256,9 @@ impl KubeClient {
             let review = SelfSubjectAccessReview {
                 spec: SelfSubjectAccessReviewSpec {
                     resource_attributes: Some(ResourceAttributes {
-                        group: Some(id.group.clone()),
+                        group: Some(id.group().to_string()),
                         namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
-                        resource: Some(id.plural.clone()),
+                        resource: Some(id.plural().to_string()),
                         verb: Some(verb.to_string()),
                         ..Default::default()
                     }),

@@ -22,7 +22,9 @@ pub mod jwks;
 pub mod pem_keys;
 pub mod token;
 
-pub use discovery::{discovery_document, parse_discovery, Discovery, DiscoveryError};
+pub use discovery::{
+    discovery_document, parse_discovery, Discovery, DiscoveryError, DISCOVERY_PATH, JWKS_PATH,
+};
 pub use issuer::{
     issuer_mismatch_message, issuers_equal, validate_issuer_url, IssuerError, IssuerUrl,
 };

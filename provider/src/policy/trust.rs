@@ -1,6 +1,6 @@
 //! The trust policy of a role that Kubernetes service accounts assume with
-//! their web identity tokens (`sts:AssumeRoleWithWebIdentity`), and an
-//! evaluator that decides, the way IAM does, whether a request matches.
+//! their web identity tokens (`sts:AssumeRoleWithWebIdentity`). Its tests
+//! evaluate the documents the way IAM does (see `evaluate`).
 //!
 //! The document follows AWS's IRSA guidance:
 //! - `Principal.Federated` is the IAM OIDC provider's ARN;
@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
+use tfplugin::types::{dns, Partition};
 
 /// The policy language version every document uses.
 pub const POLICY_VERSION: &str = "2012-10-17";
@@ -37,8 +38,7 @@ pub const SUB_PREFIX: &str = "system:serviceaccount:";
 pub struct OidcProviderArn {
     /// The whole ARN, as given.
     pub arn: String,
-    /// `aws`, `aws-cn`, `aws-us-gov`, ...
-    pub partition: String,
+    pub partition: Partition,
     /// 12 digits.
     pub account_id: String,
     /// The provider URL without `https://`: `<host>[/<path>]`; the prefix of
@@ -63,15 +63,14 @@ impl OidcProviderArn {
         }
         let (partition, service, region, account, resource) =
             (parts[1], parts[2], parts[3], parts[4], parts[5]);
-        if partition.is_empty()
-            || !partition
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        // A partition AWS does not have (`arn:aws-china:...`) names nothing.
+        let Some(partition) = Partition::parse(partition) else {
+            let known: Vec<&str> = Partition::ALL.iter().map(|p| p.as_str()).collect();
             return Err(format!(
-                "{shown} has an invalid partition \"{partition}\"; {expected}"
+                "{shown} has the partition \"{partition}\", which does not exist (AWS's partitions are {}); {expected}",
+                known.join(", ")
             ));
-        }
+        };
         if service != "iam" {
             return Err(format!(
                 "{shown} is an ARN of the service \"{service}\", not of an IAM OIDC provider; {expected}"
@@ -122,7 +121,7 @@ impl OidcProviderArn {
         }
         Ok(OidcProviderArn {
             arn: arn.to_string(),
-            partition: partition.to_string(),
+            partition,
             account_id: account.to_string(),
             provider_url: url.to_string(),
         })
@@ -141,11 +140,12 @@ impl OidcProviderArn {
 
 /// The audience to use when none is given: `sts.amazonaws.com` in the
 /// commercial and GovCloud partitions, `sts.amazonaws.com.cn` in China.
-/// `None` for other partitions: there the audience must be given.
-pub fn default_audience(partition: &str) -> Option<&'static str> {
+/// `None` for the other partitions (ISO, European Sovereign Cloud): there
+/// the audience must be given.
+pub fn default_audience(partition: Partition) -> Option<&'static str> {
     match partition {
-        "aws" | "aws-us-gov" => Some(DEFAULT_AUDIENCE),
-        "aws-cn" => Some("sts.amazonaws.com.cn"),
+        Partition::Aws | Partition::AwsUsGov => Some(DEFAULT_AUDIENCE),
+        Partition::AwsCn => Some("sts.amazonaws.com.cn"),
         _ => None,
     }
 }
@@ -188,10 +188,9 @@ impl ServiceAccount {
                  assume the role"
             ));
         }
-        if let Err(why) = check_dns_label(namespace) {
+        if let Err(why) = dns::check_label(namespace) {
             return Err(format!(
-                "\"{s}\": the namespace \"{namespace}\" is not a valid Kubernetes namespace name \
-                 (a DNS label: {why})"
+                "\"{s}\": the namespace \"{namespace}\" is not a valid Kubernetes namespace name (a DNS label: {why})"
             ));
         }
         if name.is_empty() {
@@ -209,10 +208,9 @@ impl ServiceAccount {
                      '-', '.', and the wildcards '*' and '?'"
                 ));
             }
-        } else if let Err(why) = check_dns_subdomain(name) {
+        } else if let Err(why) = dns::check_subdomain(name) {
             return Err(format!(
-                "\"{s}\": the name \"{name}\" is not a valid service account name (a DNS \
-                 subdomain name: {why})"
+                "\"{s}\": the name \"{name}\" is not a valid service account name (a DNS subdomain name: {why})"
             ));
         }
         Ok(ServiceAccount {
@@ -226,38 +224,6 @@ impl ServiceAccount {
     pub fn subject(&self) -> String {
         format!("{SUB_PREFIX}{}:{}", self.namespace, self.name)
     }
-}
-
-/// RFC 1123 label: 1-63 of `[a-z0-9-]`, starting and ending alphanumeric.
-pub fn check_dns_label(s: &str) -> Result<(), String> {
-    if s.is_empty() {
-        return Err("it is empty".into());
-    }
-    if s.len() > 63 {
-        return Err(format!("{} characters, at most 63 allowed", s.len()));
-    }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
-        return Err("only lowercase letters, digits and '-' are allowed".into());
-    }
-    if s.starts_with('-') || s.ends_with('-') {
-        return Err("it must start and end with a letter or digit".into());
-    }
-    Ok(())
-}
-
-/// RFC 1123 subdomain: at most 253 characters, dot-separated labels.
-pub fn check_dns_subdomain(s: &str) -> Result<(), String> {
-    if s.len() > 253 {
-        return Err(format!("{} characters, at most 253 allowed", s.len()));
-    }
-    for label in s.split('.') {
-        check_dns_label(label)
-            .map_err(|why| format!("the part \"{label}\" is not a DNS label: {why}"))?;
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -455,161 +421,167 @@ impl TrustPolicy {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Evaluation, as IAM does it
-// ---------------------------------------------------------------------------
+/// An evaluator that decides, the way IAM does, whether a request matches a
+/// policy: the tests check what the documents mean, not only their text.
+#[cfg(test)]
+mod evaluate {
+    use super::*;
 
-/// An `AssumeRoleWithWebIdentity` request as the trust policy sees it.
-#[derive(Clone, Debug, Default)]
-pub struct Request {
-    /// The federated principal: the OIDC provider ARN.
-    pub federated: String,
-    pub action: String,
-    /// Condition keys (case-insensitive) and their values, e.g.
-    /// `oidc.example.com:sub` -> `["system:serviceaccount:default:app"]`.
-    pub context: BTreeMap<String, Vec<String>>,
-}
+    /// An `AssumeRoleWithWebIdentity` request as the trust policy sees it.
+    #[derive(Clone, Debug, Default)]
+    pub struct Request {
+        /// The federated principal: the OIDC provider ARN.
+        pub federated: String,
+        pub action: String,
+        /// Condition keys (case-insensitive) and their values, e.g.
+        /// `oidc.example.com:sub` -> `["system:serviceaccount:default:app"]`.
+        pub context: BTreeMap<String, Vec<String>>,
+    }
 
-impl Request {
-    /// The request STS makes for a token with these claims, issued by the
-    /// provider of `provider`.
-    pub fn web_identity(provider: &OidcProviderArn, sub: &str, aud: &[&str]) -> Request {
-        let mut context = BTreeMap::new();
-        context.insert(provider.sub_key().to_ascii_lowercase(), vec![sub.into()]);
-        context.insert(
-            provider.aud_key().to_ascii_lowercase(),
-            aud.iter().map(|a| a.to_string()).collect(),
-        );
-        Request {
-            federated: provider.arn.clone(),
-            action: ACTION.into(),
-            context,
+    impl Request {
+        /// The request STS makes for a token with these claims, issued by the
+        /// provider of `provider`.
+        pub fn web_identity(provider: &OidcProviderArn, sub: &str, aud: &[&str]) -> Request {
+            let mut context = BTreeMap::new();
+            context.insert(provider.sub_key().to_ascii_lowercase(), vec![sub.into()]);
+            context.insert(
+                provider.aud_key().to_ascii_lowercase(),
+                aud.iter().map(|a| a.to_string()).collect(),
+            );
+            Request {
+                federated: provider.arn.clone(),
+                action: ACTION.into(),
+                context,
+            }
         }
     }
-}
 
-/// Whether `policy` allows `request`: an explicit Deny that matches wins;
-/// otherwise any matching Allow allows. A statement matches when its
-/// principal and action match and every condition holds: operators ANDed,
-/// keys within an operator ANDed, the values of a key ORed. Operators this
-/// evaluator does not know make their statement not match (so an unknown
-/// operator never allows anything).
-pub fn allows(policy: &Value, request: &Request) -> bool {
-    let statements: Vec<&Value> = match &policy["Statement"] {
-        Value::Array(a) => a.iter().collect(),
-        s @ Value::Object(_) => vec![s],
-        _ => return false,
-    };
-    let matching = |effect: &str| {
-        statements
-            .iter()
-            .filter(|s| s["Effect"] == effect)
-            .any(|s| statement_matches(s, request))
-    };
-    !matching("Deny") && matching("Allow")
-}
-
-fn strings(v: &Value) -> Vec<&str> {
-    match v {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
+    /// Whether `policy` allows `request`: an explicit Deny that matches wins;
+    /// otherwise any matching Allow allows. A statement matches when its
+    /// principal and action match and every condition holds: operators ANDed,
+    /// keys within an operator ANDed, the values of a key ORed. Operators this
+    /// evaluator does not know make their statement not match (so an unknown
+    /// operator never allows anything).
+    pub fn allows(policy: &Value, request: &Request) -> bool {
+        let statements: Vec<&Value> = match &policy["Statement"] {
+            Value::Array(a) => a.iter().collect(),
+            s @ Value::Object(_) => vec![s],
+            _ => return false,
+        };
+        let matching = |effect: &str| {
+            statements
+                .iter()
+                .filter(|s| s["Effect"] == effect)
+                .any(|s| statement_matches(s, request))
+        };
+        !matching("Deny") && matching("Allow")
     }
-}
 
-fn statement_matches(s: &Value, r: &Request) -> bool {
-    let principal_ok = match &s["Principal"] {
-        Value::String(p) => p == "*",
-        Value::Object(m) => m
-            .get("Federated")
-            .map(strings)
-            .unwrap_or_default()
-            .iter()
-            .any(|p| *p == "*" || *p == r.federated),
-        _ => false,
-    };
-    let action_ok = strings(&s["Action"])
-        .iter()
-        .any(|a| glob_match(&a.to_ascii_lowercase(), &r.action.to_ascii_lowercase()));
-    if !principal_ok || !action_ok {
-        return false;
+    pub(super) fn strings(v: &Value) -> Vec<&str> {
+        match v {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
     }
-    match &s["Condition"] {
-        Value::Null => true,
-        Value::Object(ops) => ops.iter().all(|(op, keys)| match keys {
-            Value::Object(keys) => keys.iter().all(|(key, values)| {
-                let present = r.context.get(&key.to_ascii_lowercase());
-                condition_holds(op, present.map(Vec::as_slice), &strings(values))
-            }),
+
+    pub(super) fn statement_matches(s: &Value, r: &Request) -> bool {
+        let principal_ok = match &s["Principal"] {
+            Value::String(p) => p == "*",
+            Value::Object(m) => m
+                .get("Federated")
+                .map(strings)
+                .unwrap_or_default()
+                .iter()
+                .any(|p| *p == "*" || *p == r.federated),
             _ => false,
-        }),
-        _ => false,
-    }
-}
-
-/// One operator on one key: `present` are the request's values (None when
-/// the key is not in the request), `wanted` the policy's.
-fn condition_holds(op: &str, present: Option<&[String]>, wanted: &[&str]) -> bool {
-    let (set_mode, op) = if let Some(rest) = op.strip_prefix("ForAnyValue:") {
-        (Some(true), rest)
-    } else if let Some(rest) = op.strip_prefix("ForAllValues:") {
-        (Some(false), rest)
-    } else {
-        (None, op)
-    };
-    let (if_exists, op) = match op.strip_suffix("IfExists") {
-        Some(base) => (true, base),
-        None => (false, op),
-    };
-    let test: fn(&str, &str) -> bool = match op {
-        "StringEquals" | "StringNotEquals" => |p, v| p == v,
-        "StringEqualsIgnoreCase" | "StringNotEqualsIgnoreCase" => |p, v| p.eq_ignore_ascii_case(v),
-        "StringLike" | "StringNotLike" => |p, v| glob_match(p, v),
-        _ => return false,
-    };
-    let negated = op.contains("Not");
-    let Some(values) = present.filter(|v| !v.is_empty()) else {
-        // A missing key: no positive operator matches; negated ones,
-        // IfExists and ForAllValues (vacuously) do.
-        return if_exists || negated || set_mode == Some(false);
-    };
-    let one = |v: &String| wanted.iter().any(|p| test(p, v));
-    match set_mode {
-        Some(true) => values.iter().any(one) != negated,
-        Some(false) => values.iter().all(|v| one(v) != negated),
-        // A single-valued operator on a multi-valued key: any value matches.
-        None => values.iter().any(one) != negated,
-    }
-}
-
-/// IAM's `StringLike`: `*` matches any run of characters (also none), `?`
-/// exactly one; everything else literally, case-sensitively.
-pub fn glob_match(pattern: &str, value: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let v: Vec<char> = value.chars().collect();
-    // Iterative matching with backtracking to the last `*`.
-    let (mut i, mut j) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while j < v.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == v[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some((i, j));
-            i += 1;
-        } else if let Some((si, sj)) = star {
-            i = si + 1;
-            j = sj + 1;
-            star = Some((si, sj + 1));
-        } else {
+        };
+        let action_ok = strings(&s["Action"])
+            .iter()
+            .any(|a| glob_match(&a.to_ascii_lowercase(), &r.action.to_ascii_lowercase()));
+        if !principal_ok || !action_ok {
             return false;
         }
+        match &s["Condition"] {
+            Value::Null => true,
+            Value::Object(ops) => ops.iter().all(|(op, keys)| match keys {
+                Value::Object(keys) => keys.iter().all(|(key, values)| {
+                    let present = r.context.get(&key.to_ascii_lowercase());
+                    condition_holds(op, present.map(Vec::as_slice), &strings(values))
+                }),
+                _ => false,
+            }),
+            _ => false,
+        }
     }
-    p[i..].iter().all(|c| *c == '*')
+
+    /// One operator on one key: `present` are the request's values (None when
+    /// the key is not in the request), `wanted` the policy's.
+    pub(super) fn condition_holds(op: &str, present: Option<&[String]>, wanted: &[&str]) -> bool {
+        let (set_mode, op) = if let Some(rest) = op.strip_prefix("ForAnyValue:") {
+            (Some(true), rest)
+        } else if let Some(rest) = op.strip_prefix("ForAllValues:") {
+            (Some(false), rest)
+        } else {
+            (None, op)
+        };
+        let (if_exists, op) = match op.strip_suffix("IfExists") {
+            Some(base) => (true, base),
+            None => (false, op),
+        };
+        let test: fn(&str, &str) -> bool = match op {
+            "StringEquals" | "StringNotEquals" => |p, v| p == v,
+            "StringEqualsIgnoreCase" | "StringNotEqualsIgnoreCase" => {
+                |p, v| p.eq_ignore_ascii_case(v)
+            }
+            "StringLike" | "StringNotLike" => |p, v| glob_match(p, v),
+            _ => return false,
+        };
+        let negated = op.contains("Not");
+        let Some(values) = present.filter(|v| !v.is_empty()) else {
+            // A missing key: no positive operator matches; negated ones,
+            // IfExists and ForAllValues (vacuously) do.
+            return if_exists || negated || set_mode == Some(false);
+        };
+        let one = |v: &String| wanted.iter().any(|p| test(p, v));
+        match set_mode {
+            Some(true) => values.iter().any(one) != negated,
+            Some(false) => values.iter().all(|v| one(v) != negated),
+            // A single-valued operator on a multi-valued key: any value matches.
+            None => values.iter().any(one) != negated,
+        }
+    }
+
+    /// IAM's `StringLike`: `*` matches any run of characters (also none), `?`
+    /// exactly one; everything else literally, case-sensitively.
+    pub fn glob_match(pattern: &str, value: &str) -> bool {
+        let p: Vec<char> = pattern.chars().collect();
+        let v: Vec<char> = value.chars().collect();
+        // Iterative matching with backtracking to the last `*`.
+        let (mut i, mut j) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        while j < v.len() {
+            if i < p.len() && (p[i] == '?' || p[i] == v[j]) {
+                i += 1;
+                j += 1;
+            } else if i < p.len() && p[i] == '*' {
+                star = Some((i, j));
+                i += 1;
+            } else if let Some((si, sj)) = star {
+                i = si + 1;
+                j = sj + 1;
+                star = Some((si, sj + 1));
+            } else {
+                return false;
+            }
+        }
+        p[i..].iter().all(|c| *c == '*')
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::evaluate::*;
     use super::*;
 
     const ARN: &str = "arn:aws:iam::123456789012:oidc-provider/oidc.example.com";
@@ -644,9 +616,15 @@ mod tests {
         );
         let expected = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws-cn:iam::123456789012:oidc-provider/oidc.example.cn/cluster-a"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"oidc.example.cn/cluster-a:aud":"sts.amazonaws.com","oidc.example.cn/cluster-a:sub":"system:serviceaccount:kube-system:aws-node"}}}]}"#;
         assert_eq!(p.json(), expected);
-        assert_eq!(default_audience("aws-cn"), Some("sts.amazonaws.com.cn"));
-        assert_eq!(default_audience("aws-us-gov"), Some("sts.amazonaws.com"));
-        assert_eq!(default_audience("aws-iso"), None);
+        assert_eq!(
+            default_audience(Partition::AwsCn),
+            Some("sts.amazonaws.com.cn")
+        );
+        assert_eq!(
+            default_audience(Partition::AwsUsGov),
+            Some("sts.amazonaws.com")
+        );
+        assert_eq!(default_audience(Partition::AwsIso), None);
     }
 
     #[test]
@@ -706,7 +684,7 @@ mod tests {
     #[test]
     fn arns_are_checked() {
         let ok = OidcProviderArn::parse(ARN).unwrap();
-        assert_eq!(ok.partition, "aws");
+        assert_eq!(ok.partition, Partition::Aws);
         assert_eq!(ok.account_id, "123456789012");
         assert_eq!(ok.sub_key(), "oidc.example.com:sub");
         for (bad, why) in [
@@ -738,6 +716,10 @@ mod tests {
                 "port",
             ),
             ("arn::iam::123456789012:oidc-provider/x", "partition"),
+            (
+                "arn:aws-china:iam::123456789012:oidc-provider/x",
+                "\"aws-china\", which does not exist",
+            ),
             (" arn:aws:iam::123456789012:oidc-provider/x", "whitespace"),
         ] {
             let e = OidcProviderArn::parse(bad).unwrap_err();

@@ -5,6 +5,8 @@ use crate::aws::{AssumeRole, AwsSettings, Endpoints};
 use crate::kube::{ExecSettings, KubeSettings};
 use std::collections::BTreeMap;
 
+use tfplugin::types::{Arn, Region};
+use tfplugin::validate::Invalid;
 use tfplugin::{AttrPath, Diagnostics, Model, Schema, Tf, Value};
 
 pub const AWS_SERVICES: [&str; 6] = ["s3", "cloudfront", "acm", "route53", "iam", "sts"];
@@ -16,7 +18,7 @@ pub const AWS_SERVICES: [&str; 6] = ["s3", "cloudfront", "acm", "route53", "iam"
 pub struct ProviderModel {
     /// AWS region. Env: `AWS_REGION`, `AWS_DEFAULT_REGION`.
     #[tf(optional)]
-    pub region: Tf<String>,
+    pub region: Tf<Region>,
     /// Shared config profile. Env: `AWS_PROFILE`.
     #[tf(optional)]
     pub profile: Tf<String>,
@@ -41,7 +43,7 @@ pub struct ProviderModel {
 #[derive(Model, Clone, Debug, Default, PartialEq)]
 pub struct AssumeRoleModel {
     /// ARN of the role to assume.
-    #[tf(required)]
+    #[tf(required, validate = role_arn)]
     pub role_arn: Tf<String>,
     /// Session name. Default: `terraform-provider-irsa`.
     #[tf(optional)]
@@ -168,34 +170,18 @@ fn path_style_from_env(value: Option<&str>) -> Result<bool, String> {
     }
 }
 
+/// Every problem of the block: values that do not decode, then the rules
+/// of the rest (see [`Model::decode_lenient`]).
 pub fn validate(config: &Value) -> Diagnostics {
-    match decode(config) {
-        Ok(m) => validate_model(&m),
-        Err(d) => d,
+    let (m, mut d) = ProviderModel::decode_lenient(config);
+    if let Some(m) = m {
+        d.extend(validate_model(&m));
     }
+    d
 }
 
 fn validate_model(config: &ProviderModel) -> Diagnostics {
-    let mut d = Diagnostics::default();
-    if let Some(region) = config.region.as_deref() {
-        if !is_region_name(region) {
-            d.error_at(
-                AttrPath::root("region"),
-                "Invalid AWS region",
-                format!("{region:?} is not an AWS region name such as \"eu-west-1\"."),
-            );
-        }
-    }
-    let role = single(&config.assume_role);
-    if let Some(arn) = role.role_arn.as_deref() {
-        if !is_role_arn(arn) {
-            d.error_at(
-                AttrPath::root("assume_role").index(0).attr("role_arn"),
-                "Invalid role ARN",
-                format!("{arn:?} is not an IAM role ARN (arn:<partition>:iam::<12-digit account>:role/<name>)."),
-            );
-        }
-    }
+    let mut d = config.validate_fields();
     if config.s3_use_path_style.is_null() {
         if let Err(e) = path_style_from_env(std::env::var(PATH_STYLE_ENV).ok().as_deref()) {
             d.error_at(
@@ -276,30 +262,24 @@ fn validate_model(config: &ProviderModel) -> Diagnostics {
     d
 }
 
-fn is_region_name(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
-}
-
-fn is_role_arn(s: &str) -> bool {
-    let parts: Vec<&str> = s.splitn(6, ':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && !parts[1].is_empty()
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5].starts_with("role/")
-        && parts[5].len() > "role/".len()
+/// An IAM role's ARN in a partition AWS has.
+fn role_arn(arn: &String) -> Result<(), Invalid> {
+    let ok = Arn::parse(arn).is_ok_and(|a| {
+        a.service == "iam"
+            && a.region.is_empty()
+            && a.account.len() == 12
+            && a.resource
+                .strip_prefix("role/")
+                .is_some_and(|n| !n.is_empty())
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            "Invalid role ARN",
+            format!("{arn:?} is not an IAM role ARN (arn:<partition>:iam::<12-digit account>:role/<name>)."),
+        ))
+    }
 }
 
 fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
@@ -326,7 +306,7 @@ pub fn aws_settings(config: &Value) -> AwsSettings {
     let e = single(&m.endpoints);
     let s = |v: &Tf<String>| v.known().cloned();
     AwsSettings {
-        region: s(&m.region),
+        region: m.region.known().map(|r| r.to_string()),
         profile: s(&m.profile),
         s3_use_path_style: match m.s3_use_path_style.known() {
             Some(b) => *b,

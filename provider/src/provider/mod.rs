@@ -11,8 +11,8 @@ use tokio::sync::OnceCell;
 
 use crate::aws::{AwsClients, AwsSettings};
 use crate::kube::{KubeClient, KubeError, KubeSettings};
-use tfplugin::framework::ConfigureRequest;
-use tfplugin::{Ctx, DataSource, Diagnostic, Diagnostics, Resource, Schema, Value};
+use tfplugin::framework::{ConfigureRequest, DataSourceHandler, ResourceHandler};
+use tfplugin::{data_source, resource, Ctx, Diagnostic, Diagnostics, Schema, Value};
 
 pub const TYPE_NAME: &str = "irsa";
 
@@ -111,24 +111,23 @@ impl tfplugin::Provider for IrsaProvider {
         config::schema()
     }
 
-    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+    fn resources(&self) -> Vec<Arc<dyn ResourceHandler>> {
+        use crate::resources::{oidc_issuer::OidcIssuer, webhook::Webhook};
         vec![
-            Arc::new(crate::resources::oidc_issuer::OidcIssuer::new(
-                self.state.clone(),
-            )),
-            Arc::new(crate::resources::webhook::Webhook::new(self.state.clone())),
+            resource::handler(OidcIssuer::new(self.state.clone())),
+            resource::handler(Webhook::new(self.state.clone())),
         ]
     }
 
-    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+    fn data_sources(&self) -> Vec<Arc<dyn DataSourceHandler>> {
+        use crate::data_sources::{
+            issuer_check::IssuerCheckDataSource, jwks::JwksDataSource,
+            trust_policy::TrustPolicyDataSource,
+        };
         vec![
-            Arc::new(crate::data_sources::jwks::JwksDataSource::new(
-                self.state.clone(),
-            )),
-            Arc::new(crate::data_sources::trust_policy::TrustPolicyDataSource),
-            Arc::new(
-                crate::data_sources::issuer_check::IssuerCheckDataSource::new(self.state.clone()),
-            ),
+            data_source::handler(JwksDataSource::new(self.state.clone())),
+            data_source::handler(TrustPolicyDataSource),
+            data_source::handler(IssuerCheckDataSource::new(self.state.clone())),
         ]
     }
 

@@ -103,24 +103,114 @@ impl std::fmt::Debug for TlsMaterial {
     }
 }
 
+/// The kinds of object a webhook is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    ServiceAccount,
+    ClusterRole,
+    ClusterRoleBinding,
+    Secret,
+    Service,
+    Deployment,
+    PodDisruptionBudget,
+    MutatingWebhookConfiguration,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::ServiceAccount,
+        Kind::ClusterRole,
+        Kind::ClusterRoleBinding,
+        Kind::Secret,
+        Kind::Service,
+        Kind::Deployment,
+        Kind::PodDisruptionBudget,
+        Kind::MutatingWebhookConfiguration,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::ClusterRole => "ClusterRole",
+            Kind::ClusterRoleBinding => "ClusterRoleBinding",
+            Kind::Secret => "Secret",
+            Kind::Service => "Service",
+            Kind::Deployment => "Deployment",
+            Kind::PodDisruptionBudget => "PodDisruptionBudget",
+            Kind::MutatingWebhookConfiguration => "MutatingWebhookConfiguration",
+        }
+    }
+
+    pub fn parse(kind: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+
+    /// API group, plural resource name, and whether it is namespaced.
+    fn api(self) -> (&'static str, &'static str, bool) {
+        match self {
+            Kind::ServiceAccount => ("", "serviceaccounts", true),
+            Kind::Secret => ("", "secrets", true),
+            Kind::Service => ("", "services", true),
+            Kind::Deployment => ("apps", "deployments", true),
+            Kind::PodDisruptionBudget => ("policy", "poddisruptionbudgets", true),
+            Kind::ClusterRole => ("rbac.authorization.k8s.io", "clusterroles", false),
+            Kind::ClusterRoleBinding => ("rbac.authorization.k8s.io", "clusterrolebindings", false),
+            Kind::MutatingWebhookConfiguration => (
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations",
+                false,
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where an object lives and how the API names it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ObjectId {
-    pub group: String,
-    pub version: String,
-    pub kind: String,
-    pub plural: String,
+    pub kind: Kind,
     /// Empty for cluster-scoped objects.
     pub namespace: String,
     pub name: String,
 }
 
 impl ObjectId {
+    /// The id of `kind` named `name`; `namespace` is dropped for a
+    /// cluster-scoped kind.
+    pub fn new(kind: Kind, namespace: &str, name: &str) -> ObjectId {
+        ObjectId {
+            kind,
+            namespace: if kind.api().2 {
+                namespace.into()
+            } else {
+                String::new()
+            },
+            name: name.into(),
+        }
+    }
+
+    pub fn group(&self) -> &'static str {
+        self.kind.api().0
+    }
+
+    pub fn version(&self) -> &'static str {
+        "v1"
+    }
+
+    pub fn plural(&self) -> &'static str {
+        self.kind.api().1
+    }
+
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
+        if self.group().is_empty() {
+            self.version().to_string()
         } else {
-            format!("{}/{}", self.group, self.version)
+            format!("{}/{}", self.group(), self.version())
         }
     }
 
@@ -135,42 +225,11 @@ impl ObjectId {
 
     /// `deployments.apps`, as RBAC names a resource.
     pub fn resource(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.clone()
+        if self.group().is_empty() {
+            self.plural().to_string()
         } else {
-            format!("{}.{}", self.plural, self.group)
+            format!("{}.{}", self.plural(), self.group())
         }
-    }
-
-    /// The id for a kind this module renders.
-    pub fn of(kind: &str, namespace: &str, name: &str) -> Option<ObjectId> {
-        let (group, plural, namespaced) = match kind {
-            "ServiceAccount" => ("", "serviceaccounts", true),
-            "Secret" => ("", "secrets", true),
-            "Service" => ("", "services", true),
-            "Deployment" => ("apps", "deployments", true),
-            "PodDisruptionBudget" => ("policy", "poddisruptionbudgets", true),
-            "ClusterRole" => ("rbac.authorization.k8s.io", "clusterroles", false),
-            "ClusterRoleBinding" => ("rbac.authorization.k8s.io", "clusterrolebindings", false),
-            "MutatingWebhookConfiguration" => (
-                "admissionregistration.k8s.io",
-                "mutatingwebhookconfigurations",
-                false,
-            ),
-            _ => return None,
-        };
-        Some(ObjectId {
-            group: group.into(),
-            version: "v1".into(),
-            kind: kind.into(),
-            plural: plural.into(),
-            namespace: if namespaced {
-                namespace.into()
-            } else {
-                String::new()
-            },
-            name: name.into(),
-        })
     }
 }
 
@@ -303,11 +362,11 @@ fn selector_json(s: &Selector, extra: &[Requirement]) -> Value {
 pub fn render(spec: &Spec, tls: &TlsMaterial) -> Vec<Object> {
     let n = spec.names();
     let ns = &spec.namespace;
-    let id = |kind: &str, name: &str| ObjectId::of(kind, ns, name).expect("known kind");
+    let id = |kind: Kind, name: &str| ObjectId::new(kind, ns, name);
     let mut out = Vec::new();
 
     out.push(Object {
-        id: id("ServiceAccount", &n.service_account),
+        id: id(Kind::ServiceAccount, &n.service_account),
         body: json!({
             "apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": spec.meta(&n.service_account, true),
@@ -316,7 +375,7 @@ pub fn render(spec: &Spec, tls: &TlsMaterial) -> Vec<Object> {
         }),
     });
     out.push(Object {
-        id: id("ClusterRole", &n.cluster_role),
+        id: id(Kind::ClusterRole, &n.cluster_role),
         body: json!({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
             "metadata": spec.meta(&n.cluster_role, false),
@@ -324,7 +383,7 @@ pub fn render(spec: &Spec, tls: &TlsMaterial) -> Vec<Object> {
         }),
     });
     out.push(Object {
-        id: id("ClusterRoleBinding", &n.cluster_role),
+        id: id(Kind::ClusterRoleBinding, &n.cluster_role),
         body: json!({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": spec.meta(&n.cluster_role, false),
@@ -345,11 +404,11 @@ pub fn render(spec: &Spec, tls: &TlsMaterial) -> Vec<Object> {
         })
     };
     out.push(Object {
-        id: id("Secret", &n.ca_secret),
+        id: id(Kind::Secret, &n.ca_secret),
         body: secret(&n.ca_secret, &tls.ca_cert_pem, &tls.ca_key_pem),
     });
     out.push(Object {
-        id: id("Secret", &n.serving_secret),
+        id: id(Kind::Secret, &n.serving_secret),
         body: secret(
             &n.serving_secret,
             &tls.serving_cert_pem,
@@ -357,7 +416,7 @@ pub fn render(spec: &Spec, tls: &TlsMaterial) -> Vec<Object> {
         ),
     });
     out.push(Object {
-        id: id("Service", &n.service),
+        id: id(Kind::Service, &n.service),
         body: json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": spec.meta(&n.service, true),
@@ -369,12 +428,12 @@ pub fn render(spec: &Spec, tls: &TlsMaterial) -> Vec<Object> {
         }),
     });
     out.push(Object {
-        id: id("Deployment", &n.deployment),
+        id: id(Kind::Deployment, &n.deployment),
         body: deployment(spec, &n),
     });
     if spec.replicas > 1 {
         out.push(Object {
-            id: id("PodDisruptionBudget", &n.pdb),
+            id: id(Kind::PodDisruptionBudget, &n.pdb),
             body: json!({
                 "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
                 "metadata": spec.meta(&n.pdb, true),
@@ -384,7 +443,7 @@ pub fn render(spec: &Spec, tls: &TlsMaterial) -> Vec<Object> {
         });
     }
     out.push(Object {
-        id: id("MutatingWebhookConfiguration", &n.webhook_configuration),
+        id: id(Kind::MutatingWebhookConfiguration, &n.webhook_configuration),
         body: webhook_configuration(spec, &n, &tls.ca_bundle_pem),
     });
     out
@@ -761,6 +820,35 @@ fn split_quantity(q: &str) -> Option<(&str, &str)> {
     Some((num, suffix))
 }
 
+/// The amount a quantity stands for, to compare two quantities (a request
+/// with its limit); `None` when `q` is not a quantity.
+pub fn quantity_value(q: &str) -> Option<f64> {
+    let (num, suffix) = split_quantity(q)?;
+    let (neg, digits, exp10) = parse_decimal(num)?;
+    let scale = match suffix {
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "" => 1.0,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        s if s.starts_with(['e', 'E']) => 10f64.powi(s[1..].parse::<i32>().ok()?),
+        _ => return None,
+    };
+    let v = digits as f64 * 10f64.powi(exp10) * scale;
+    Some(if neg { -v } else { v })
+}
+
 /// `[+-]digits[.digits]` as (negative, digits, exponent).
 fn parse_decimal(s: &str) -> Option<(bool, i128, i32)> {
     let (neg, s) = match s.as_bytes()[0] {
@@ -787,6 +875,17 @@ fn parse_decimal(s: &str) -> Option<(bool, i128, i32)> {
 mod tests {
     use super::*;
     use crate::webhook::inject;
+
+    #[test]
+    fn quantities_compare_by_amount() {
+        let v = |q| quantity_value(q).unwrap();
+        assert!(v("64Mi") < v("128Mi"));
+        assert!(v("1Gi") > v("1G"));
+        assert_eq!(v("500m"), v("0.5"));
+        assert!(v("100m") < v("1"));
+        assert_eq!(v("2k"), v("2000"));
+        assert!(quantity_value("lots").is_none());
+    }
 
     pub(crate) fn spec() -> Spec {
         Spec {
@@ -830,7 +929,11 @@ mod tests {
     }
 
     fn find<'a>(objs: &'a [Object], kind: &str) -> &'a Value {
-        &objs.iter().find(|o| o.id.kind == kind).unwrap().body
+        &objs
+            .iter()
+            .find(|o| o.id.kind.as_str() == kind)
+            .unwrap()
+            .body
     }
 
     #[test]
@@ -858,7 +961,7 @@ mod tests {
                 "{}",
                 o.id.describe()
             );
-            assert_eq!(o.body["kind"], o.id.kind);
+            assert_eq!(o.body["kind"], o.id.kind.as_str());
             assert_eq!(o.body["apiVersion"], o.id.api_version());
         }
         let one = Spec {
@@ -867,7 +970,7 @@ mod tests {
         };
         assert!(!render(&one, &tls())
             .iter()
-            .any(|o| o.id.kind == "PodDisruptionBudget"));
+            .any(|o| o.id.kind == Kind::PodDisruptionBudget));
     }
 
     #[test]

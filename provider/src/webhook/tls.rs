@@ -138,18 +138,6 @@ pub fn not_before(cert_pem: &str) -> Result<OffsetDateTime, TlsError> {
         .map_err(|e| TlsError::Parse(e.to_string()))
 }
 
-/// The PEM CERTIFICATE blocks of a bundle, each trimmed.
-pub fn bundle_certs(bundle: &str) -> Vec<String> {
-    const END: &str = "-----END CERTIFICATE-----";
-    bundle
-        .split_inclusive(END)
-        .filter_map(|c| {
-            let start = c.find("-----BEGIN CERTIFICATE-----")?;
-            c.ends_with(END).then(|| c[start..].trim().to_string())
-        })
-        .collect()
-}
-
 /// `sha256:<hex>` of the DER: what state records to notice a changed certificate.
 pub fn fingerprint(cert_pem: &str) -> Result<String, TlsError> {
     let der = der_of(cert_pem)?;

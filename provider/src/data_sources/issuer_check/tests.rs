@@ -6,6 +6,7 @@
 use super::*;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::json;
+use tfplugin::Value;
 
 const ISS: &str = "https://oidc.example.com";
 const AUD: &str = "sts.amazonaws.com";

@@ -14,9 +14,12 @@ use crate::aws::cloudfront::DistributionSpec;
 use crate::aws::route53::{Record, RecordValue, CLOUDFRONT_HOSTED_ZONE_ID};
 use crate::aws::s3::PublicAccess;
 use crate::oidc::{self, Jwks};
+use crate::timestamp::rfc3339;
+use tfplugin::types::Partition;
 
-pub const DISCOVERY_KEY: &str = ".well-known/openid-configuration";
-pub const JWKS_KEY: &str = "openid/v1/jwks";
+/// The documents' object keys: their paths below the issuer, without the `/`.
+pub const DISCOVERY_KEY: &str = oidc::DISCOVERY_PATH.split_at(1).1;
+pub const JWKS_KEY: &str = oidc::JWKS_PATH.split_at(1).1;
 pub const DISCOVERY_CONTENT_TYPE: &str = "application/json";
 pub const JWKS_CONTENT_TYPE: &str = "application/jwk-set+json";
 pub const NAME_TAG: &str = "irsa:name";
@@ -25,8 +28,8 @@ pub const NAME_TAG: &str = "irsa:name";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     pub account_id: String,
-    /// `aws`, `aws-cn`, `aws-us-gov`: from the caller's ARN.
-    pub partition: String,
+    /// From the caller's ARN (the region's when the ARN names none we know).
+    pub partition: Partition,
     pub region: String,
 }
 
@@ -35,22 +38,29 @@ impl Identity {
         let partition = arn
             .split(':')
             .nth(1)
-            .filter(|p| !p.is_empty())
-            .unwrap_or("aws");
+            .and_then(Partition::parse)
+            .unwrap_or_else(|| Partition::of_region(region));
         Identity {
             account_id: account_id.to_string(),
-            partition: partition.to_string(),
+            partition,
             region: region.to_string(),
         }
     }
 
     fn dns_suffix(&self) -> &'static str {
-        if self.partition == "aws-cn" {
-            "amazonaws.com.cn"
-        } else {
-            "amazonaws.com"
-        }
+        self.partition.dns_suffix()
     }
+}
+
+/// The issuer URL's host and path: what IAM names the OIDC provider by and
+/// what trust-policy condition keys start with.
+pub fn host_path(issuer: &str) -> &str {
+    issuer.trim_start_matches("https://")
+}
+
+/// `<issuer>/openid/v1/jwks`.
+pub fn jwks_uri(issuer: &str) -> String {
+    format!("{issuer}{}", oidc::JWKS_PATH)
 }
 
 pub fn bucket_name(name: &str, account_id: &str) -> String {
@@ -207,7 +217,7 @@ pub fn cloudfront_bucket_policy(bucket: &str, id: &Identity, distribution_arn: &
                 "Resource": format!("arn:{p}:s3:::{bucket}/*"),
                 "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}}
             },
-            deny_insecure(bucket, p),
+            deny_insecure(bucket, p.as_str()),
         ]
     })
     .to_string()
@@ -229,7 +239,7 @@ pub fn public_bucket_policy(bucket: &str, id: &Identity) -> String {
                     format!("arn:{p}:s3:::{bucket}/{JWKS_KEY}"),
                 ]
             },
-            deny_insecure(bucket, p),
+            deny_insecure(bucket, p.as_str()),
         ]
     })
     .to_string()
@@ -290,7 +300,10 @@ pub fn distribution_spec(
         origin_domain: bucket_host(bucket, id),
         origin_id: format!("s3-{bucket}"),
         origin_access_control_id: oac_id.to_string(),
-        price_class: config.price_class.clone().unwrap_or_default(),
+        price_class: config
+            .price_class
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
         min_ttl: config.cache_ttl.min,
         default_ttl: config.cache_ttl.default,
         max_ttl: config.cache_ttl.max,
@@ -446,13 +459,6 @@ pub fn retain_keys(
     }
 }
 
-pub fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,7 +609,7 @@ mod tests {
             "prod-oidc-123456789012.s3.eu-west-1.amazonaws.com"
         );
         let cn = Identity::from_caller_arn("1", "arn:aws-cn:iam::1:user/x", "cn-north-1");
-        assert_eq!(cn.partition, "aws-cn");
+        assert_eq!(cn.partition, Partition::AwsCn);
         assert_eq!(bucket_host("b", &cn), "b.s3.cn-north-1.amazonaws.com.cn");
     }
 

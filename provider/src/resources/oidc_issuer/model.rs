@@ -1,23 +1,24 @@
-//! `irsa_oidc_issuer`: the typed model (the schema comes from it), the
-//! configuration with defaults applied, and the checks that need no AWS call.
+//! `irsa_oidc_issuer`: the typed model (the schema comes from it). Each
+//! attribute declares its default and its own rules; `validate` keeps the
+//! rules that span several attributes. [`Config`] is a plan's or state's
+//! values, read once into plain types.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::oidc::{self, Jwks};
-use tfplugin::{AttrPath, Diagnostics, Json, Model, Tf};
+use tfplugin::timeouts::Timeouts;
+use tfplugin::types::{dns, GoDuration, Partition, TfEnum};
+use tfplugin::validate::{all, Invalid};
+use tfplugin::{AttrPath, Diagnostic, Diagnostics, Json, Model, Tf};
 
 pub const TYPE_NAME: &str = "irsa_oidc_issuer";
-pub const DEFAULT_CLIENT_ID: &str = "sts.amazonaws.com";
-pub const DEFAULT_PRICE_CLASS: &str = "PriceClass_100";
-pub const PRICE_CLASSES: [&str; 3] = ["PriceClass_100", "PriceClass_200", "PriceClass_All"];
+pub const DEFAULT_PRICE_CLASS: PriceClass = PriceClass::Class100;
 pub const DEFAULT_TTL: Ttl = Ttl {
     min: 0,
     default: 3600,
     max: 86400,
 };
-pub const DEFAULT_KEY_RETENTION: &str = "24h";
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 /// `<name>-oidc-<12-digit account>` must fit S3's 63 characters.
 pub const MAX_NAME_LEN: usize = 63 - "-oidc-".len() - 12;
 const MAX_CLIENT_IDS: usize = 100;
@@ -31,19 +32,24 @@ const MAX_TAG_VALUE_LEN: usize = 256;
 /// CloudFront's upper bound for any TTL: one year.
 const MAX_TTL_SECONDS: i64 = 31_536_000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where the issuer is served from.
+#[derive(TfEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hosting {
+    #[tf(name = "cloudfront")]
     CloudFront,
+    #[tf(name = "s3")]
     S3,
 }
 
-impl Hosting {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Hosting::CloudFront => "cloudfront",
-            Hosting::S3 => "s3",
-        }
-    }
+/// CloudFront's price classes.
+#[derive(TfEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PriceClass {
+    #[tf(name = "PriceClass_100")]
+    Class100,
+    #[tf(name = "PriceClass_200")]
+    Class200,
+    #[tf(name = "PriceClass_All")]
+    All,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,60 +70,60 @@ pub struct IssuerModel {
     // Required
     /// Names the bucket (`<name>-oidc-<account id>`), the Origin Access Control (`<name>-irsa`) and the tag `irsa:name`.
     /// Lowercase letters, digits and hyphens, at most 45 characters. Changing it replaces the issuer.
-    #[tf(required, replace)]
+    #[tf(required, replace, validate = issuer_name)]
     pub name: Tf<String>,
     /// The cluster's JWKS (e.g. `data.irsa_jwks.cluster.json`): non-empty, public keys only, unique `kid`s.
     /// Compared by meaning: whitespace and member order make no difference.
-    #[tf(required)]
+    #[tf(required, validate = jwks)]
     pub jwks: Tf<Json>,
 
     // Optional
-    /// `cloudfront` (default) or `s3`. Changing it replaces the issuer.
-    #[tf(optional, computed, replace)]
-    pub hosting: Tf<String>,
+    /// `cloudfront` or `s3`. Changing it replaces the issuer.
+    #[tf(optional, computed, replace, default = "cloudfront")]
+    pub hosting: Tf<Hosting>,
     /// CloudFront hosting: the issuer's host name; the issuer is `https://<domain>`. Lowercase, no scheme, no
     /// trailing dot, at most 64 characters (ACM's limit for a certificate's domain name). Changing it replaces the issuer.
-    #[tf(optional, replace)]
+    #[tf(optional, replace, validate = domain)]
     pub domain: Tf<String>,
     /// CloudFront hosting: the public hosted zone that contains `domain`; the alias and certificate validation records go there.
-    #[tf(optional, replace)]
+    #[tf(optional, replace, validate = zone_id)]
     pub route53_zone_id: Tf<String>,
-    /// Audiences the IAM OIDC provider accepts (`aud`). Default: `["sts.amazonaws.com"]` in every partition, the
-    /// audience the pod identity webhook puts in projected tokens unless its `--audience` says otherwise; set it
-    /// when your tokens carry another (e.g. `sts.amazonaws.com.cn`). At most 100. Updated in place on the existing
-    /// OIDC provider, and compared as a set: IAM listing them in another order is no change.
-    #[tf(optional, computed)]
+    /// Audiences the IAM OIDC provider accepts (`aud`), in every partition the audience the pod identity webhook puts
+    /// in projected tokens unless its `--audience` says otherwise; set it when your tokens carry another (e.g.
+    /// `sts.amazonaws.com.cn`). At most 100. Updated in place on the existing OIDC provider, and compared as a set:
+    /// IAM listing them in another order is no change.
+    #[tf(optional, computed, default = ["sts.amazonaws.com"], validate = all(client_ids))]
     pub client_ids: Tf<Vec<Tf<String>>>,
     /// Server certificate thumbprints: 40 lower-case hex characters each (as IAM stores them), at most 5, compared
     /// as a set. Default: none sent, and whatever IAM keeps is left alone (IAM verifies the issuer's certificate
     /// against its trusted CAs).
-    #[tf(optional, computed)]
+    #[tf(optional, computed, keep, validate = all(thumbprints))]
     pub thumbprints: Tf<Vec<Tf<String>>>,
-    /// CloudFront hosting: `PriceClass_100` (default), `PriceClass_200` or `PriceClass_All`.
+    /// CloudFront hosting: `PriceClass_100`, `PriceClass_200` or `PriceClass_All`. Default: `"PriceClass_100"` with
+    /// CloudFront hosting, null with S3 hosting.
     #[tf(optional, computed)]
-    pub price_class: Tf<String>,
-    /// CloudFront TTLs in seconds, `{ min, default, max }`, default `{ min = 0, default = 3600, max = 86400 }`.
-    /// The documents' `Cache-Control` is `public, max-age=<default>`.
-    #[tf(optional, computed)]
+    pub price_class: Tf<PriceClass>,
+    /// CloudFront TTLs in seconds, `{ min, default, max }`. The documents' `Cache-Control` is `public, max-age=<default>`.
+    #[tf(optional, computed, default = TtlModel::from(DEFAULT_TTL), validate = ttl)]
     pub cache_ttl: Tf<TtlModel>,
-    /// How long a key removed from `jwks` stays published, so tokens it signed keep verifying (Go duration, default `24h`; `0s` removes at once).
-    /// The key is recorded in `retained_keys`; the first apply after that removes it.
-    #[tf(optional, computed)]
-    pub key_retention: Tf<String>,
-    /// Delete the bucket on destroy even when it holds objects this provider did not write. Default: false.
-    #[tf(optional, computed)]
+    /// How long a key removed from `jwks` stays published, so tokens it signed keep verifying (Go duration; `0s`
+    /// removes at once). The key is recorded in `retained_keys`; the first apply after that removes it.
+    #[tf(optional, computed, default = "24h")]
+    pub key_retention: Tf<GoDuration>,
+    /// Delete the bucket on destroy even when it holds objects this provider did not write.
+    #[tf(optional, computed, default = false)]
     pub force_destroy: Tf<bool>,
-    /// Wait until CloudFront has deployed changes. Default: true.
-    #[tf(optional, computed)]
+    /// Wait until CloudFront has deployed changes.
+    #[tf(optional, computed, default = true)]
     pub wait_for_deployment: Tf<bool>,
     /// Take over an IAM OIDC provider that already exists for the issuer's URL (same ARN, so roles that trust it
-    /// keep working), e.g. one made by another Terraform module, instead of refusing. Default: false, and a create
-    /// that finds a provider for the URL that is not this issuer's fails before making anything, naming its ARN.
+    /// keep working), e.g. one made by another Terraform module, instead of refusing. When false, a create that
+    /// finds a provider for the URL that is not this issuer's fails before making anything, naming its ARN.
     /// Only read when the issuer is created; changing it later does nothing. An adopted provider gets this issuer's
     /// `client_ids`, `thumbprints` (when set) and `tags` (its other tags are removed), and from then on it is this
     /// issuer's own: destroying or replacing the issuer deletes it. To keep it, `terraform state rm` the issuer
-    /// instead of destroying it.
-    #[tf(optional, computed)]
+    /// instead of destroying it. Default: `false`.
+    #[tf(optional, computed, keep)]
     pub adopt_existing_oidc_provider: Tf<bool>,
     /// Tags for every AWS object made. Keys starting with `irsa:` are reserved for the provider's own tags, and
     /// `aws:` for AWS's. AWS's tag rules are checked when planning: keys of 1 to 128 characters, values of at most
@@ -128,37 +134,37 @@ pub struct IssuerModel {
 
     // Computed
     /// The `name`.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub id: Tf<String>,
     /// `https://...`, no trailing slash: the value for `--service-account-issuer`.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub issuer_url: Tf<String>,
     /// The issuer without `https://`: the prefix of trust-policy condition keys.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub oidc_provider_url: Tf<String>,
     /// ARN of the IAM OIDC provider.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub oidc_provider_arn: Tf<String>,
     /// `<issuer_url>/openid/v1/jwks`: the value for `--service-account-jwks-uri`.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub jwks_uri: Tf<String>,
     /// The S3 bucket.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub bucket: Tf<String>,
     /// The bucket's region.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub region: Tf<String>,
     /// CloudFront distribution ID.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub distribution_id: Tf<String>,
     /// CloudFront distribution domain (`dxxxx.cloudfront.net`).
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub distribution_domain_name: Tf<String>,
     /// ACM certificate (us-east-1).
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub certificate_arn: Tf<String>,
     /// CloudFront Origin Access Control ID.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub origin_access_control_id: Tf<String>,
     /// The JSON published at `/.well-known/openid-configuration`.
     #[tf(computed)]
@@ -185,19 +191,20 @@ pub struct IssuerModel {
     #[tf(computed)]
     pub bucket_settings: Tf<BTreeMap<String, String>>,
 
-    /// How long each operation may take. Go-style durations such as `45m` or `1h30m`.
-    #[tf(block)]
-    pub timeouts: Tf<TimeoutsModel>,
+    /// How long each operation may take, as Go durations such as `45m`, `1h30m` or `1.5h`. ACM validation and
+    /// CloudFront deployment dominate a create; a distribution must be disabled and deployed before it can be deleted.
+    #[tf(timeouts(create = "60m", update = "60m", delete = "60m"))]
+    pub timeouts: Tf<Timeouts>,
 }
 
 /// `{ min, default, max }` in seconds.
 #[derive(Model, Clone, Debug, Default, PartialEq)]
 pub struct TtlModel {
-    /// Minimum TTL (`0` by default).
+    /// Minimum TTL.
     pub min: Tf<i64>,
-    /// Default TTL, also the documents' `max-age` (`3600` by default).
+    /// Default TTL, also the documents' `max-age`.
     pub default: Tf<i64>,
-    /// Maximum TTL (`86400` by default).
+    /// Maximum TTL.
     pub max: Tf<i64>,
 }
 
@@ -222,36 +229,18 @@ pub struct RetainedKeyModel {
     pub expires_at: Tf<String>,
 }
 
-/// How long each operation may take. Go-style durations such as `45m` or `1h30m`.
-#[derive(Model, Clone, Debug, Default, PartialEq)]
-pub struct TimeoutsModel {
-    /// Default: `60m` (ACM validation and CloudFront deployment dominate).
-    #[tf(optional)]
-    pub create: Tf<String>,
-    /// Default: `60m`.
-    #[tf(optional)]
-    pub update: Tf<String>,
-    /// Default: `60m` (a distribution must be disabled and deployed before it can be deleted).
-    #[tf(optional)]
-    pub delete: Tf<String>,
-}
-
 pub fn schema() -> tfplugin::Schema {
     IssuerModel::schema(0)
 }
 
 impl IssuerModel {
-    /// The hosting a state or plan names (CloudFront unless `s3`).
+    /// The hosting a state or plan names.
     pub fn hosting_mode(&self) -> Hosting {
-        if self.hosting.as_deref() == Some("s3") {
-            Hosting::S3
-        } else {
-            Hosting::CloudFront
-        }
+        self.hosting.known().copied().unwrap_or(Hosting::CloudFront)
     }
 }
 
-/// The configuration with defaults applied; only built from known values.
+/// A plan's or state's values (defaults applied) in plain types.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub name: String,
@@ -261,217 +250,68 @@ pub struct Config {
     pub jwks: Jwks,
     pub client_ids: Vec<String>,
     pub thumbprints: Vec<String>,
-    pub price_class: Option<String>,
+    pub price_class: Option<PriceClass>,
     pub cache_ttl: Ttl,
     pub key_retention: Duration,
     pub force_destroy: bool,
     pub wait_for_deployment: bool,
     pub adopt_existing_oidc_provider: bool,
     pub tags: BTreeMap<String, String>,
-    pub timeouts: Timeouts,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timeouts {
-    pub create: Duration,
-    pub update: Duration,
-    pub delete: Duration,
+// ---------------------------------------------------------------------------
+// Rules of one attribute (declared on the fields above)
+// ---------------------------------------------------------------------------
+
+fn issuer_name(name: &String) -> Result<(), Invalid> {
+    check_name(name).map_err(|why| Invalid::new("Invalid name", why))
 }
 
-/// Go-style duration: `24h`, `90m`, `1h30m`, `45s`, `0s`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if t == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut total = 0u64;
-    let mut digits = String::new();
-    let mut saw_unit = false;
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return None,
-        };
-        let n: u64 = digits.parse().ok()?;
-        total = total.checked_add(n.checked_mul(unit)?)?;
-        digits.clear();
-        saw_unit = true;
-    }
-    (digits.is_empty() && saw_unit).then_some(Duration::from_secs(total))
+fn jwks(j: &Json) -> Result<(), Invalid> {
+    oidc::parse_jwks(j.as_str())
+        .map(|_| ())
+        .map_err(|e| Invalid::new("Invalid JWKS", e.to_string()))
 }
 
-/// Decodes a configuration and checks it; unknown values are skipped (they
-/// are checked when known).
-pub fn validate_value(config: &tfplugin::Value) -> Diagnostics {
-    match IssuerModel::decode(config) {
-        Ok(m) => validate(&m),
-        Err(d) => d,
+fn domain(d: &String) -> Result<(), Invalid> {
+    check_domain(d).map_err(|why| Invalid::new("Invalid domain", why))
+}
+
+/// Route53 IDs are upper-case alphanumerics; whether the zone exists is
+/// checked against Route53 when planning.
+fn zone_id(zone: &String) -> Result<(), Invalid> {
+    let ok = !zone.is_empty()
+        && zone.len() <= 32
+        && zone
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            "Invalid hosted zone ID",
+            format!("{zone:?} is not a Route53 hosted zone ID such as \"Z0123456789ABCDEFGHIJ\" (without the /hostedzone/ prefix)."),
+        ))
     }
 }
 
-/// Static checks; unknown values are skipped (they are checked when known).
-pub fn validate(config: &IssuerModel) -> Diagnostics {
-    let mut d = Diagnostics::default();
-    let at = AttrPath::root;
-    if let Some(name) = config.name.as_deref() {
-        if let Err(why) = check_name(name) {
-            d.error_at(at("name"), "Invalid name", why);
-        }
-    }
-    let hosting = match &config.hosting {
-        Tf::Null => Some(Hosting::CloudFront),
-        Tf::Unknown(_) => None,
-        Tf::Known(h) if h == "cloudfront" => Some(Hosting::CloudFront),
-        Tf::Known(h) if h == "s3" => Some(Hosting::S3),
-        Tf::Known(other) => {
-            d.error_at(
-                at("hosting"),
-                "Invalid hosting",
-                format!("{other:?}: use \"cloudfront\" or \"s3\"."),
-            );
-            None
-        }
-    };
-    match hosting {
-        Some(Hosting::CloudFront) => {
-            if config.domain.is_null() {
-                d.error_at(
-                    at("domain"),
-                    "Missing domain",
-                    "CloudFront hosting serves the issuer at https://<domain>: set `domain`.",
-                );
-            }
-            if config.route53_zone_id.is_null() {
-                d.error_at(
-                    at("route53_zone_id"),
-                    "Missing hosted zone",
-                    "CloudFront hosting needs the public Route53 zone that contains `domain` (for the alias and certificate validation records).",
-                );
-            }
-        }
-        Some(Hosting::S3) => {
-            for (attr, set) in [
-                ("domain", !config.domain.is_null()),
-                ("route53_zone_id", !config.route53_zone_id.is_null()),
-                ("price_class", !config.price_class.is_null()),
-            ] {
-                if set {
-                    d.error_at(
-                        at(attr),
-                        "Not used with S3 hosting",
-                        format!("`{attr}` applies to CloudFront hosting only; with hosting = \"s3\" the issuer is the bucket's own HTTPS URL. Remove it."),
-                    );
-                }
-            }
-        }
-        None => {}
-    }
-    if let Some(domain) = config.domain.as_deref() {
-        if let Err(why) = check_domain(domain) {
-            d.error_at(at("domain"), "Invalid domain", why);
-        }
-    }
-    if let Some(zone) = config.route53_zone_id.as_deref() {
-        // Route53 IDs are upper-case alphanumerics; whether the zone exists
-        // is checked against Route53 when planning.
-        if zone.is_empty()
-            || zone.len() > 32
-            || !zone
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            d.error_at(
-                at("route53_zone_id"),
-                "Invalid hosted zone ID",
-                format!("{zone:?} is not a Route53 hosted zone ID such as \"Z0123456789ABCDEFGHIJ\" (without the /hostedzone/ prefix)."),
-            );
-        }
-    }
-    if let Some(jwks) = config.jwks.known() {
-        if let Err(e) = oidc::parse_jwks(jwks.as_str()) {
-            d.error_at(at("jwks"), "Invalid JWKS", e.to_string());
-        }
-    }
-    if let Some(tags) = config.tags.known() {
-        // The bucket carries the most tags of our own (see `bucket_tags`).
-        let own = own_bucket_tags(hosting, !config.route53_zone_id.is_null());
-        check_tags(tags, own, &mut d);
-    }
-    if let Some(ids) = config.client_ids.known() {
-        check_client_ids(ids, &mut d);
-    }
-    if let Some(tps) = config.thumbprints.known() {
-        check_thumbprints(tps, &mut d);
-    }
-    if let Some(pc) = config.price_class.as_deref() {
-        if !PRICE_CLASSES.contains(&pc) {
-            d.error_at(
-                at("price_class"),
-                "Invalid price class",
-                format!("{pc:?}: use one of {}.", PRICE_CLASSES.join(", ")),
-            );
-        }
-    }
-    if let Some(ttl) = config.cache_ttl.known() {
-        match (ttl.min.known(), ttl.default.known(), ttl.max.known()) {
-            (Some(&min), Some(&def), Some(&max)) => {
-                if min < 0 || !(min <= def && def <= max) || max > MAX_TTL_SECONDS {
-                    d.error_at(
-                        at("cache_ttl"),
-                        "Invalid cache TTLs",
-                        format!("Need 0 <= min <= default <= max <= {MAX_TTL_SECONDS} seconds; got min = {min}, default = {def}, max = {max}."),
-                    );
-                }
-            }
-            _ if [&ttl.min, &ttl.default, &ttl.max]
-                .iter()
-                .any(|t| t.is_null()) =>
-            {
-                d.error_at(
-                    at("cache_ttl"),
+fn ttl(t: &TtlModel) -> Result<(), Invalid> {
+    match (t.min.known(), t.default.known(), t.max.known()) {
+        (Some(&min), Some(&def), Some(&max)) => {
+            if min < 0 || !(min <= def && def <= max) || max > MAX_TTL_SECONDS {
+                return Err(Invalid::new(
                     "Invalid cache TTLs",
-                    "`min`, `default` and `max` must be whole numbers of seconds.",
-                );
+                    format!("Need 0 <= min <= default <= max <= {MAX_TTL_SECONDS} seconds; got min = {min}, default = {def}, max = {max}."),
+                ));
             }
-            _ => {}
+            Ok(())
         }
+        _ if [&t.min, &t.default, &t.max].iter().any(|t| t.is_null()) => Err(Invalid::new(
+            "Invalid cache TTLs",
+            "`min`, `default` and `max` must be whole numbers of seconds.",
+        )),
+        _ => Ok(()),
     }
-    if let Some(r) = config.key_retention.as_deref() {
-        if parse_duration(r).is_none() {
-            d.error_at(
-                at("key_retention"),
-                "Invalid duration",
-                format!("{r:?} is not a duration such as \"24h\", \"90m\", \"1h30m\" or \"0s\"."),
-            );
-        }
-    }
-    if let Some(timeouts) = config.timeouts.known() {
-        for (op, value) in [
-            ("create", &timeouts.create),
-            ("update", &timeouts.update),
-            ("delete", &timeouts.delete),
-        ] {
-            if let Some(t) = value.as_deref() {
-                if parse_duration(t).is_none_or(|d| d.is_zero()) {
-                    d.error_at(
-                        at("timeouts").attr(op),
-                        "Invalid timeout",
-                        format!("{t:?} is not a positive duration such as \"45m\"."),
-                    );
-                }
-            }
-        }
-    }
-    d
 }
 
 pub fn check_name(name: &str) -> Result<(), String> {
@@ -517,15 +357,7 @@ pub fn check_domain(domain: &str) -> Result<(), String> {
         ));
     }
     let labels: Vec<&str> = domain.split('.').collect();
-    let label_ok = |l: &&str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && l.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    if labels.len() < 2 || !labels.iter().all(label_ok) {
+    if labels.len() < 2 || !labels.iter().all(|l| dns::check_label(l).is_ok()) {
         return Err(format!("{domain:?} is not a DNS name such as \"oidc.example.com\" (letters, digits and hyphens; no path, port or wildcard)."));
     }
     Ok(())
@@ -604,30 +436,130 @@ fn check_tags(tags: &BTreeMap<String, Tf<String>>, own: usize, d: &mut Diagnosti
     }
 }
 
-/// The partition of a region name, as AWS's endpoint rules group them.
-pub fn partition_of_region(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-isof-") {
-        "aws-iso-f"
-    } else if region.starts_with("eu-isoe-") {
-        "aws-iso-e"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else {
-        "aws"
+fn client_ids(items: &Vec<Tf<String>>) -> Vec<Invalid> {
+    if items.is_empty() {
+        return vec![Invalid::new(
+            "No client IDs",
+            "The IAM OIDC provider needs at least one audience, usually \"sts.amazonaws.com\".",
+        )];
     }
+    let mut out = Vec::new();
+    if items.len() > MAX_CLIENT_IDS {
+        out.push(Invalid::new(
+            "Too many client IDs",
+            format!("IAM allows at most {MAX_CLIENT_IDS}; got {}.", items.len()),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, item) in items.iter().enumerate() {
+        let problem = match item {
+            Tf::Unknown(_) => continue,
+            Tf::Null => Invalid::new("Invalid client ID", "A client ID must not be null."),
+            Tf::Known(s) if s.is_empty() || s.len() > 255 => Invalid::new(
+                "Invalid client ID",
+                "A client ID must be 1 to 255 characters.",
+            ),
+            Tf::Known(s) if !seen.insert(s) => {
+                Invalid::new("Duplicate client ID", format!("{s:?} is listed twice."))
+            }
+            Tf::Known(_) => continue,
+        };
+        out.push(problem.at_index(i));
+    }
+    out
+}
+
+fn thumbprints(items: &Vec<Tf<String>>) -> Vec<Invalid> {
+    let mut out = Vec::new();
+    if items.len() > MAX_THUMBPRINTS {
+        out.push(Invalid::new(
+            "Too many thumbprints",
+            format!("IAM allows at most {MAX_THUMBPRINTS}; got {}.", items.len()),
+        ));
+    }
+    for (i, item) in items.iter().enumerate() {
+        let hex = |s: &str| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let problem = match item {
+            Tf::Unknown(_) => continue,
+            Tf::Null => Invalid::new("Invalid thumbprint", "A thumbprint must not be null."),
+            Tf::Known(s) if hex(s) && *s != s.to_ascii_lowercase() => Invalid::new(
+                "Invalid thumbprint",
+                format!(
+                    "{s:?}: write it in lower case ({:?}): IAM stores thumbprints in lower case, so upper case would show a change on every plan.",
+                    s.to_ascii_lowercase()
+                ),
+            ),
+            Tf::Known(s) if !hex(s) => Invalid::new(
+                "Invalid thumbprint",
+                format!("{s:?}: a thumbprint is the SHA-1 of a certificate as 40 hexadecimal characters."),
+            ),
+            Tf::Known(_) => continue,
+        };
+        out.push(problem.at_index(i));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Rules that span several attributes
+// ---------------------------------------------------------------------------
+
+/// Static checks across attributes; unknown values are skipped (they are
+/// checked when known). Each attribute's own rules are on the field.
+pub fn validate(config: &IssuerModel) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let at = AttrPath::root;
+    let hosting = match &config.hosting {
+        Tf::Null => Some(Hosting::CloudFront),
+        other => other.known().copied(),
+    };
+    match hosting {
+        Some(Hosting::CloudFront) => {
+            if config.domain.is_null() {
+                d.error_at(
+                    at("domain"),
+                    "Missing domain",
+                    "CloudFront hosting serves the issuer at https://<domain>: set `domain`.",
+                );
+            }
+            if config.route53_zone_id.is_null() {
+                d.error_at(
+                    at("route53_zone_id"),
+                    "Missing hosted zone",
+                    "CloudFront hosting needs the public Route53 zone that contains `domain` (for the alias and certificate validation records).",
+                );
+            }
+        }
+        Some(Hosting::S3) => {
+            for (attr, set) in [
+                ("domain", !config.domain.is_null()),
+                ("route53_zone_id", !config.route53_zone_id.is_null()),
+                ("price_class", !config.price_class.is_null()),
+            ] {
+                if set {
+                    d.error_at(
+                        at(attr),
+                        "Not used with S3 hosting",
+                        format!("`{attr}` applies to CloudFront hosting only; with hosting = \"s3\" the issuer is the bucket's own HTTPS URL. Remove it."),
+                    );
+                }
+            }
+        }
+        None => {}
+    }
+    if let Some(tags) = config.tags.known() {
+        // The bucket carries the most tags of our own (see `bucket_tags`).
+        let own = own_bucket_tags(hosting, !config.route53_zone_id.is_null());
+        check_tags(tags, own, &mut d);
+    }
+    d
 }
 
 /// CloudFront hosting needs ACM certificates in us-east-1 and CloudFront's
 /// alias zone: both only in the `aws` partition (CloudFront in China takes
 /// no ACM certificates; GovCloud and the ISO partitions have no CloudFront).
-pub fn check_hosting_partition(hosting: Hosting, partition: &str) -> Result<(), String> {
-    if hosting == Hosting::CloudFront && partition != "aws" {
+pub fn check_hosting_partition(hosting: Hosting, partition: Partition) -> Result<(), String> {
+    if hosting == Hosting::CloudFront && partition != Partition::Aws {
         return Err(format!(
             "CloudFront hosting is not available in the {partition} partition (it needs CloudFront with an ACM certificate from us-east-1). \
              Use hosting = \"s3\" there: the issuer is then the bucket's own HTTPS URL (remove `domain` and `route53_zone_id`)."
@@ -636,113 +568,12 @@ pub fn check_hosting_partition(hosting: Hosting, partition: &str) -> Result<(), 
     Ok(())
 }
 
-fn check_client_ids(items: &[Tf<String>], d: &mut Diagnostics) {
-    let at = AttrPath::root("client_ids");
-    if items.is_empty() {
-        d.error_at(
-            at,
-            "No client IDs",
-            "The IAM OIDC provider needs at least one audience, usually \"sts.amazonaws.com\".",
-        );
-        return;
-    }
-    if items.len() > MAX_CLIENT_IDS {
-        d.error_at(
-            at.clone(),
-            "Too many client IDs",
-            format!("IAM allows at most {MAX_CLIENT_IDS}; got {}.", items.len()),
-        );
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for (i, item) in items.iter().enumerate() {
-        let s = match item {
-            Tf::Known(s) => s,
-            Tf::Unknown(_) => continue,
-            Tf::Null => {
-                d.error_at(
-                    at.clone().index(i),
-                    "Invalid client ID",
-                    "A client ID must not be null.",
-                );
-                continue;
-            }
-        };
-        if s.is_empty() || s.len() > 255 {
-            d.error_at(
-                at.clone().index(i),
-                "Invalid client ID",
-                "A client ID must be 1 to 255 characters.",
-            );
-        } else if !seen.insert(s) {
-            d.error_at(
-                at.clone().index(i),
-                "Duplicate client ID",
-                format!("{s:?} is listed twice."),
-            );
-        }
-    }
-}
-
-fn check_thumbprints(items: &[Tf<String>], d: &mut Diagnostics) {
-    let at = AttrPath::root("thumbprints");
-    if items.len() > MAX_THUMBPRINTS {
-        d.error_at(
-            at.clone(),
-            "Too many thumbprints",
-            format!("IAM allows at most {MAX_THUMBPRINTS}; got {}.", items.len()),
-        );
-    }
-    for (i, item) in items.iter().enumerate() {
-        let Some(s) = item.known() else {
-            if item.is_null() {
-                d.error_at(
-                    at.clone().index(i),
-                    "Invalid thumbprint",
-                    "A thumbprint must not be null.",
-                );
-            }
-            continue;
-        };
-        if s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()) && s != &s.to_ascii_lowercase()
-        {
-            d.error_at(
-                at.clone().index(i),
-                "Invalid thumbprint",
-                format!(
-                    "{s:?}: write it in lower case ({:?}): IAM stores thumbprints in lower case, so upper case would show a change on every plan.",
-                    s.to_ascii_lowercase()
-                ),
-            );
-        } else if s.len() != 40 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            d.error_at(
-                at.clone().index(i),
-                "Invalid thumbprint",
-                format!("{s:?}: a thumbprint is the SHA-1 of a certificate as 40 hexadecimal characters."),
-            );
-        }
-    }
-}
-
 impl Config {
-    /// Reads a wholly known, validated configuration with defaults applied.
-    pub fn from_value(v: &tfplugin::Value) -> Result<Config, Diagnostics> {
-        Config::from_model(&IssuerModel::decode(v)?)
-    }
-
-    /// A validated configuration with defaults applied.
+    /// The values of a plan or state: every argument known, defaults in place.
     pub fn from_model(m: &IssuerModel) -> Result<Config, Diagnostics> {
-        let problems = validate(m);
-        if problems.has_errors() {
-            return Err(problems);
-        }
         let hosting = m.hosting_mode();
         let jwks = oidc::parse_jwks(m.jwks.known().map(Json::as_str).unwrap_or_default()).map_err(
-            |e| {
-                Diagnostics::from(
-                    tfplugin::Diagnostic::error("Invalid JWKS", e.to_string())
-                        .at(AttrPath::root("jwks")),
-                )
-            },
+            |e| Diagnostic::error("Invalid JWKS", e.to_string()).at(AttrPath::root("jwks")),
         )?;
         let cache_ttl = match m.cache_ttl.known() {
             Some(TtlModel {
@@ -756,51 +587,30 @@ impl Config {
             },
             _ => DEFAULT_TTL,
         };
-        let timeouts = m.timeouts.known().cloned().unwrap_or_default();
-        let timeout = |t: &Tf<String>| {
-            t.as_deref()
-                .and_then(parse_duration)
-                .unwrap_or(DEFAULT_TIMEOUT)
-        };
+        let flag = |v: &Tf<bool>| v.known() == Some(&true);
         Ok(Config {
             name: m.name.as_deref().unwrap_or_default().to_string(),
             hosting,
             domain: m.domain.known().cloned(),
             route53_zone_id: m.route53_zone_id.known().cloned(),
             jwks,
-            client_ids: m
-                .client_ids
-                .known_items()
-                .unwrap_or_else(|| vec![DEFAULT_CLIENT_ID.to_string()]),
+            client_ids: m.client_ids.known_items().unwrap_or_default(),
             thumbprints: m.thumbprints.known_items().unwrap_or_default(),
-            price_class: match hosting {
-                Hosting::CloudFront => Some(
-                    m.price_class
-                        .as_deref()
-                        .unwrap_or(DEFAULT_PRICE_CLASS)
-                        .to_string(),
-                ),
-                Hosting::S3 => None,
-            },
+            price_class: m
+                .price_class
+                .known()
+                .copied()
+                .filter(|_| hosting == Hosting::CloudFront),
             cache_ttl,
             key_retention: m
                 .key_retention
-                .as_deref()
-                .and_then(parse_duration)
-                .unwrap_or(Duration::from_secs(24 * 3600)),
-            force_destroy: m.force_destroy.known().copied().unwrap_or(false),
-            wait_for_deployment: m.wait_for_deployment.known().copied().unwrap_or(true),
-            adopt_existing_oidc_provider: m
-                .adopt_existing_oidc_provider
                 .known()
-                .copied()
-                .unwrap_or(false),
+                .map(GoDuration::duration)
+                .unwrap_or_default(),
+            force_destroy: flag(&m.force_destroy),
+            wait_for_deployment: flag(&m.wait_for_deployment),
+            adopt_existing_oidc_provider: flag(&m.adopt_existing_oidc_provider),
             tags: m.tags.known_entries().unwrap_or_default(),
-            timeouts: Timeouts {
-                create: timeout(&timeouts.create),
-                update: timeout(&timeouts.update),
-                delete: timeout(&timeouts.delete),
-            },
         })
     }
 }
@@ -810,8 +620,24 @@ mod tests {
     use super::*;
     use tfplugin::{TfType, Type, Value};
 
+    /// Every problem of a configuration, as validate and plan report them.
     fn validate(v: &Value) -> Diagnostics {
-        validate_value(v)
+        match IssuerModel::decode(v) {
+            Err(d) => d,
+            Ok(m) => {
+                let mut d = m.validate_fields();
+                d.extend(super::validate(&m));
+                d
+            }
+        }
+    }
+
+    /// A configuration's values as a plan holds them: defaults applied.
+    fn planned(v: &Value) -> Config {
+        let config = IssuerModel::decode(v).unwrap();
+        let mut m = config.clone();
+        m.apply_defaults(&config);
+        Config::from_model(&m).unwrap()
     }
 
     fn base(attrs: Vec<(&str, Value)>) -> Value {
@@ -841,12 +667,22 @@ mod tests {
 
     #[test]
     fn a_good_config_passes_and_gets_defaults() {
-        let c = Config::from_value(&base(vec![])).unwrap();
+        let c = planned(&base(vec![]));
         assert_eq!(c.hosting, Hosting::CloudFront);
         assert_eq!(c.client_ids, vec!["sts.amazonaws.com"]);
         assert_eq!(c.cache_ttl, DEFAULT_TTL);
         assert_eq!(c.key_retention, Duration::from_secs(86400));
-        assert_eq!(c.price_class.as_deref(), Some("PriceClass_100"));
+        assert!(c.wait_for_deployment && !c.force_destroy);
+        // The schema says what the plan applies.
+        let b = IssuerModel::block();
+        let desc = |a: &str| b.find_attribute(a).unwrap().description.clone();
+        assert!(
+            desc("key_retention").ends_with("Default: `\"24h\"`."),
+            "{}",
+            desc("key_retention")
+        );
+        assert!(desc("client_ids").ends_with("Default: `[\"sts.amazonaws.com\"]`."));
+        assert!(desc("cache_ttl").ends_with("Default: `{ default = 3600, max = 86400, min = 0 }`."));
     }
 
     #[test]
@@ -987,23 +823,15 @@ mod tests {
 
     #[test]
     fn cloudfront_hosting_only_in_the_aws_partition() {
-        for (region, partition) in [
-            ("eu-west-1", "aws"),
-            ("us-east-1", "aws"),
-            ("cn-north-1", "aws-cn"),
-            ("cn-northwest-1", "aws-cn"),
-            ("us-gov-west-1", "aws-us-gov"),
-            ("us-iso-east-1", "aws-iso"),
-            ("us-isob-east-1", "aws-iso-b"),
-        ] {
-            assert_eq!(partition_of_region(region), partition, "{region}");
-        }
-        assert!(check_hosting_partition(Hosting::CloudFront, "aws").is_ok());
-        assert!(check_hosting_partition(Hosting::S3, "aws-cn").is_ok());
-        assert!(check_hosting_partition(Hosting::S3, "aws-us-gov").is_ok());
-        for p in ["aws-cn", "aws-us-gov"] {
+        assert!(check_hosting_partition(Hosting::CloudFront, Partition::Aws).is_ok());
+        assert!(check_hosting_partition(Hosting::S3, Partition::AwsCn).is_ok());
+        assert!(check_hosting_partition(Hosting::S3, Partition::AwsUsGov).is_ok());
+        for p in [Partition::AwsCn, Partition::AwsUsGov] {
             let why = check_hosting_partition(Hosting::CloudFront, p).unwrap_err();
-            assert!(why.contains(p) && why.contains("hosting = \"s3\""), "{why}");
+            assert!(
+                why.contains(p.as_str()) && why.contains("hosting = \"s3\""),
+                "{why}"
+            );
         }
     }
 
@@ -1037,14 +865,30 @@ mod tests {
     }
 
     #[test]
-    fn durations_are_go_style() {
-        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86400)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("0s"), Some(Duration::ZERO));
-        assert_eq!(parse_duration("90m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("1 day"), None);
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(parse_duration("h"), None);
+    fn every_duration_attribute_takes_go_durations() {
+        for ok in ["1.5h", "1h30m", "90s", "300ms", "0s"] {
+            let d = validate(&base(vec![("key_retention", Value::string(ok))]));
+            assert!(d.is_empty(), "{ok}: {d:?}");
+            let timeouts = Value::object([
+                ("create", Value::string(ok)),
+                ("update", Value::string(ok)),
+                ("delete", Value::string(ok)),
+            ]);
+            let d = validate(&base(vec![("timeouts", timeouts)]));
+            assert!(d.is_empty(), "{ok}: {d:?}");
+        }
+        for bad in ["90x", "-1h", "1d", "1 day"] {
+            let d = validate(&base(vec![("key_retention", Value::string(bad))]));
+            assert_eq!(paths(&d), ["key_retention"], "{bad}");
+            assert_eq!(d.0[0].summary, "Invalid duration");
+            let timeouts = Value::object([
+                ("create", Value::string(bad)),
+                ("update", Value::Null),
+                ("delete", Value::Null),
+            ]);
+            let d = validate(&base(vec![("timeouts", timeouts)]));
+            assert_eq!(paths(&d), ["timeouts.create"], "{bad}");
+        }
     }
 
     #[test]

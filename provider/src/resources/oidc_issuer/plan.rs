@@ -1,115 +1,103 @@
-//! Plan: defaults, what replaces the issuer, and what the computed
-//! attributes will be (known now where the configuration decides them).
+//! Plan: the values the configuration and the prior state decide, known
+//! now (the framework has applied the declared defaults and left the rest
+//! of the computed values unknown), and the checks that need AWS before
+//! anything is made.
 
-use tfplugin::framework::{PlanRequest, PlanResponse};
-use tfplugin::{Ctx, Diagnostics, Model, Tf, TfType};
+use tfplugin::resource::{Plan, PlanKind};
+use tfplugin::{Ctx, Diagnostics, Tf};
 
+use super::checks;
 use super::desired::{self, Retained};
-use super::model::{self, Config, Hosting, IssuerModel, RetainedKeyModel, TtlModel};
+use super::model::{Config, Hosting, IssuerModel, RetainedKeyModel, DEFAULT_PRICE_CLASS};
+use super::parts::{distribution, Aws};
 use super::private::Private;
 use super::{
-    clear_cloudfront_attrs, decode_state, distribution_arn, distribution_missing, each_computed,
-    set_document_attrs, set_issuer_attrs, OidcIssuer,
+    clear_cloudfront_attrs, distribution_missing, set_document_attrs, set_issuer_attrs, OidcIssuer,
 };
 
-impl OidcIssuer {
-    pub(super) async fn plan_change(
-        &self,
-        ctx: &Ctx,
-        req: &PlanRequest,
-    ) -> Result<PlanResponse, Diagnostics> {
-        let prior = decode_state(&req.prior_state)?;
-        let mut planned = IssuerModel::decode(&req.proposed_new_state)?;
-        if !req.config.is_wholly_known() {
-            // Wait for the values; everything computed may change.
-            match prior {
-                None => each_computed!(&mut planned, f => *f = Tf::unknown()),
-                Some(_) => {
-                    planned.discovery_document = Tf::unknown();
-                    planned.published_jwks = Tf::unknown();
-                    planned.published_kids = Tf::unknown();
-                    planned.retained_keys = Tf::unknown();
-                    planned.documents = Tf::unknown();
-                }
-            }
-            return Ok(PlanResponse {
-                planned_state: planned.to_value(),
-                planned_private: req.prior_private.clone(),
-                ..Default::default()
-            });
+pub(super) async fn plan(
+    issuer: &OidcIssuer,
+    ctx: &Ctx,
+    plan: &mut Plan<IssuerModel, Private>,
+) -> Result<(), Diagnostics> {
+    // A state from before the attribute existed keeps null: no diff.
+    if plan.config.adopt_existing_oidc_provider.is_null()
+        && plan
+            .prior
+            .as_ref()
+            .is_some_and(|p| p.adopt_existing_oidc_provider.is_null())
+    {
+        plan.planned.adopt_existing_oidc_provider = Tf::Null;
+    }
+    if !plan.config_known {
+        // Wait for the values; what they decide may change.
+        return Ok(());
+    }
+    let cfg = Config::from_model(&plan.planned)?;
+    conditional_defaults(&mut plan.planned, &cfg);
+    match (plan.kind, plan.prior.as_ref()) {
+        (PlanKind::Update, Some(prior)) => {
+            plan_update(&mut plan.planned, prior, &cfg, plan.private.as_ref());
+            Ok(())
         }
-        let cfg = Config::from_value(&req.config)?;
-        with_defaults(&mut planned, &cfg, prior.as_ref());
-
-        let replace = match &prior {
-            None => vec![],
-            Some(_) => IssuerModel::replaced_paths(&req.prior_state, &planned.to_value()),
-        };
-        let prior = match prior {
-            Some(p) if replace.is_empty() => p,
-            // Create: what the configuration alone determines is known now.
-            _ => {
-                plan_create(&mut planned, &cfg);
-                self.check_partition(&cfg).await?;
-                if req.prior_state.is_null() {
-                    self.check_zone(ctx, &cfg).await?;
-                    if cfg.hosting == Hosting::S3 {
-                        let clients = self.clients().await?;
-                        let id = self.identity(&clients).await?;
-                        self.check_account_public_access(ctx, &clients, &id.account_id)
-                            .await?;
-                    }
-                }
-                return Ok(PlanResponse {
-                    planned_state: planned.to_value(),
-                    requires_replace: replace,
-                    ..Default::default()
-                });
-            }
-        };
-        plan_update(
-            &mut planned,
-            &prior,
-            &cfg,
-            Private::parse(&req.prior_private),
-        );
-        Ok(PlanResponse {
-            planned_state: planned.to_value(),
-            planned_private: req.prior_private.clone(),
-            ..Default::default()
-        })
+        _ => {
+            plan_create(&mut plan.planned, &cfg);
+            checks_before_create(issuer, ctx, &cfg, plan.prior.is_none()).await
+        }
     }
 }
 
-/// Fills the optional+computed arguments with their defaults.
-fn with_defaults(m: &mut IssuerModel, cfg: &Config, prior: Option<&IssuerModel>) {
-    m.hosting = Tf::Known(cfg.hosting.as_str().to_string());
-    m.client_ids = Tf::list(cfg.client_ids.clone());
+/// Defaults that depend on other attributes or on the prior state (an
+/// update keeps the prior value of an attribute left out, `keep`).
+fn conditional_defaults(planned: &mut IssuerModel, cfg: &Config) {
+    planned.price_class = match cfg.hosting {
+        Hosting::S3 => Tf::Null,
+        Hosting::CloudFront if !planned.price_class.is_known() => Tf::Known(DEFAULT_PRICE_CLASS),
+        Hosting::CloudFront => planned.price_class.clone(),
+    };
     // No thumbprints configured: IAM keeps (and on real AWS fills in) its
     // own, which we leave alone rather than fight.
-    if !m.thumbprints.is_known() {
-        m.thumbprints = match prior.map(|p| &p.thumbprints) {
-            Some(keep) if !keep.is_null() => keep.clone(),
-            _ => Tf::list(vec![]),
-        };
+    if !planned.thumbprints.is_known() {
+        planned.thumbprints = Tf::list(vec![]);
     }
-    m.price_class = cfg.price_class.clone().into();
-    m.cache_ttl = Tf::Known(TtlModel::from(cfg.cache_ttl));
-    if m.key_retention.is_null() {
-        m.key_retention = Tf::Known(model::DEFAULT_KEY_RETENTION.to_string());
+    // Only read at create; a state from before it existed keeps null.
+    if planned.adopt_existing_oidc_provider.is_unknown() {
+        planned.adopt_existing_oidc_provider = Tf::Known(false);
     }
-    m.force_destroy = Tf::Known(cfg.force_destroy);
-    m.wait_for_deployment = Tf::Known(cfg.wait_for_deployment);
-    // A state from before the attribute existed keeps null: no diff.
-    if m.adopt_existing_oidc_provider.is_null() && prior.is_none() {
-        m.adopt_existing_oidc_provider = Tf::Known(false);
-    }
-    m.id = Tf::Known(cfg.name.clone());
+    planned.id = Tf::Known(cfg.name.clone());
 }
 
+/// The partition always (a replacement too); the zone and the account's
+/// Block Public Access only for a new issuer.
+async fn checks_before_create(
+    issuer: &OidcIssuer,
+    ctx: &Ctx,
+    cfg: &Config,
+    new: bool,
+) -> Result<(), Diagnostics> {
+    if cfg.hosting == Hosting::CloudFront {
+        let clients = issuer.clients().await?;
+        checks::partition(&clients, cfg)?;
+    }
+    if !new {
+        return Ok(());
+    }
+    let clients = issuer.clients().await?;
+    checks::zone(ctx, &clients, cfg).await?;
+    if cfg.hosting == Hosting::S3 {
+        let id = issuer.identity(&clients).await?;
+        checks::account_public_access(&Aws {
+            ctx,
+            clients: &clients,
+            id: &id,
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Create: what the configuration alone determines is known now.
 fn plan_create(planned: &mut IssuerModel, cfg: &Config) {
-    each_computed!(&mut *planned, f => *f = Tf::unknown());
-    planned.id = Tf::Known(cfg.name.clone());
     let published = &cfg.jwks;
     planned.published_jwks = Tf::Known(published.canonical_json());
     planned.published_kids = Tf::Known(published.kids());
@@ -126,8 +114,11 @@ fn plan_update(
     planned: &mut IssuerModel,
     prior: &IssuerModel,
     cfg: &Config,
-    private: Option<Private>,
+    private: Option<&Private>,
 ) {
+    if cfg.hosting == Hosting::S3 {
+        clear_cloudfront_attrs(planned);
+    }
     let now = time::OffsetDateTime::now_utc();
     let previous = prior
         .published_jwks
@@ -172,7 +163,7 @@ fn plan_update(
         // Deleted out of band: recreated with the same ARN.
         planned.oidc_provider_arn = Tf::unknown();
     }
-    let (Some(private), Some(bucket)) = (&private, prior.bucket.as_deref()) else {
+    let (Some(private), Some(bucket)) = (private, prior.bucket.as_deref()) else {
         return;
     };
     let id = private.identity();
@@ -194,7 +185,7 @@ fn plan_update(
                 );
                 planned.distribution_settings =
                     Tf::Known(desired::distribution_settings(&spec, &[]));
-                let arn = distribution_arn(&id, dist_id);
+                let arn = distribution::arn(&id, dist_id);
                 let policy = desired::cloudfront_bucket_policy(bucket, &id, &arn);
                 planned.bucket_settings = Tf::Known(desired::bucket_settings(cfg.hosting, &policy));
                 let domain = cfg.domain.as_deref().unwrap_or_default();
@@ -249,4 +240,142 @@ pub(super) fn retained_from(v: &Tf<Vec<RetainedKeyModel>>) -> Vec<Retained> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::Jwks;
+    use tfplugin::Model as _;
+
+    fn jwks(pems: &[&str]) -> Jwks {
+        let keys = pems
+            .iter()
+            .flat_map(|p| crate::oidc::parse_public_keys_pem(p).unwrap())
+            .collect();
+        Jwks::from_public_keys(keys).unwrap()
+    }
+
+    const RSA: &str = include_str!("../../oidc/testdata/rsa2048.pub.pem");
+    const EC: &str = include_str!("../../oidc/testdata/ec-p256.pub.pem");
+
+    /// The plan as the framework hands it over: configuration values,
+    /// declared defaults, computed values unknown.
+    fn planned(hosting: Hosting, keys: &Jwks) -> (IssuerModel, Config) {
+        let mut config = IssuerModel {
+            name: Tf::Known("prod".into()),
+            jwks: Tf::Known(tfplugin::Json::parse(keys.canonical_json()).unwrap()),
+            hosting: Tf::Known(hosting),
+            ..IssuerModel::default()
+        };
+        if hosting == Hosting::CloudFront {
+            config.domain = Tf::Known("oidc.example.com".into());
+            config.route53_zone_id = Tf::Known("Z0123456789ABC".into());
+        }
+        let mut m = config.clone();
+        m.apply_defaults(&config);
+        m.mark_unknown_computed(&config, false);
+        let cfg = Config::from_model(&m).unwrap();
+        conditional_defaults(&mut m, &cfg);
+        (m, cfg)
+    }
+
+    #[test]
+    fn a_cloudfront_create_knows_the_issuer_and_its_documents_now() {
+        let keys = jwks(&[RSA]);
+        let (mut m, cfg) = planned(Hosting::CloudFront, &keys);
+        plan_create(&mut m, &cfg);
+        assert_eq!(m.issuer_url.as_deref(), Some("https://oidc.example.com"));
+        assert_eq!(m.oidc_provider_url.as_deref(), Some("oidc.example.com"));
+        assert_eq!(
+            m.jwks_uri.as_deref(),
+            Some("https://oidc.example.com/openid/v1/jwks")
+        );
+        assert_eq!(m.published_kids.known().map(Vec::len), Some(1));
+        assert!(m.documents.is_known() && m.retained_keys.is_known());
+        assert_eq!(m.price_class.known(), Some(&DEFAULT_PRICE_CLASS));
+        assert_eq!(m.adopt_existing_oidc_provider.known(), Some(&false));
+        assert_eq!(m.thumbprints.known().map(Vec::len), Some(0));
+        // What AWS decides stays unknown.
+        assert!(
+            m.bucket.is_unknown()
+                && m.distribution_id.is_unknown()
+                && m.oidc_provider_arn.is_unknown()
+        );
+    }
+
+    #[test]
+    fn an_s3_create_has_no_cloudfront_parts_and_no_price_class() {
+        let (mut m, cfg) = planned(Hosting::S3, &jwks(&[RSA]));
+        plan_create(&mut m, &cfg);
+        assert!(
+            m.issuer_url.is_unknown(),
+            "the bucket's host is known only once made"
+        );
+        assert!(m.price_class.is_null());
+        for v in [
+            &m.distribution_id,
+            &m.certificate_arn,
+            &m.origin_access_control_id,
+        ] {
+            assert!(v.is_null());
+        }
+        assert!(m.dns_records.is_null() && m.distribution_settings.is_null());
+    }
+
+    /// A state after a create with `keys`.
+    fn created(hosting: Hosting, keys: &Jwks) -> (IssuerModel, Private) {
+        let (mut m, cfg) = planned(hosting, keys);
+        plan_create(&mut m, &cfg);
+        let id = Identity::from_caller_arn(
+            "123456789012",
+            "arn:aws:iam::123456789012:user/x",
+            "eu-west-1",
+        );
+        let bucket = desired::bucket_name("prod", &id.account_id);
+        let issuer = desired::issuer_url(&cfg, &bucket, &id);
+        super::super::set_issuer_attrs(&mut m, &issuer, keys, &cfg);
+        m.bucket = Tf::Known(bucket.clone());
+        m.region = Tf::Known("eu-west-1".into());
+        m.oidc_provider_arn = Tf::Known("arn:aws:iam::123456789012:oidc-provider/x".into());
+        m.bucket_settings = Tf::Known(desired::bucket_settings(
+            hosting,
+            &desired::public_bucket_policy(&bucket, &id),
+        ));
+        m.null_unknown_computed();
+        (m, Private::new(&id, "irsa-prod-1".into()))
+    }
+
+    use super::super::desired::Identity;
+
+    #[test]
+    fn a_key_removed_from_jwks_stays_published_with_its_times_left_to_the_apply() {
+        let (prior, private) = created(Hosting::S3, &jwks(&[RSA]));
+        let (mut m, cfg) = planned(Hosting::S3, &jwks(&[EC]));
+        plan_update(&mut m, &prior, &cfg, Some(&private));
+        assert_eq!(
+            m.published_kids.known().map(Vec::len),
+            Some(2),
+            "old and new key"
+        );
+        let retained = m.retained_keys.known().unwrap();
+        assert_eq!(retained.len(), 1);
+        assert!(retained[0].removed_at.is_unknown() && retained[0].expires_at.is_unknown());
+        assert_ne!(
+            m.documents, prior.documents,
+            "the documents change: an update publishes them"
+        );
+        assert_eq!(m.bucket_settings, prior.bucket_settings);
+    }
+
+    #[test]
+    fn parts_refresh_found_gone_are_planned_anew() {
+        let (mut prior, private) = created(Hosting::S3, &jwks(&[RSA]));
+        prior.oidc_provider_arn = Tf::Null;
+        let (mut m, cfg) = planned(Hosting::S3, &jwks(&[RSA]));
+        m.oidc_provider_arn = Tf::Null;
+        plan_update(&mut m, &prior, &cfg, Some(&private));
+        assert!(m.oidc_provider_arn.is_unknown(), "made again");
+        assert_eq!(m.documents, prior.documents, "nothing else changes");
+    }
 }

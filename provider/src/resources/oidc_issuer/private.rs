@@ -5,9 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::desired::Identity;
 use crate::aws::acm::ValidationRecord;
+use tfplugin::resource::JsonPrivate;
+use tfplugin::types::Partition;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub(super) struct Private {
+pub struct Private {
     pub account_id: String,
     pub partition: String,
     pub region: String,
@@ -21,7 +23,7 @@ pub(super) struct Private {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub(super) struct ValidationRecordJson {
+pub struct ValidationRecordJson {
     name: String,
     rtype: String,
     value: String,
@@ -31,25 +33,18 @@ impl Private {
     pub fn new(id: &Identity, caller_reference: String) -> Private {
         Private {
             account_id: id.account_id.clone(),
-            partition: id.partition.clone(),
+            partition: id.partition.to_string(),
             region: id.region.clone(),
             caller_reference,
             validation: vec![],
             adopted_oidc_provider: None,
         }
     }
-    pub fn parse(bytes: &[u8]) -> Option<Private> {
-        serde_json::from_slice(bytes)
-            .ok()
-            .filter(|p: &Private| !p.account_id.is_empty())
-    }
-    pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
     pub fn identity(&self) -> Identity {
         Identity {
             account_id: self.account_id.clone(),
-            partition: self.partition.clone(),
+            partition: Partition::parse(&self.partition)
+                .unwrap_or_else(|| Partition::of_region(&self.region)),
             region: self.region.clone(),
         }
     }
@@ -75,9 +70,17 @@ impl Private {
     }
 }
 
+/// Bookkeeping without an account is from before it was kept: rebuilt.
+impl JsonPrivate for Private {
+    fn usable(&self) -> bool {
+        !self.account_id.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tfplugin::resource::PrivateState;
 
     #[test]
     fn private_state_round_trips_and_rejects_garbage() {
@@ -96,8 +99,8 @@ mod tests {
             rtype: "CNAME".into(),
             value: "_b.acm-validations.aws".into(),
         }]);
-        assert_eq!(Private::parse(&p.encode()), Some(p.clone()));
-        assert_eq!(Private::parse(b""), None);
-        assert_eq!(Private::parse(b"{}"), None);
+        assert_eq!(Private::decode(&p.encode()), Some(p.clone()));
+        assert_eq!(Private::decode(b""), None);
+        assert_eq!(Private::decode(b"{}"), None);
     }
 }

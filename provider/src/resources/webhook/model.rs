@@ -1,17 +1,21 @@
-//! `irsa_webhook`: the typed model (the schema comes from it), the settings
-//! with defaults applied, and every check that needs no cluster call.
+//! `irsa_webhook`: the typed model (the schema comes from it). Each
+//! attribute declares its default and its own rules; `validate` keeps only
+//! the rules that span several attributes. [`Config`] is the plan's values
+//! turned into the objects' settings.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::webhook::manifests::{self, Requirement, Selector, Spec, Toleration};
-use tfplugin::{AttrPath, Diagnostic, Diagnostics, Model, Tf};
+use tfplugin::timeouts::Timeouts;
+use tfplugin::types::dns::Dns1035Label;
+use tfplugin::types::{DnsLabel, DnsSubdomain, GoDuration, Region, TfEnum};
+use tfplugin::validate::{at_least, between, human, Invalid};
+use tfplugin::{AttrPath, Diagnostics, Model, Tf};
 
 pub const TYPE_NAME: &str = "irsa_webhook";
-pub const DEFAULT_NAMESPACE: &str = "kube-system";
-pub const DEFAULT_NAME: &str = "pod-identity-webhook";
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-pub const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// Pods reload a renewed certificate only after the kubelet updates the
+/// Secret volume (up to about a minute).
 const MIN_VALIDITY: Duration = Duration::from_secs(10 * 60);
 
 /// The [amazon-eks-pod-identity-webhook](https://github.com/aws/amazon-eks-pod-identity-webhook) installed through
@@ -21,100 +25,108 @@ const MIN_VALIDITY: Duration = Duration::from_secs(10 * 60);
 /// applied only once the Deployment is available. The provider makes the CA and the serving certificate; no private
 /// key is ever in Terraform state.
 ///
+/// The serving certificate is renewed only when Terraform plans and applies this resource: a webhook nobody
+/// re-applies keeps serving it until `certificate_not_after`, and from then on the API server refuses its TLS and
+/// pods get no credentials injected (or, with `failure_policy = "Fail"`, are refused). The default validity, ten
+/// years as Helm charts and install scripts give webhook certificates, outlasts a cluster left alone; the trust is
+/// pinned to this webhook's `caBundle` alone.
+///
 /// Import with `<namespace>/<name>`: `terraform import irsa_webhook.this kube-system/pod-identity-webhook`.
 #[derive(Model, Clone, Debug, Default, PartialEq)]
 pub struct WebhookModel {
     // Required
     /// The region pods get as `AWS_REGION` and `AWS_DEFAULT_REGION` (`--aws-default-region`), e.g. `eu-west-1`.
     #[tf(required)]
-    pub aws_region: Tf<String>,
+    pub aws_region: Tf<Region>,
 
     // Optional
-    /// Namespace of the webhook's objects; it must exist. Default `kube-system`. Changing it replaces the webhook.
-    #[tf(optional, computed, replace)]
-    pub namespace: Tf<String>,
-    /// Name of the Deployment, Service and ServiceAccount (a DNS-1035 label: lowercase letters, digits and `-`,
-    /// starting with a letter, at most 63). Default `pod-identity-webhook`. Changing it replaces the webhook.
-    #[tf(optional, computed, replace)]
-    pub name: Tf<String>,
-    /// Container image, by tag or `@sha256:` digest. Default
-    /// `public.ecr.aws/eks/amazon-eks-pod-identity-webhook:v0.6.17`.
-    #[tf(optional, computed)]
+    /// Namespace of the webhook's objects; it must exist. Changing it replaces the webhook.
+    #[tf(optional, computed, replace, default = "kube-system")]
+    pub namespace: Tf<DnsLabel>,
+    /// Name of the Deployment, Service and ServiceAccount: an RFC 1035 label (lowercase letters, digits and `-`,
+    /// starting with a letter, at most 63), as Kubernetes requires of a Service name. Changing it replaces the
+    /// webhook.
+    #[tf(optional, computed, replace, default = "pod-identity-webhook")]
+    pub name: Tf<Dns1035Label>,
+    /// Container image, by tag or `@sha256:` digest.
+    #[tf(optional, computed, default = manifests::DEFAULT_IMAGE, validate = image)]
     pub image: Tf<String>,
-    /// Number of webhook pods, spread across nodes where possible (never a hard rule). Default `2`.
-    #[tf(optional, computed)]
+    /// Number of webhook pods, spread across nodes where possible (never a hard rule).
+    #[tf(optional, computed, default = 2, validate = between(1, 100, "Invalid replicas", "2 or more keeps the webhook up during a node drain"))]
     pub replicas: Tf<i64>,
-    /// Inject `AWS_STS_REGIONAL_ENDPOINTS=regional` (`--sts-regional-endpoint`). Default `true`.
-    #[tf(optional, computed)]
+    /// Inject `AWS_STS_REGIONAL_ENDPOINTS=regional` (`--sts-regional-endpoint`).
+    #[tf(optional, computed, default = true)]
     pub sts_regional_endpoints: Tf<bool>,
-    /// Default audience of the projected token (`--token-audience`). Default `sts.amazonaws.com`.
-    #[tf(optional, computed)]
+    /// Default audience of the projected token (`--token-audience`).
+    #[tf(optional, computed, default = "sts.amazonaws.com", validate = audience)]
     pub token_audience: Tf<String>,
-    /// Lifetime of the projected token in seconds, at least 600 (`--token-expiration`). Default `86400`.
-    #[tf(optional, computed)]
+    /// Lifetime of the projected token in seconds (`--token-expiration`), from 600 (the TokenRequest API's minimum)
+    /// to 2^32.
+    #[tf(optional, computed, default = 86400, validate = between(600, 1 << 32, "Invalid token expiration", "the webhook and the TokenRequest API need at least 600 seconds"))]
     pub token_expiration: Tf<i64>,
-    /// Prefix of the service-account annotations the webhook reads (`<prefix>/role-arn`, ...). Default `eks.amazonaws.com`.
-    #[tf(optional, computed)]
-    pub annotation_prefix: Tf<String>,
-    /// `Ignore` (default: pods start without credentials while the webhook is down) or `Fail` (pod creation fails
+    /// Prefix of the service-account annotations the webhook reads (`<prefix>/role-arn`, ...): a DNS subdomain.
+    #[tf(optional, computed, default = "eks.amazonaws.com")]
+    pub annotation_prefix: Tf<DnsSubdomain>,
+    /// `Ignore` (pods start without credentials while the webhook is down) or `Fail` (pod creation fails
     /// instead). The webhook's own pods are always excluded, so `Fail` cannot lock it out.
-    #[tf(optional, computed)]
-    pub failure_policy: Tf<String>,
-    /// Admission review versions offered to the webhook. Default `["v1beta1"]`: v0.6.17 answers `v1` reviews without
-    /// `apiVersion`/`kind`, which a self-managed kube-apiserver rejects.
-    #[tf(optional, computed)]
-    pub admission_review_versions: Tf<Vec<Tf<String>>>,
+    #[tf(optional, computed, default = "Ignore")]
+    pub failure_policy: Tf<FailurePolicy>,
+    /// Admission review versions offered to the webhook, each `v1beta1` or `v1`, no repeats. v0.6.17 answers `v1`
+    /// reviews without `apiVersion`/`kind`, which a self-managed kube-apiserver rejects: keep `v1beta1`.
+    #[tf(optional, computed, default = ["v1beta1"], validate = distinct_versions)]
+    pub admission_review_versions: Tf<Vec<Tf<AdmissionReviewVersion>>>,
     /// How long the webhook waits for a pod's ServiceAccount to reach its cache (Go duration,
-    /// `--service-account-lookup-grace-period`). Default `0s`.
-    #[tf(optional, computed)]
-    pub service_account_lookup_grace_period: Tf<String>,
+    /// `--service-account-lookup-grace-period`).
+    #[tf(optional, computed, default = "0s")]
+    pub service_account_lookup_grace_period: Tf<GoDuration>,
     /// Node labels the webhook pods must match. Default: none.
-    #[tf(optional)]
+    #[tf(optional, validate = labels)]
     pub node_selector: Tf<BTreeMap<String, Tf<String>>>,
-    /// Priority class of the webhook pods; empty for none. Default `system-cluster-critical`.
-    #[tf(optional, computed)]
+    /// Priority class of the webhook pods (a DNS subdomain); empty for none.
+    #[tf(optional, computed, default = "system-cluster-critical", validate = priority_class)]
     pub priority_class_name: Tf<String>,
     /// Validity of the serving certificate (Go duration, at least `10m`). The CA lasts five times as long.
-    /// Changing it makes a new CA (see `ca_bundle`). Default `8760h`.
-    #[tf(optional, computed)]
-    pub certificate_validity: Tf<String>,
+    /// Changing it makes a new CA (see `ca_bundle`).
+    #[tf(optional, computed, default = "87600h", validate = at_least(MIN_VALIDITY, "Certificate validity too short"))]
+    pub certificate_validity: Tf<GoDuration>,
     /// The plan re-issues the serving certificate (same CA) when less than this remains; less than
-    /// `certificate_validity`. Default `720h`.
-    #[tf(optional, computed)]
-    pub certificate_renew_before: Tf<String>,
+    /// `certificate_validity`.
+    #[tf(optional, computed, default = "720h")]
+    pub certificate_renew_before: Tf<GoDuration>,
     /// Wait until the Deployment is rolled out (as `kubectl rollout status`) before applying the webhook
-    /// configuration. Default `true`.
-    #[tf(optional, computed)]
+    /// configuration.
+    #[tf(optional, computed, default = true)]
     pub wait_for_rollout: Tf<bool>,
-    /// Take over fields another field manager owns instead of failing with a conflict. Default `false`.
-    #[tf(optional, computed)]
+    /// Take over fields another field manager owns instead of failing with a conflict.
+    #[tf(optional, computed, default = false)]
     pub force_conflicts: Tf<bool>,
 
     // Computed
     /// `<namespace>/<name>`.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub id: Tf<String>,
     /// The Service kube-apiserver calls (`<name>`, port 443, in `namespace`).
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub service_name: Tf<String>,
     /// PEM of the CA that signs the serving certificate (its key is in the Secret `<name>-ca`, mounted nowhere).
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub ca_certificate: Tf<String>,
     /// PEM of every CA in the webhook configuration's `caBundle`: the current CA, and during a CA rotation the
     /// previous one too (removed by the first apply at least 5 minutes after the rotation).
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub ca_bundle: Tf<String>,
     /// PEM of the serving certificate (key in the Secret `<name>-cert`).
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub serving_certificate: Tf<String>,
     /// `sha256:<hex>` of the serving certificate's DER.
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub certificate_fingerprint: Tf<String>,
-    /// When the serving certificate expires (RFC 3339).
-    #[tf(computed)]
+    /// When the serving certificate expires (RFC 3339): the date the webhook stops working unless a plan and
+    /// apply renews it first (the plan does once less than `certificate_renew_before` remains).
+    #[tf(computed, keep)]
     pub certificate_not_after: Tf<String>,
     /// When the CA expires (RFC 3339).
-    #[tf(computed)]
+    #[tf(computed, keep)]
     pub ca_not_after: Tf<String>,
     /// Everything applied: `kind`, `namespace` (empty when cluster-scoped), `name`, and `status`: `applied`, or
     /// what refresh found (`missing`, `drifted: <fields>`); the next apply repairs it.
@@ -137,13 +149,11 @@ pub struct WebhookModel {
     /// effect = "NoSchedule" }]`. Default: none.
     #[tf(optional, nested)]
     pub tolerations: Tf<Vec<TolerationModel>>,
-    /// Resources of the webhook container. Default
-    /// `{ requests = { cpu = "50m", memory = "64Mi" }, limits = { memory = "128Mi" } }`.
-    #[tf(optional, computed, nested)]
+    /// Resources of the webhook container; a request may not exceed its limit.
+    #[tf(optional, computed, nested, default = default_resources())]
     pub resources: Tf<ResourcesModel>,
-    /// How long each operation may take (Go durations). Defaults: `create = "10m"`, `update = "10m"`, `delete = "5m"`.
-    #[tf(block)]
-    pub timeouts: Tf<TimeoutsModel>,
+    #[tf(timeouts(create = "10m", update = "10m", delete = "5m"))]
+    pub timeouts: Tf<Timeouts>,
 }
 
 #[derive(Model, Clone, Debug, Default, PartialEq)]
@@ -162,7 +172,7 @@ pub struct ObjectModel {
 #[derive(Model, Clone, Debug, Default, PartialEq)]
 pub struct SelectorModel {
     /// Labels that must all match.
-    #[tf(optional)]
+    #[tf(optional, validate = labels)]
     pub match_labels: Tf<BTreeMap<String, Tf<String>>>,
     /// Requirements that must all hold: `[{ key = "...", operator = "In", values = ["..."] }]`.
     #[tf(optional, nested)]
@@ -172,11 +182,11 @@ pub struct SelectorModel {
 #[derive(Model, Clone, Debug, Default, PartialEq)]
 pub struct RequirementModel {
     /// The label key.
-    #[tf(required)]
+    #[tf(required, validate = label_key)]
     pub key: Tf<String>,
     /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
     #[tf(required)]
-    pub operator: Tf<String>,
+    pub operator: Tf<SelectorOperator>,
     /// Values for `In` and `NotIn` (at least one); none for `Exists` and `DoesNotExist`.
     #[tf(optional)]
     pub values: Tf<Vec<Tf<String>>>,
@@ -185,17 +195,17 @@ pub struct RequirementModel {
 #[derive(Model, Clone, Debug, Default, PartialEq)]
 pub struct TolerationModel {
     /// Taint key; empty with `operator = "Exists"` tolerates every taint.
-    #[tf(optional)]
+    #[tf(optional, validate = taint_key)]
     pub key: Tf<String>,
-    /// `Equal` (default) or `Exists`.
+    /// `Equal` (when left out) or `Exists`.
     #[tf(optional)]
-    pub operator: Tf<String>,
+    pub operator: Tf<TolerationOperator>,
     /// Taint value for `Equal`.
     #[tf(optional)]
     pub value: Tf<String>,
-    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`; empty matches every effect.
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`; empty or left out matches every effect.
     #[tf(optional)]
-    pub effect: Tf<String>,
+    pub effect: Tf<TolerationEffect>,
     /// With `NoExecute`: how long the pod stays bound after the taint appears.
     #[tf(optional)]
     pub toleration_seconds: Tf<i64>,
@@ -204,102 +214,81 @@ pub struct TolerationModel {
 #[derive(Model, Clone, Debug, Default, PartialEq)]
 pub struct ResourcesModel {
     /// Requested quantities, e.g. `{ cpu = "50m", memory = "64Mi" }`.
-    #[tf(optional)]
+    #[tf(optional, validate = quantities)]
     pub requests: Tf<BTreeMap<String, Tf<String>>>,
     /// Limits, e.g. `{ memory = "128Mi" }`.
-    #[tf(optional)]
+    #[tf(optional, validate = quantities)]
     pub limits: Tf<BTreeMap<String, Tf<String>>>,
 }
 
-/// How long each operation may take (Go durations).
-#[derive(Model, Clone, Debug, Default, PartialEq)]
-pub struct TimeoutsModel {
-    /// Default `10m`.
-    #[tf(optional)]
-    pub create: Tf<String>,
-    /// Default `10m`.
-    #[tf(optional)]
-    pub update: Tf<String>,
-    /// Default `5m`.
-    #[tf(optional)]
-    pub delete: Tf<String>,
+#[derive(TfEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailurePolicy {
+    Ignore,
+    Fail,
+}
+
+#[derive(TfEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdmissionReviewVersion {
+    #[tf(name = "v1beta1")]
+    V1beta1,
+    #[tf(name = "v1")]
+    V1,
+}
+
+#[derive(TfEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectorOperator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+#[derive(TfEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TolerationOperator {
+    Equal,
+    Exists,
+}
+
+#[derive(TfEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TolerationEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+    /// Every effect.
+    #[tf(name = "")]
+    Any,
+}
+
+fn default_resources() -> ResourcesModel {
+    let map = |entries: &[(&str, &str)]| {
+        Tf::map_of(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    };
+    ResourcesModel {
+        requests: map(&[("cpu", "50m"), ("memory", "64Mi")]),
+        limits: map(&[("memory", "128Mi")]),
+    }
 }
 
 pub fn schema() -> tfplugin::Schema {
     WebhookModel::schema(0)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timeouts {
-    pub create: Duration,
-    pub update: Duration,
-    pub delete: Duration,
-}
-
-/// The validated settings with defaults.
+/// The plan's values as the objects' settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub spec: Spec,
     pub validity: Duration,
     pub renew_before: Duration,
-    pub timeouts: Timeouts,
 }
 
 // ---------------------------------------------------------------------------
-// Syntax checks
+// Rules of one attribute (declared on the fields above)
 // ---------------------------------------------------------------------------
-
-/// Go's `time.ParseDuration`, non-negative values only: `0`, `1.5h`, `2h45m`, `300ms`.
-pub fn parse_go_duration(text: &str) -> Option<Duration> {
-    let s = text.strip_prefix('+').unwrap_or(text);
-    if s == "0" {
-        return Some(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return None;
-    }
-    let mut rest = s;
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (num, tail) = rest.split_at(n);
-        if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-            return None;
-        }
-        let value: f64 = num.parse().ok()?;
-        let u = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(u);
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += value * scale;
-        rest = tail;
-    }
-    (total.is_finite() && total < 9.2e9).then(|| Duration::from_secs_f64(total))
-}
-
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && s.as_bytes()[0].is_ascii_alphanumeric()
-        && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric()
-}
-
-fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
-}
 
 /// A label key: `[prefix/]name`, prefix a DNS subdomain, name up to 63 of
 /// `[A-Za-z0-9_.-]` starting and ending alphanumeric.
@@ -308,7 +297,9 @@ pub fn is_label_key(k: &str) -> bool {
         Some((p, n)) => (Some(p), n),
         None => (None, k),
     };
-    prefix.is_none_or(is_dns_subdomain) && is_label_value(name) && !name.is_empty()
+    prefix.is_none_or(|p| tfplugin::types::dns::check_subdomain(p).is_ok())
+        && is_label_value(name)
+        && !name.is_empty()
 }
 
 pub fn is_label_value(v: &str) -> bool {
@@ -318,6 +309,116 @@ pub fn is_label_value(v: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
             && v.as_bytes()[0].is_ascii_alphanumeric()
             && v.as_bytes()[v.len() - 1].is_ascii_alphanumeric())
+}
+
+fn label_key(k: &String) -> Result<(), Invalid> {
+    if is_label_key(k) {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            "Invalid label key",
+            format!("{k:?} is not a label key ([prefix/]name, name up to 63 letters, digits, `-`, `_`, `.`)."),
+        ))
+    }
+}
+
+fn taint_key(k: &String) -> Result<(), Invalid> {
+    if k.is_empty() || is_label_key(k) {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            "Invalid taint key",
+            format!("{k:?} is not a taint key."),
+        ))
+    }
+}
+
+/// Label keys and values of a selector or node selector.
+fn labels(m: &BTreeMap<String, Tf<String>>) -> Result<(), Invalid> {
+    for (k, v) in m {
+        let at = tfplugin::diag::PathStep::Key(k.clone());
+        label_key(k).map_err(|mut e| {
+            e.at.insert(0, at.clone());
+            e
+        })?;
+        if let Some(v) = v.known().filter(|v| !is_label_value(v)) {
+            return Err(Invalid {
+                summary: "Invalid label value".into(),
+                detail: format!("{v:?} is not a label value (up to 63 letters, digits, `-`, `_`, `.`, starting and ending alphanumeric)."),
+                at: vec![at],
+            });
+        }
+    }
+    Ok(())
+}
+
+fn quantities(m: &BTreeMap<String, Tf<String>>) -> Result<(), Invalid> {
+    for (k, v) in m {
+        let at = vec![tfplugin::diag::PathStep::Key(k.clone())];
+        if !is_label_key(k) {
+            return Err(Invalid {
+                summary: "Invalid resource name".into(),
+                detail: format!("{k:?} is not a resource name such as \"cpu\" or \"memory\"."),
+                at,
+            });
+        }
+        if let Some(q) = v.known() {
+            if manifests::canonical_quantity(q).is_none() || q.starts_with('-') {
+                return Err(Invalid {
+                    summary: "Invalid quantity".into(),
+                    detail: format!("{q:?} is not a Kubernetes quantity such as \"50m\", \"0.5\", \"64Mi\" or \"1G\"."),
+                    at,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn image(image: &String) -> Result<(), Invalid> {
+    check_image(image).map_err(|why| Invalid::new("Invalid image reference", why))
+}
+
+fn audience(a: &String) -> Result<(), Invalid> {
+    if a.trim().is_empty() || a.contains(',') {
+        Err(Invalid::new(
+            "Invalid audience",
+            "The audience must be one non-empty value.",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn priority_class(p: &String) -> Result<(), Invalid> {
+    match tfplugin::types::dns::check_subdomain(p) {
+        Err(why) if !p.is_empty() => Err(Invalid::new(
+            "Invalid priority class",
+            format!("Not a PriorityClass name (a DNS subdomain): {why}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn distinct_versions(vs: &Vec<Tf<AdmissionReviewVersion>>) -> Result<(), Invalid> {
+    if vs.is_empty() {
+        return Err(Invalid::new(
+            "Invalid admission review versions",
+            "Give at least one of \"v1beta1\" and \"v1\".",
+        ));
+    }
+    for (i, v) in vs.iter().enumerate() {
+        if let Some(v) = v.known() {
+            if vs[..i].iter().any(|w| w.known() == Some(v)) {
+                return Err(Invalid::new(
+                    "Duplicate admission review version",
+                    format!("{:?} is listed twice.", v.as_str()),
+                )
+                .at_index(i));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An image reference as container runtimes parse it
@@ -368,246 +469,132 @@ pub fn check_image(image: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn is_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty()
-}
-
 // ---------------------------------------------------------------------------
-// Validation
+// Rules that span several attributes
 // ---------------------------------------------------------------------------
 
-pub fn validate_value(config: &tfplugin::Value) -> Diagnostics {
-    match WebhookModel::decode(config) {
-        Ok(m) => validate(&m),
-        Err(d) => d,
+/// The configured value, or the attribute's declared default.
+fn or_default(v: &Tf<GoDuration>, attr: &str) -> Option<Duration> {
+    match v {
+        Tf::Known(d) => Some(d.duration()),
+        Tf::Unknown(_) => None,
+        Tf::Null => {
+            let d = WebhookModel::default_for(attr)?;
+            Some(GoDuration::parse(d.as_str()?).ok()?.duration())
+        }
     }
 }
 
 fn check_selector(sel: &SelectorModel, path: AttrPath, d: &mut Diagnostics) {
-    if let Some(labels) = sel.match_labels.known() {
-        for (k, v) in labels {
-            let p = path.clone().attr("match_labels").key(k);
-            if !is_label_key(k) {
-                d.error_at(p.clone(), "Invalid label key", format!("{k:?} is not a label key ([prefix/]name, name up to 63 letters, digits, `-`, `_`, `.`)."));
+    for (i, e) in sel
+        .match_expressions
+        .known()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let p = path
+            .clone()
+            .attr("match_expressions")
+            .index(i)
+            .attr("values");
+        let n_values = e.values.known().map(Vec::len);
+        match e.operator.known() {
+            Some(SelectorOperator::In | SelectorOperator::NotIn)
+                if n_values == Some(0) || e.values.is_null() =>
+            {
+                d.error_at(
+                    p,
+                    "Missing values",
+                    "`In` and `NotIn` need at least one value.",
+                )
             }
-            if let Some(v) = v.as_deref() {
-                if !is_label_value(v) {
-                    d.error_at(p, "Invalid label value", format!("{v:?} is not a label value (up to 63 letters, digits, `-`, `_`, `.`, starting and ending alphanumeric)."));
-                }
+            Some(SelectorOperator::Exists | SelectorOperator::DoesNotExist)
+                if n_values.is_some_and(|n| n > 0) =>
+            {
+                d.error_at(
+                    p,
+                    "Values not allowed",
+                    "`Exists` and `DoesNotExist` take no values.",
+                )
             }
-        }
-    }
-    if let Some(exprs) = sel.match_expressions.known() {
-        for (i, e) in exprs.iter().enumerate() {
-            let p = path.clone().attr("match_expressions").index(i);
-            if let Some(k) = e.key.as_deref() {
-                if !is_label_key(k) {
-                    d.error_at(
-                        p.clone().attr("key"),
-                        "Invalid label key",
-                        format!("{k:?} is not a label key."),
-                    );
-                }
-            }
-            let n_values = e.values.known().map(Vec::len);
-            match e.operator.as_deref() {
-                Some("In" | "NotIn") => {
-                    if n_values == Some(0) || e.values.is_null() {
-                        d.error_at(
-                            p.clone().attr("values"),
-                            "Missing values",
-                            "`In` and `NotIn` need at least one value.",
-                        );
-                    }
-                }
-                Some("Exists" | "DoesNotExist") => {
-                    if n_values.is_some_and(|n| n > 0) {
-                        d.error_at(
-                            p.clone().attr("values"),
-                            "Values not allowed",
-                            "`Exists` and `DoesNotExist` take no values.",
-                        );
-                    }
-                }
-                Some(other) => d.error_at(
-                    p.clone().attr("operator"),
-                    "Invalid selector operator",
-                    format!("{other:?}: use `In`, `NotIn`, `Exists` or `DoesNotExist`."),
-                ),
-                None => {}
-            }
+            _ => {}
         }
     }
 }
 
-fn check_duration(v: &Tf<String>, attr: &str, d: &mut Diagnostics) -> Option<Duration> {
-    let text = v.as_deref()?;
-    match parse_go_duration(text) {
-        Some(x) => Some(x),
-        None => {
+fn check_toleration(t: &TolerationModel, p: AttrPath, d: &mut Diagnostics) {
+    let op = match &t.operator {
+        Tf::Null => Some(TolerationOperator::Equal),
+        other => other.known().copied(),
+    };
+    if op == Some(TolerationOperator::Exists) && t.value.as_deref().is_some_and(|v| !v.is_empty()) {
+        d.error_at(
+            p.clone().attr("value"),
+            "Value not allowed",
+            "A toleration with operator \"Exists\" takes no value.",
+        );
+    }
+    if op == Some(TolerationOperator::Equal) && t.key.as_deref().is_some_and(str::is_empty) {
+        d.error_at(
+            p.clone().attr("key"),
+            "Missing key",
+            "An empty key needs operator \"Exists\".",
+        );
+    }
+    let no_execute = match &t.effect {
+        Tf::Known(e) => Some(*e == TolerationEffect::NoExecute),
+        Tf::Null => Some(false),
+        Tf::Unknown(_) => None,
+    };
+    if t.toleration_seconds.is_known() && no_execute == Some(false) {
+        d.error_at(
+            p.attr("toleration_seconds"),
+            "Toleration seconds not allowed",
+            "`toleration_seconds` applies to the effect \"NoExecute\" only.",
+        );
+    }
+}
+
+/// A request above its limit is refused by the API server when the
+/// Deployment is applied, after the objects before it are written: refused
+/// here instead.
+fn check_requests_within_limits(r: &ResourcesModel, d: &mut Diagnostics) {
+    let (Some(requests), Some(limits)) = (r.requests.known(), r.limits.known()) else {
+        return;
+    };
+    for (name, request) in requests {
+        let (Some(request), Some(limit)) =
+            (request.known(), limits.get(name).and_then(|l| l.known()))
+        else {
+            continue;
+        };
+        let (Some(rv), Some(lv)) = (
+            manifests::quantity_value(request),
+            manifests::quantity_value(limit),
+        ) else {
+            continue;
+        };
+        if rv > lv {
             d.error_at(
-                AttrPath::root(attr),
-                "Invalid duration",
-                format!("{text:?} is not a Go duration such as \"8760h\", \"30m\", \"1h30m\" or \"500ms\"."),
+                AttrPath::root("resources").attr("requests").key(name),
+                "Request above its limit",
+                format!("The {name} request {request:?} is more than its limit {limit:?}; Kubernetes refuses such a container. Lower the request or raise the limit."),
             );
-            None
         }
     }
 }
 
-/// Static checks; unknown values are skipped (they are checked when known).
+/// Static checks that span attributes; unknown values are skipped (they
+/// are checked when known). Each attribute's own rules are on the field.
 pub fn validate(m: &WebhookModel) -> Diagnostics {
     let mut d = Diagnostics::default();
     let at = AttrPath::root;
-    if let Some(r) = m.aws_region.as_deref() {
-        if !is_region(r) {
-            d.error_at(
-                at("aws_region"),
-                "Invalid AWS region",
-                format!("{r:?} is not an AWS region name such as \"eu-west-1\"."),
-            );
-        }
-    }
-    if let Some(ns) = m.namespace.as_deref() {
-        if !is_dns_label(ns) {
-            d.error_at(at("namespace"), "Invalid namespace", format!("{ns:?} is not a namespace name (a DNS label: at most 63 lowercase letters, digits and `-`, starting and ending alphanumeric)."));
-        }
-    }
-    if let Some(n) = m.name.as_deref() {
-        // The Service is named after it: a DNS-1035 label (starts with a letter); `-cert` is appended for the Secret.
-        if !is_dns_label(n) || !n.as_bytes()[0].is_ascii_lowercase() || n.len() > 58 {
-            d.error_at(at("name"), "Invalid name", format!("{n:?}: use at most 58 lowercase letters, digits and `-`, starting with a letter and ending alphanumeric (it names a Service, and `<name>-cert` a Secret)."));
-        }
-    }
-    if let Some(img) = m.image.as_deref() {
-        if let Err(why) = check_image(img) {
-            d.error_at(at("image"), "Invalid image reference", why);
-        }
-    }
-    if let Some(&r) = m.replicas.known() {
-        if !(1..=100).contains(&r) {
-            d.error_at(
-                at("replicas"),
-                "Invalid replicas",
-                format!("{r}: use 1 to 100 (2 or more keeps the webhook up during a node drain)."),
-            );
-        }
-    }
-    if let Some(a) = m.token_audience.as_deref() {
-        if a.trim().is_empty() || a.contains(',') {
-            d.error_at(
-                at("token_audience"),
-                "Invalid audience",
-                "The audience must be one non-empty value.",
-            );
-        }
-    }
-    if let Some(&t) = m.token_expiration.known() {
-        if !(600..=(1i64 << 32)).contains(&t) {
-            d.error_at(at("token_expiration"), "Invalid token expiration", format!("{t}: the webhook and the TokenRequest API need at least 600 seconds (and at most 2^32)."));
-        }
-    }
-    if let Some(p) = m.annotation_prefix.as_deref() {
-        if !is_dns_subdomain(p) {
-            d.error_at(at("annotation_prefix"), "Invalid annotation prefix", format!("{p:?} is not a DNS subdomain such as \"eks.amazonaws.com\" (annotation keys are `<prefix>/role-arn`)."));
-        }
-    }
-    if let Some(f) = m.failure_policy.as_deref() {
-        if f != "Ignore" && f != "Fail" {
-            d.error_at(
-                at("failure_policy"),
-                "Invalid failure policy",
-                format!("{f:?}: use \"Ignore\" or \"Fail\"."),
-            );
-        }
-    }
-    if let Some(vs) = m.admission_review_versions.known() {
-        if vs.is_empty() {
-            d.error_at(
-                at("admission_review_versions"),
-                "Invalid admission review versions",
-                "Give at least one of \"v1beta1\" and \"v1\".",
-            );
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, v) in vs.iter().enumerate() {
-            if let Some(v) = v.as_deref() {
-                if v != "v1" && v != "v1beta1" {
-                    d.error_at(at("admission_review_versions").index(i), "Invalid admission review version", format!("{v:?}: use \"v1beta1\" or \"v1\" (v0.6.17 answers v1 reviews in a form a self-managed kube-apiserver rejects; keep \"v1beta1\")."));
-                } else if !seen.insert(v.to_string()) {
-                    d.error_at(
-                        at("admission_review_versions").index(i),
-                        "Duplicate admission review version",
-                        format!("{v:?} is listed twice."),
-                    );
-                }
-            }
-        }
-    }
-    check_duration(
-        &m.service_account_lookup_grace_period,
-        "service_account_lookup_grace_period",
-        &mut d,
-    );
-    if let Some(ns) = m.node_selector.known() {
-        for (k, v) in ns {
-            if !is_label_key(k) {
-                d.error_at(
-                    at("node_selector").key(k),
-                    "Invalid label key",
-                    format!("{k:?} is not a node label key."),
-                );
-            }
-            if let Some(v) = v.as_deref() {
-                if !is_label_value(v) {
-                    d.error_at(
-                        at("node_selector").key(k),
-                        "Invalid label value",
-                        format!("{v:?} is not a label value."),
-                    );
-                }
-            }
-        }
-    }
-    if let Some(p) = m.priority_class_name.as_deref() {
-        if !p.is_empty() && !is_dns_subdomain(p) {
-            d.error_at(
-                at("priority_class_name"),
-                "Invalid priority class",
-                format!("{p:?} is not a PriorityClass name (a DNS subdomain)."),
-            );
-        }
-    }
-    let validity = check_duration(&m.certificate_validity, "certificate_validity", &mut d);
-    let renew = check_duration(
-        &m.certificate_renew_before,
-        "certificate_renew_before",
-        &mut d,
-    );
-    if let Some(v) = validity {
-        if v < MIN_VALIDITY {
-            d.error_at(at("certificate_validity"), "Certificate validity too short", "Use at least \"10m\": pods reload a renewed certificate only after the kubelet updates the Secret volume (up to about a minute).");
-        }
-    }
-    let validity = validity.or_else(|| {
-        m.certificate_validity
-            .is_null()
-            .then(|| parse_go_duration("8760h").unwrap())
-    });
-    let renew = renew.or_else(|| {
-        m.certificate_renew_before
-            .is_null()
-            .then(|| parse_go_duration("720h").unwrap())
-    });
+    let validity = or_default(&m.certificate_validity, "certificate_validity");
+    let renew = or_default(&m.certificate_renew_before, "certificate_renew_before");
     if let (Some(v), Some(r)) = (validity, renew) {
         if r >= v {
-            d.error_at(at("certificate_renew_before"), "Renewal window too long", format!("certificate_renew_before ({}) must be less than certificate_validity ({}), or every plan would renew.", humantime(r), humantime(v)));
+            d.error_at(at("certificate_renew_before"), "Renewal window too long", format!("certificate_renew_before ({}) must be less than certificate_validity ({}), or every plan would renew.", human(r), human(v)));
         }
     }
     for (attr, sel) in [
@@ -618,105 +605,13 @@ pub fn validate(m: &WebhookModel) -> Diagnostics {
             check_selector(s, at(attr), &mut d);
         }
     }
-    if let Some(ts) = m.tolerations.known() {
-        for (i, t) in ts.iter().enumerate() {
-            let p = at("tolerations").index(i);
-            let op = t.operator.as_deref().unwrap_or("Equal");
-            match op {
-                "Equal" | "Exists" => {}
-                other => d.error_at(
-                    p.clone().attr("operator"),
-                    "Invalid toleration operator",
-                    format!("{other:?}: use \"Equal\" or \"Exists\"."),
-                ),
-            }
-            if op == "Exists" && t.value.as_deref().is_some_and(|v| !v.is_empty()) {
-                d.error_at(
-                    p.clone().attr("value"),
-                    "Value not allowed",
-                    "A toleration with operator \"Exists\" takes no value.",
-                );
-            }
-            if op == "Equal" && t.key.as_deref().is_some_and(str::is_empty) {
-                d.error_at(
-                    p.clone().attr("key"),
-                    "Missing key",
-                    "An empty key needs operator \"Exists\".",
-                );
-            }
-            if let Some(k) = t.key.as_deref() {
-                if !k.is_empty() && !is_label_key(k) {
-                    d.error_at(
-                        p.clone().attr("key"),
-                        "Invalid taint key",
-                        format!("{k:?} is not a taint key."),
-                    );
-                }
-            }
-            let effect = t.effect.as_deref().unwrap_or("");
-            match effect {
-                "" | "NoSchedule" | "PreferNoSchedule" | "NoExecute" => {}
-                other => d.error_at(p.clone().attr("effect"), "Invalid toleration effect", format!("{other:?}: use \"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\" or leave it empty.")),
-            }
-            if t.toleration_seconds.is_known() && effect != "NoExecute" && t.effect.is_known() {
-                d.error_at(
-                    p.clone().attr("toleration_seconds"),
-                    "Toleration seconds not allowed",
-                    "`toleration_seconds` applies to the effect \"NoExecute\" only.",
-                );
-            }
-        }
+    for (i, t) in m.tolerations.known().into_iter().flatten().enumerate() {
+        check_toleration(t, at("tolerations").index(i), &mut d);
     }
     if let Some(r) = m.resources.known() {
-        for (attr, map) in [("requests", &r.requests), ("limits", &r.limits)] {
-            for (k, v) in map.known().into_iter().flatten() {
-                let p = at("resources").attr(attr).key(k);
-                if !is_label_key(k) {
-                    d.error_at(
-                        p.clone(),
-                        "Invalid resource name",
-                        format!("{k:?} is not a resource name such as \"cpu\" or \"memory\"."),
-                    );
-                }
-                if let Some(q) = v.as_deref() {
-                    if manifests::canonical_quantity(q).is_none() || q.starts_with('-') {
-                        d.error_at(p, "Invalid quantity", format!("{q:?} is not a Kubernetes quantity such as \"50m\", \"0.5\", \"64Mi\" or \"1G\"."));
-                    }
-                }
-            }
-        }
-    }
-    if let Some(t) = m.timeouts.known() {
-        for (op, v) in [
-            ("create", &t.create),
-            ("update", &t.update),
-            ("delete", &t.delete),
-        ] {
-            if let Some(text) = v.as_deref() {
-                if parse_go_duration(text).is_none_or(|x| x.is_zero()) {
-                    d.error_at(
-                        at("timeouts").attr(op),
-                        "Invalid timeout",
-                        format!("{text:?} is not a positive duration such as \"10m\"."),
-                    );
-                }
-            }
-        }
+        check_requests_within_limits(r, &mut d);
     }
     d
-}
-
-/// A duration as Go prints it (`8760h0m0s` style, shortened).
-pub fn humantime(d: Duration) -> String {
-    let s = d.as_secs();
-    let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
-    match (h, m, sec) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, 0) => format!("{m}m"),
-        (h, 0, 0) => format!("{h}h"),
-        (h, m, 0) => format!("{h}h{m}m"),
-        (h, m, s) => format!("{h}h{m}m{s}s"),
-    }
 }
 
 fn strings(v: &Tf<BTreeMap<String, Tf<String>>>) -> BTreeMap<String, String> {
@@ -734,7 +629,7 @@ fn selector(v: &Tf<SelectorModel>) -> Option<Selector> {
                 es.iter()
                     .map(|e| Requirement {
                         key: e.key.as_deref().unwrap_or_default().into(),
-                        operator: e.operator.as_deref().unwrap_or_default().into(),
+                        operator: e.operator.known().map_or("", |o| o.as_str()).into(),
                         values: e.values.known_items().unwrap_or_default(),
                     })
                     .collect()
@@ -743,28 +638,13 @@ fn selector(v: &Tf<SelectorModel>) -> Option<Selector> {
     })
 }
 
-impl Config {
-    pub fn from_value(v: &tfplugin::Value) -> Result<Config, Diagnostics> {
-        Config::from_model(&WebhookModel::decode(v)?)
-    }
+fn text<T: ToString>(v: &Tf<T>) -> String {
+    v.known().map(T::to_string).unwrap_or_default()
+}
 
-    /// A validated configuration (every value known) with defaults applied.
-    pub fn from_model(m: &WebhookModel) -> Result<Config, Diagnostics> {
-        let problems = validate(m);
-        if problems.has_errors() {
-            return Err(problems);
-        }
-        let s = |v: &Tf<String>, def: &str| v.as_deref().unwrap_or(def).to_string();
-        let (requests, limits) = match m.resources.known() {
-            Some(r) => (strings(&r.requests), strings(&r.limits)),
-            None => (
-                BTreeMap::from([
-                    ("cpu".into(), "50m".into()),
-                    ("memory".into(), "64Mi".into()),
-                ]),
-                BTreeMap::from([("memory".into(), "128Mi".into())]),
-            ),
-        };
+impl Config {
+    /// The settings of a plan or state: every argument known, defaults in place.
+    pub fn from_model(m: &WebhookModel) -> Config {
         let canon = |m: BTreeMap<String, String>| -> BTreeMap<String, String> {
             m.into_iter()
                 .map(|(k, v)| {
@@ -773,24 +653,33 @@ impl Config {
                 })
                 .collect()
         };
+        let resources = m
+            .resources
+            .known()
+            .cloned()
+            .unwrap_or_else(default_resources);
+        let duration = |v: &Tf<GoDuration>| v.known().map(GoDuration::duration).unwrap_or_default();
         let spec = Spec {
-            namespace: s(&m.namespace, DEFAULT_NAMESPACE),
-            name: s(&m.name, DEFAULT_NAME),
-            image: s(&m.image, manifests::DEFAULT_IMAGE),
-            replicas: m.replicas.known().copied().unwrap_or(2),
-            aws_region: s(&m.aws_region, ""),
-            sts_regional_endpoints: m.sts_regional_endpoints.known().copied().unwrap_or(true),
-            token_audience: s(&m.token_audience, "sts.amazonaws.com"),
-            token_expiration: m.token_expiration.known().copied().unwrap_or(86400),
-            annotation_prefix: s(&m.annotation_prefix, "eks.amazonaws.com"),
-            failure_policy: s(&m.failure_policy, "Ignore"),
+            namespace: text(&m.namespace),
+            name: text(&m.name),
+            image: text(&m.image),
+            replicas: m.replicas.known().copied().unwrap_or_default(),
+            aws_region: text(&m.aws_region),
+            sts_regional_endpoints: m.sts_regional_endpoints.known() == Some(&true),
+            token_audience: text(&m.token_audience),
+            token_expiration: m.token_expiration.known().copied().unwrap_or_default(),
+            annotation_prefix: text(&m.annotation_prefix),
+            failure_policy: text(&m.failure_policy),
             namespace_selector: selector(&m.namespace_selector),
             object_selector: selector(&m.object_selector),
             admission_review_versions: m
                 .admission_review_versions
                 .known_items()
-                .unwrap_or_else(|| vec!["v1beta1".into()]),
-            service_account_lookup_grace_period: s(&m.service_account_lookup_grace_period, "0s"),
+                .unwrap_or_default()
+                .iter()
+                .map(|v| v.as_str().to_string())
+                .collect(),
+            service_account_lookup_grace_period: text(&m.service_account_lookup_grace_period),
             node_selector: strings(&m.node_selector),
             tolerations: m
                 .tolerations
@@ -799,60 +688,67 @@ impl Config {
                     ts.iter()
                         .map(|t| Toleration {
                             key: t.key.as_deref().unwrap_or_default().into(),
-                            operator: t.operator.as_deref().unwrap_or("Equal").into(),
+                            operator: t.operator.known().map_or("Equal", |o| o.as_str()).into(),
                             value: t.value.as_deref().unwrap_or_default().into(),
-                            effect: t.effect.as_deref().unwrap_or_default().into(),
+                            effect: t.effect.known().map_or("", |e| e.as_str()).into(),
                             toleration_seconds: t.toleration_seconds.known().copied(),
                         })
                         .collect()
                 })
                 .unwrap_or_default(),
-            priority_class_name: s(&m.priority_class_name, "system-cluster-critical"),
-            requests: canon(requests),
-            limits: canon(limits),
-            certificate_validity: s(&m.certificate_validity, "8760h"),
-            certificate_renew_before: s(&m.certificate_renew_before, "720h"),
-            wait_for_rollout: m.wait_for_rollout.known().copied().unwrap_or(true),
-            force_conflicts: m.force_conflicts.known().copied().unwrap_or(false),
+            priority_class_name: text(&m.priority_class_name),
+            requests: canon(strings(&resources.requests)),
+            limits: canon(strings(&resources.limits)),
+            certificate_validity: text(&m.certificate_validity),
+            certificate_renew_before: text(&m.certificate_renew_before),
+            wait_for_rollout: m.wait_for_rollout.known() == Some(&true),
+            force_conflicts: m.force_conflicts.known() == Some(&true),
         };
-        let dur = |t: &str| parse_go_duration(t).unwrap_or_default();
-        let timeouts = m.timeouts.known();
-        let t =
-            |v: Option<&Tf<String>>, def: Duration| v.and_then(|x| x.as_deref()).map_or(def, dur);
-        Ok(Config {
-            validity: dur(&spec.certificate_validity),
-            renew_before: dur(&spec.certificate_renew_before),
+        Config {
+            validity: duration(&m.certificate_validity),
+            renew_before: duration(&m.certificate_renew_before),
             spec,
-            timeouts: Timeouts {
-                create: t(timeouts.map(|x| &x.create), DEFAULT_TIMEOUT),
-                update: t(timeouts.map(|x| &x.update), DEFAULT_TIMEOUT),
-                delete: t(timeouts.map(|x| &x.delete), DEFAULT_DELETE_TIMEOUT),
-            },
-        })
+        }
     }
 }
 
-/// The optional+computed arguments with their values from `spec` (as plan
-/// and import fill them in).
+/// The optional+computed arguments with their values from `spec` (as
+/// import restores them).
 pub fn set_arguments(m: &mut WebhookModel, spec: &Spec) {
-    m.namespace = Tf::Known(spec.namespace.clone());
-    m.name = Tf::Known(spec.name.clone());
-    m.aws_region = Tf::Known(spec.aws_region.clone());
+    fn parsed<T: tfplugin::TfType>(text: &str, attr: &str) -> Tf<T> {
+        T::from_value(&tfplugin::Value::string(text), &AttrPath::root(attr))
+            .map_or(Tf::Null, Tf::Known)
+    }
+    m.namespace = parsed(&spec.namespace, "namespace");
+    m.name = parsed(&spec.name, "name");
+    m.aws_region = parsed(&spec.aws_region, "aws_region");
     m.image = Tf::Known(spec.image.clone());
     m.replicas = Tf::Known(spec.replicas);
     m.sts_regional_endpoints = Tf::Known(spec.sts_regional_endpoints);
     m.token_audience = Tf::Known(spec.token_audience.clone());
     m.token_expiration = Tf::Known(spec.token_expiration);
-    m.annotation_prefix = Tf::Known(spec.annotation_prefix.clone());
-    m.failure_policy = Tf::Known(spec.failure_policy.clone());
-    m.admission_review_versions = Tf::list(spec.admission_review_versions.clone());
-    m.service_account_lookup_grace_period =
-        Tf::Known(spec.service_account_lookup_grace_period.clone());
+    m.annotation_prefix = parsed(&spec.annotation_prefix, "annotation_prefix");
+    m.failure_policy = parsed(&spec.failure_policy, "failure_policy");
+    m.admission_review_versions = Tf::Known(
+        spec.admission_review_versions
+            .iter()
+            .map(|v| parsed(v, "admission_review_versions"))
+            .collect(),
+    );
+    m.service_account_lookup_grace_period = parsed(
+        &spec.service_account_lookup_grace_period,
+        "service_account_lookup_grace_period",
+    );
     m.priority_class_name = Tf::Known(spec.priority_class_name.clone());
-    m.certificate_validity = Tf::Known(spec.certificate_validity.clone());
-    m.certificate_renew_before = Tf::Known(spec.certificate_renew_before.clone());
+    m.certificate_validity = parsed(&spec.certificate_validity, "certificate_validity");
+    m.certificate_renew_before = parsed(&spec.certificate_renew_before, "certificate_renew_before");
     m.wait_for_rollout = Tf::Known(spec.wait_for_rollout);
     m.force_conflicts = Tf::Known(spec.force_conflicts);
+    set_names(m, spec);
+}
+
+/// The attributes that follow from the namespace and name.
+pub fn set_names(m: &mut WebhookModel, spec: &Spec) {
     m.id = Tf::Known(format!("{}/{}", spec.namespace, spec.name));
     m.service_name = Tf::Known(spec.names().service);
 }
@@ -881,7 +777,7 @@ pub fn set_blocks(m: &mut WebhookModel, spec: &Spec) {
                         .iter()
                         .map(|e| RequirementModel {
                             key: Tf::Known(e.key.clone()),
-                            operator: Tf::Known(e.operator.clone()),
+                            operator: SelectorOperator::parse(&e.operator).into(),
                             values: if e.values.is_empty() {
                                 Tf::Null
                             } else {
@@ -907,7 +803,7 @@ pub fn set_blocks(m: &mut WebhookModel, spec: &Spec) {
                     } else {
                         Tf::Known(t.key.clone())
                     },
-                    operator: Tf::Known(t.operator.clone()),
+                    operator: TolerationOperator::parse(&t.operator).into(),
                     value: if t.value.is_empty() {
                         Tf::Null
                     } else {
@@ -916,7 +812,7 @@ pub fn set_blocks(m: &mut WebhookModel, spec: &Spec) {
                     effect: if t.effect.is_empty() {
                         Tf::Null
                     } else {
-                        Tf::Known(t.effect.clone())
+                        TolerationEffect::parse(&t.effect).into()
                     },
                     toleration_seconds: t.toleration_seconds.into(),
                 })
@@ -941,28 +837,63 @@ pub fn resources_of(spec: &Spec) -> Tf<ResourcesModel> {
     })
 }
 
-/// An error at an attribute, as a diagnostic list.
-pub fn error_at(attr: &str, summary: &str, detail: impl Into<String>) -> Diagnostics {
-    Diagnostic::error(summary, detail)
-        .at(AttrPath::root(attr))
-        .into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use tfplugin::{TfType, Value};
 
+    #[test]
+    fn a_63_character_name_is_a_valid_service_name() {
+        let mut m = base().to_value();
+        m.set_attr("name", Value::string(format!("w{}", "a".repeat(62))));
+        assert!(validate_value(&m).is_empty(), "{:?}", validate_value(&m));
+    }
+
+    #[test]
+    fn a_request_within_its_limit_passes_and_bare_requests_need_no_limit() {
+        let mut m = base();
+        m.resources = Tf::Known(ResourcesModel {
+            requests: Tf::map_of(BTreeMap::from([
+                ("memory".to_string(), "128Mi".to_string()),
+                ("cpu".to_string(), "2".to_string()),
+            ])),
+            limits: Tf::map_of(BTreeMap::from([(
+                "memory".to_string(),
+                "0.125Gi".to_string(),
+            )])),
+        });
+        assert!(validate(&m).is_empty(), "{:?}", validate(&m));
+    }
+
     fn base() -> WebhookModel {
         WebhookModel {
-            aws_region: Tf::Known("eu-west-1".into()),
+            aws_region: Tf::Known(Region::parse("eu-west-1").unwrap()),
             ..Default::default()
+        }
+    }
+
+    /// What plan makes of a configuration: its values with the defaults.
+    fn planned(config: &WebhookModel) -> WebhookModel {
+        let mut m = config.clone();
+        m.apply_defaults(config);
+        m
+    }
+
+    /// Every problem of a configuration, as validate and plan report them.
+    fn validate_value(v: &Value) -> Diagnostics {
+        match WebhookModel::decode(v) {
+            Err(d) => d,
+            Ok(m) => {
+                let mut d = m.validate_fields();
+                d.extend(validate(&m));
+                d
+            }
         }
     }
 
     #[test]
     fn defaults_are_the_documented_ones() {
-        let c = Config::from_model(&base()).unwrap();
+        let c = Config::from_model(&planned(&base()));
         assert_eq!(c.spec, {
             let mut s = c.spec.clone();
             s.namespace = "kube-system".into();
@@ -975,10 +906,25 @@ mod tests {
         assert_eq!(c.spec.admission_review_versions, ["v1beta1"]);
         assert_eq!(c.spec.failure_policy, "Ignore");
         assert_eq!(c.spec.priority_class_name, "system-cluster-critical");
-        assert_eq!(c.validity, Duration::from_secs(8760 * 3600));
+        assert_eq!(c.validity, Duration::from_secs(87600 * 3600), "ten years");
         assert_eq!(c.renew_before, Duration::from_secs(720 * 3600));
-        assert_eq!(c.timeouts.delete, Duration::from_secs(300));
+        let m = planned(&base());
+        let delete = m.timeout(tfplugin::timeouts::Operation::Delete);
+        assert_eq!(delete, Some(Duration::from_secs(300)));
         assert_eq!(c.spec.limits["memory"], "128Mi");
+        assert_eq!(c.spec.requests["cpu"], "50m");
+        // The schema states the defaults the plan applies.
+        let b = WebhookModel::block();
+        assert!(b
+            .find_attribute("replicas")
+            .unwrap()
+            .description
+            .ends_with("Default: `2`."));
+        assert!(b
+            .find_attribute("certificate_validity")
+            .unwrap()
+            .description
+            .ends_with("Default: `\"87600h\"`."));
     }
 
     #[test]
@@ -988,24 +934,9 @@ mod tests {
             requests: Tf::map_of(BTreeMap::from([("cpu".into(), "0.5".into())])),
             limits: Tf::Null,
         });
-        let c = Config::from_model(&m).unwrap();
+        let c = Config::from_model(&planned(&m));
         assert_eq!(c.spec.requests["cpu"], "500m");
         assert!(c.spec.limits.is_empty());
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(
-            parse_go_duration("8760h"),
-            Some(Duration::from_secs(8760 * 3600))
-        );
-        assert_eq!(parse_go_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_go_duration("300ms"), Some(Duration::from_millis(300)));
-        assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
-        for bad in ["", "1", "1d", "h", "-1s", "1..5s", "1h 2m"] {
-            assert_eq!(parse_go_duration(bad), None, "{bad}");
-        }
     }
 
     #[test]
@@ -1079,6 +1010,38 @@ mod tests {
             ("aws_region", s("Europe"), "aws_region"),
             ("namespace", s("Kube_System"), "namespace"),
             ("name", s("1webhook"), "name"),
+            ("name", s(&format!("w{}", "a".repeat(63))), "name"),
+            ("token_audience", s("a,b"), "token_audience"),
+            ("certificate_validity", s("9m"), "certificate_validity"),
+            (
+                "service_account_lookup_grace_period",
+                s("-1s"),
+                "service_account_lookup_grace_period",
+            ),
+            (
+                "admission_review_versions",
+                Value::string_list(["v1", "v1"]),
+                "admission_review_versions[1]",
+            ),
+            (
+                "resources",
+                Value::object([
+                    (
+                        "requests",
+                        Value::Map(BTreeMap::from([("memory".to_string(), s("256Mi"))])),
+                    ),
+                    (
+                        "limits",
+                        Value::Map(BTreeMap::from([("memory".to_string(), s("128Mi"))])),
+                    ),
+                ]),
+                "resources.requests[\"memory\"]",
+            ),
+            (
+                "node_selector",
+                Value::Map(BTreeMap::from([("bad key!".to_string(), s("x"))])),
+                "node_selector[\"bad key!\"]",
+            ),
             ("image", s("repo"), "image"),
             ("image", s("UPPER:v1"), "image"),
             (
@@ -1100,7 +1063,7 @@ mod tests {
             ("certificate_validity", s("1y"), "certificate_validity"),
             (
                 "certificate_renew_before",
-                s("9000h"),
+                s("90000h"),
                 "certificate_renew_before",
             ),
             (

@@ -6,10 +6,12 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::model::{self, Config, WebhookModel};
-use super::{decode_state, objects_list, recorded_status, APPLIED};
+use super::parts::objects::{self, Status};
+use crate::webhook::manifests::{Kind, ObjectId};
 use crate::webhook::tls::{self, Renewal};
-use tfplugin::framework::{PlanRequest, PlanResponse};
-use tfplugin::{Diagnostics, Model, Tf, TfType};
+use tfplugin::resource::{Plan, PlanKind};
+use tfplugin::types::GoDuration;
+use tfplugin::Tf;
 
 /// The CA outlives every serving certificate it signs by this factor.
 pub const CA_VALIDITY_FACTOR: u32 = 5;
@@ -20,52 +22,30 @@ pub const ROTATION_OVERLAP: Duration = Duration::from_secs(5 * 60);
 /// `issue_serving` back-dates `not_before` by this much.
 const NOT_BEFORE_SLACK: Duration = Duration::from_secs(5 * 60);
 
-pub(super) fn plan(req: &PlanRequest, now: OffsetDateTime) -> Result<PlanResponse, Diagnostics> {
-    let prior = decode_state(&req.prior_state)?;
-    let mut planned = WebhookModel::decode(&req.proposed_new_state)?;
+pub(super) fn plan(plan: &mut Plan<WebhookModel, ()>, now: OffsetDateTime) {
+    let planned = &mut plan.planned;
     // The selectors are optional+computed only to work around Terraform 1.0:
     // they are what the configuration says, never a prior value kept.
-    let configured = WebhookModel::decode(&req.config)?;
-    planned.namespace_selector = configured.namespace_selector.clone();
-    planned.object_selector = configured.object_selector.clone();
-    if !req.config.is_wholly_known() {
+    planned.namespace_selector = plan.config.namespace_selector.clone();
+    planned.object_selector = plan.config.object_selector.clone();
+    if !plan.config_known {
         // Wait for the values; what they decide may change.
-        each_computed(&mut planned, prior.is_none());
-        return Ok(PlanResponse {
-            planned_state: planned.to_value(),
-            ..Default::default()
-        });
+        return;
     }
-    let cfg = Config::from_value(&req.config)?;
-    model::set_arguments(&mut planned, &cfg.spec);
-    if configured.resources.is_null() {
-        planned.resources = model::resources_of(&cfg.spec);
-    }
-    planned.objects = Tf::Known(objects_list(&cfg.spec, |_| APPLIED.to_string()));
-
-    let replace = match &prior {
-        Some(_) => WebhookModel::replaced_paths(&req.prior_state, &planned.to_value()),
-        None => vec![],
+    let cfg = Config::from_model(planned);
+    model::set_names(planned, &cfg.spec);
+    planned.objects = Tf::Known(objects::desired(&cfg));
+    let Some(prior) = plan
+        .prior
+        .as_ref()
+        .filter(|_| plan.kind == PlanKind::Update)
+    else {
+        // Create or replace: new certificates (the framework left them unknown).
+        return;
     };
-    let Some(prior) = prior.filter(|_| replace.is_empty()) else {
-        for f in certificate_fields(&mut planned) {
-            *f = Tf::unknown();
-        }
-        return Ok(PlanResponse {
-            planned_state: planned.to_value(),
-            requires_replace: replace,
-            ..Default::default()
-        });
-    };
-    planned.ca_certificate = prior.ca_certificate.clone();
-    planned.ca_bundle = prior.ca_bundle.clone();
-    planned.serving_certificate = prior.serving_certificate.clone();
-    planned.certificate_fingerprint = prior.certificate_fingerprint.clone();
-    planned.certificate_not_after = prior.certificate_not_after.clone();
-    planned.ca_not_after = prior.ca_not_after.clone();
-    match renewal(&prior, &cfg, now) {
+    match renewal(prior, &cfg, now) {
         Renewal::Ca => {
-            for f in certificate_fields(&mut planned) {
+            for f in certificate_fields(planned) {
                 *f = Tf::unknown();
             }
         }
@@ -75,15 +55,11 @@ pub(super) fn plan(req: &PlanRequest, now: OffsetDateTime) -> Result<PlanRespons
             planned.certificate_not_after = Tf::unknown();
         }
         Renewal::Nothing => {
-            if let Some(bundle) = shrunk_bundle(&prior, now) {
+            if let Some(bundle) = shrunk_bundle(prior, now) {
                 planned.ca_bundle = Tf::Known(bundle);
             }
         }
     }
-    Ok(PlanResponse {
-        planned_state: planned.to_value(),
-        ..Default::default()
-    })
 }
 
 fn certificate_fields(m: &mut WebhookModel) -> Vec<&mut Tf<String>> {
@@ -97,30 +73,17 @@ fn certificate_fields(m: &mut WebhookModel) -> Vec<&mut Tf<String>> {
     ]
 }
 
-fn each_computed(m: &mut WebhookModel, create: bool) {
-    if create {
-        for f in certificate_fields(m) {
-            *f = Tf::unknown();
-        }
-        m.id = Tf::unknown();
-        m.service_name = Tf::unknown();
-    }
-    m.objects = Tf::unknown();
-}
-
 fn parse_time(t: &Tf<String>) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(
-        t.as_deref()?,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .ok()
+    crate::timestamp::parse(t.as_deref()?)
 }
 
 /// What the next apply must make again, from state alone.
 pub(super) fn renewal(prior: &WebhookModel, cfg: &Config, now: OffsetDateTime) -> Renewal {
     let names = cfg.spec.names();
-    if prior.certificate_validity.as_deref() != Some(cfg.spec.certificate_validity.as_str())
-        || recorded_status(prior, "Secret", &names.ca_secret) != APPLIED
+    let secret = |name: &str| ObjectId::new(Kind::Secret, &cfg.spec.namespace, name);
+    let prior_validity = prior.certificate_validity.known().map(GoDuration::as_str);
+    if prior_validity != Some(cfg.spec.certificate_validity.as_str())
+        || objects::recorded_status(prior, &secret(&names.ca_secret)) != Status::Applied
         || prior.ca_certificate.is_null()
     {
         return Renewal::Ca;
@@ -133,7 +96,9 @@ pub(super) fn renewal(prior: &WebhookModel, cfg: &Config, now: OffsetDateTime) -
         cfg.renew_before,
         now,
     );
-    if r == Renewal::Nothing && recorded_status(prior, "Secret", &names.serving_secret) != APPLIED {
+    if r == Renewal::Nothing
+        && objects::recorded_status(prior, &secret(&names.serving_secret)) != Status::Applied
+    {
         return Renewal::Serving;
     }
     r
@@ -159,14 +124,17 @@ mod tests {
     const H: Duration = Duration::from_secs(3600);
 
     fn state(now: OffsetDateTime, serving_validity: Duration) -> (WebhookModel, Config) {
-        let mut m = WebhookModel {
-            aws_region: Tf::Known("eu-west-1".into()),
-            certificate_validity: Tf::Known("10h".into()),
-            certificate_renew_before: Tf::Known("2h".into()),
+        use tfplugin::Model as _;
+        let config = WebhookModel {
+            aws_region: Tf::Known(tfplugin::types::Region::parse("eu-west-1").unwrap()),
+            certificate_validity: Tf::Known(GoDuration::parse("10h").unwrap()),
+            certificate_renew_before: Tf::Known(GoDuration::parse("2h").unwrap()),
             ..Default::default()
         };
-        let cfg = Config::from_model(&m).unwrap();
-        model::set_arguments(&mut m, &cfg.spec);
+        let mut m = config.clone();
+        m.apply_defaults(&config);
+        let cfg = Config::from_model(&m);
+        model::set_names(&mut m, &cfg.spec);
         let ca = new_ca("ca", 50 * H, now).unwrap();
         let s = issue_serving(&ca, &service_dns_names("w", "ns"), serving_validity, now).unwrap();
         let rfc = |t: OffsetDateTime| {
@@ -178,7 +146,7 @@ mod tests {
         m.serving_certificate = Tf::Known(s.cert_pem.clone());
         m.ca_not_after = Tf::Known(rfc(tls::not_after(&ca.cert_pem).unwrap()));
         m.certificate_not_after = Tf::Known(rfc(tls::not_after(&s.cert_pem).unwrap()));
-        m.objects = Tf::Known(objects_list(&cfg.spec, |_| APPLIED.into()));
+        m.objects = Tf::Known(objects::desired(&cfg));
         (m, cfg)
     }
 
@@ -196,22 +164,26 @@ mod tests {
         other.spec.certificate_validity = "20h".into();
         assert_eq!(renewal(&m, &other, now), Renewal::Ca);
         let mut lost = m.clone();
-        lost.objects = Tf::Known(objects_list(&cfg.spec, |id| {
+        let render = |status: fn(&ObjectId) -> Status| {
+            let objs = crate::webhook::manifests::render(&cfg.spec, &Default::default());
+            Tf::Known(objects::listed(&objs, status))
+        };
+        lost.objects = render(|id| {
             if id.name.ends_with("-ca") {
-                "missing".into()
+                Status::Missing
             } else {
-                APPLIED.into()
+                Status::Applied
             }
-        }));
+        });
         assert_eq!(renewal(&lost, &cfg, now), Renewal::Ca);
         let mut lost = m.clone();
-        lost.objects = Tf::Known(objects_list(&cfg.spec, |id| {
+        lost.objects = render(|id| {
             if id.name.ends_with("-cert") {
-                "drifted: .data.tls.crt".into()
+                Status::Drifted(".data.tls.crt".into())
             } else {
-                APPLIED.into()
+                Status::Applied
             }
-        }));
+        });
         assert_eq!(renewal(&lost, &cfg, now), Renewal::Serving);
     }
 

@@ -1,625 +1,23 @@
-//! The plugin process: go-plugin handshake, AutoMTLS, and the gRPC services
-//! (tfplugin6 Provider, go-plugin's controller/stdio/broker, health).
-//!
-//! Transport, as go-plugin's `serverListener()`: a Unix socket on Unix
-//! systems, TCP on 127.0.0.1 within `PLUGIN_MIN_PORT..=PLUGIN_MAX_PORT` on
-//! Windows (see [`Listener`]).
+//! The tfplugin6 `Provider` service: decodes each request against the
+//! schema, calls the framework's handler for the type, applies semantic
+//! equality, and encodes the answer. Panics in a handler become diagnostics.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures::FutureExt;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Notify};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::server::Connected;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
-use super::diag::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
-use super::framework::{
+use super::*;
+use crate::diag::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
+use crate::framework::{
     self, ApplyRequest, ConfigureRequest, Ctx, PlanRequest, RawState, ReadRequest,
 };
-use super::schema::{self, Schema};
-use super::value::{Type, Value};
-use super::{go_plugin, json, model, msgpack, proto, tls};
-
-/// go-plugin's magic cookie for Terraform providers.
-pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str =
-    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
-const CORE_PROTOCOL_VERSION: u32 = 1;
-const PROTOCOL_VERSION: u32 = 6;
-
-/// Largest gRPC message we accept or send: terraform-plugin-go's
-/// `grpcMaxMessageSize` (256 MiB). go-plugin's client itself sends up to
-/// 2 GiB; tonic's default would be 4 MiB.
-pub const MAX_MESSAGE_SIZE: usize = 256 << 20;
-
-/// After GRPCController.Shutdown (or SIGTERM), how long calls in flight get
-/// to finish before the process exits anyway. go-plugin's client kills the
-/// plugin 2 s after asking it to stop.
-const SHUTDOWN_DRAIN: Duration = Duration::from_secs(1);
-
-pub struct ServeOptions {
-    /// Full source address, e.g. `registry.terraform.io/irsa/irsa`, used in
-    /// the `TF_REATTACH_PROVIDERS` line printed in debug mode.
-    pub address: String,
-    pub version: String,
-}
-
-/// Runs the provider as Terraform's plugin. Returns the process exit code.
-pub fn serve(provider: Arc<dyn framework::Provider>, opts: ServeOptions) -> std::process::ExitCode {
-    // The AWS SDK and kube pull in rustls with more than one crypto backend;
-    // without an explicit choice rustls panics at first use.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    super::log::init();
-
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--version" || a == "-v") {
-        println!(
-            "terraform-provider-{} {}",
-            provider.type_name(),
-            opts.version
-        );
-        return std::process::ExitCode::SUCCESS;
-    }
-    let debug = args.iter().any(|a| a == "--debug" || a == "-debug");
-    if !debug && std::env::var(MAGIC_COOKIE_KEY).as_deref() != Ok(MAGIC_COOKIE_VALUE) {
-        eprintln!(
-            "This binary is a plugin. These are not meant to be executed directly.\n\
-             Please execute the program that consumes these plugins, which will\n\
-             load any plugins automatically.\n\
-             (To run it for a debugger, start it with --debug and use the printed TF_REATTACH_PROVIDERS.)"
-        );
-        return std::process::ExitCode::from(1);
-    }
-    if !debug {
-        // Like go-plugin's protocolVersion(): serve our version anyway and
-        // let the client report the mismatch in its own words ("incompatible
-        // API version with plugin"), which is what the user gets to see.
-        if let Err(msg) = check_protocol_versions(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok()) {
-            eprintln!("{msg}");
-        }
-    }
-
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return std::process::ExitCode::from(1);
-        }
-    };
-    let code = match runtime.block_on(run(provider, opts, debug)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(target: "irsa::plugin", "plugin server failed: {e}");
-            eprintln!("plugin server failed: {e}");
-            std::process::ExitCode::from(1)
-        }
-    };
-    // Blocking work still running (a stuck credential_process, say) must not
-    // keep the process alive past go-plugin's kill deadline.
-    runtime.shutdown_timeout(Duration::from_millis(500));
-    code
-}
-
-/// go-plugin's client lists the protocol versions it speaks; we speak 6 only.
-fn check_protocol_versions(list: Option<String>) -> Result<(), String> {
-    let Some(list) = list else {
-        return Ok(());
-    };
-    if list
-        .split(',')
-        .any(|v| v.trim() == PROTOCOL_VERSION.to_string())
-    {
-        Ok(())
-    } else {
-        Err(format!(
-            "This provider speaks plugin protocol {PROTOCOL_VERSION}, but this Terraform offers only [{list}]. \
-             Use Terraform 1.0 or later."
-        ))
-    }
-}
-
-/// How often the plugin checks that Terraform is still its parent.
-#[cfg(unix)]
-const PARENT_POLL: Duration = Duration::from_secs(1);
-
-async fn run(
-    provider: Arc<dyn framework::Provider>,
-    opts: ServeOptions,
-    debug: bool,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = Listener::bind_default()?;
-
-    let shutdown = Arc::new(Notify::new());
-    let services = Services::new(provider, shutdown.clone());
-    let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_service_status("plugin", tonic_health::ServingStatus::Serving)
-        .await;
-
-    let router = tonic::transport::Server::builder()
-        .add_service(provider_server(services.provider.clone()))
-        .add_service(
-            go_plugin::grpc_controller_server::GrpcControllerServer::from_arc(
-                services.controller.clone(),
-            ),
-        )
-        .add_service(go_plugin::grpc_stdio_server::GrpcStdioServer::from_arc(
-            services.stdio.clone(),
-        ))
-        .add_service(go_plugin::grpc_broker_server::GrpcBrokerServer::from_arc(
-            services.broker.clone(),
-        ))
-        .add_service(health_service);
-
-    // Fires once when serving should end; `stopping` then starts the drain deadline.
-    let stopping = Arc::new(Notify::new());
-    let stop_signal = {
-        let shutdown = shutdown.clone();
-        let stopping = stopping.clone();
-        async move {
-            tokio::select! {
-                _ = shutdown.notified() => {},
-                _ = termination_signal(debug) => {},
-                _ = parent_gone(), if !debug => {},
-            }
-            stopping.notify_one();
-        }
-    };
-
-    let client_cert = std::env::var("PLUGIN_CLIENT_CERT")
-        .ok()
-        .filter(|s| !s.trim().is_empty());
-    let network = listener.network();
-    let address = listener.address();
-    let cleanup = listener.cleanup_path();
-    let acceptor = if debug {
-        print_reattach(&opts.address, network, &address)?;
-        None
-    } else if let Some(pem) = client_cert {
-        let identity = tls::ServerIdentity::generate()?;
-        let pinned = tls::parse_client_cert(&pem)?;
-        let config = Arc::new(identity.server_config(pinned)?);
-        print_handshake(network, &address, Some(&identity.handshake_cert()))?;
-        Some(tokio_rustls::TlsAcceptor::from(config))
-    } else {
-        // go-plugin without AutoMTLS: plain gRPC on a socket only we can open.
-        tracing::warn!(target: "irsa::plugin", "PLUGIN_CLIENT_CERT not set: serving without TLS on a private socket");
-        print_handshake(network, &address, None)?;
-        None
-    };
-    let incoming = incoming(listener, acceptor);
-    let result = tokio::select! {
-        r = router.serve_with_incoming_shutdown(incoming, stop_signal) => r.map_err(Into::into),
-        _ = async { stopping.notified().await; tokio::time::sleep(SHUTDOWN_DRAIN).await } => {
-            tracing::debug!(target: "irsa::plugin", "calls still open {SHUTDOWN_DRAIN:?} after shutdown was asked for: exiting anyway");
-            Ok(())
-        }
-    };
-    if let Some(dir) = cleanup {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    result
-}
-
-/// The provider service with Terraform's message size limits.
-pub fn provider_server(
-    svc: Arc<ProviderService>,
-) -> proto::provider_server::ProviderServer<ProviderService> {
-    proto::provider_server::ProviderServer::from_arc(svc)
-        .max_decoding_message_size(MAX_MESSAGE_SIZE)
-        .max_encoding_message_size(MAX_MESSAGE_SIZE)
-}
-
-/// SIGTERM ends the plugin. Terraform sends Ctrl-C (SIGINT) to the whole
-/// process group and then calls StopProvider; like go-plugin we ignore it
-/// unless we were started by hand in debug mode.
-#[cfg(unix)]
-async fn termination_signal(debug: bool) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut int = signal(SignalKind::interrupt()).ok();
-    tokio::select! {
-        _ = async { match term.as_mut() { Some(s) => { s.recv().await; }, None => std::future::pending().await } } => {},
-        _ = async {
-            loop {
-                match int.as_mut() { Some(s) => { s.recv().await; }, None => std::future::pending::<()>().await }
-                if debug { break; }
-            }
-        } => {},
-    }
-}
-
-/// Returns when the process that started us is gone without telling us
-/// (Terraform crashed or was killed): we have been re-parented to init or
-/// a subreaper. An orphaned plugin would otherwise serve forever and keep
-/// its stdout and stderr pipes, and whatever reads them, open.
-#[cfg(unix)]
-async fn parent_gone() {
-    let parent = std::os::unix::process::parent_id();
-    loop {
-        tokio::time::sleep(PARENT_POLL).await;
-        if std::os::unix::process::parent_id() != parent {
-            tracing::warn!(target: "irsa::plugin", "the process that started the plugin (pid {parent}) is gone: exiting");
-            return;
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn parent_gone() {
-    std::future::pending::<()>().await
-}
-
-#[cfg(not(unix))]
-async fn termination_signal(debug: bool) {
-    loop {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-        if debug {
-            break;
-        }
-    }
-}
-
-fn handshake_line(network: &str, address: &str, cert: Option<&str>) -> String {
-    format!(
-        "{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|{network}|{address}|grpc|{}\n",
-        cert.unwrap_or("")
-    )
-}
-
-fn print_handshake(network: &str, address: &str, cert: Option<&str>) -> std::io::Result<()> {
-    let line = handshake_line(network, address, cert);
-    let mut out = std::io::stdout().lock();
-    out.write_all(line.as_bytes())?;
-    out.flush()
-}
-
-fn print_reattach(provider: &str, network: &str, address: &str) -> std::io::Result<()> {
-    let value = serde_json::json!({
-        provider: {
-            "Protocol": "grpc",
-            "ProtocolVersion": PROTOCOL_VERSION,
-            "Pid": std::process::id(),
-            "Test": true,
-            "Addr": {"Network": network, "String": address},
-        }
-    });
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "Provider started. To attach Terraform CLI, set the TF_REATTACH_PROVIDERS environment variable with the following:\n\n\tTF_REATTACH_PROVIDERS='{value}'\n"
-    )?;
-    out.flush()
-}
-
-// ---------------------------------------------------------------------------
-// Transport
-
-/// Where the plugin listens.
-pub enum Listener {
-    /// A socket in a private directory of its own (removed on exit).
-    #[cfg(unix)]
-    Unix {
-        listener: tokio::net::UnixListener,
-        dir: std::path::PathBuf,
-        path: std::path::PathBuf,
-    },
-    /// 127.0.0.1:PORT, go-plugin's transport on Windows.
-    Tcp(TcpListener),
-}
-
-impl Listener {
-    /// go-plugin's choice: TCP on Windows, a Unix socket everywhere else.
-    pub fn bind_default() -> std::io::Result<Listener> {
-        #[cfg(unix)]
-        {
-            Listener::bind_unix()
-        }
-        #[cfg(not(unix))]
-        {
-            let (min, max) = port_range_from_env()?;
-            Listener::bind_tcp(min, max)
-        }
-    }
-
-    /// The first free port of `min..=max` on 127.0.0.1, as go-plugin's
-    /// `serverListener_tcp()` scans it.
-    pub fn bind_tcp(min: u16, max: u16) -> std::io::Result<Listener> {
-        if min > max {
-            return Err(std::io::Error::other(format!(
-                "PLUGIN_MIN_PORT value of {min} is greater than PLUGIN_MAX_PORT value of {max}"
-            )));
-        }
-        for port in min..=max {
-            if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
-                l.set_nonblocking(true)?;
-                return Ok(Listener::Tcp(TcpListener::from_std(l)?));
-            }
-        }
-        Err(std::io::Error::other(format!(
-            "couldn't bind the plugin's TCP listener: no free port on 127.0.0.1 in {min}..={max}"
-        )))
-    }
-
-    /// A socket in a new 0700 directory under `PLUGIN_UNIX_SOCKET_DIR` or
-    /// the temp dir. With `PLUGIN_UNIX_SOCKET_GROUP` (go-plugin's
-    /// `setGroupWritable`), the directory becomes 0750 and the socket 0660,
-    /// both owned by that group, so a host running as another user of the
-    /// group can connect.
-    #[cfg(unix)]
-    pub fn bind_unix() -> std::io::Result<Listener> {
-        let group = socket_group()?;
-        let dir = make_socket_dir()?;
-        let path = dir.join("plugin.sock");
-        let listener = match tokio::net::UnixListener::bind(&path) {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(e);
-            }
-        };
-        if let Some(gid) = group {
-            use std::os::unix::fs::PermissionsExt;
-            let shared = (|| {
-                std::os::unix::fs::chown(&dir, None, Some(gid))?;
-                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750))?;
-                std::os::unix::fs::chown(&path, None, Some(gid))?;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))
-            })();
-            if let Err(e) = shared {
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(std::io::Error::new(
-                    e.kind(),
-                    format!("cannot give the plugin socket to group {gid} (PLUGIN_UNIX_SOCKET_GROUP): {e}"),
-                ));
-            }
-        }
-        Ok(Listener::Unix {
-            listener,
-            dir,
-            path,
-        })
-    }
-
-    /// The handshake's network field.
-    pub fn network(&self) -> &'static str {
-        match self {
-            #[cfg(unix)]
-            Listener::Unix { .. } => "unix",
-            Listener::Tcp(_) => "tcp",
-        }
-    }
-
-    /// The handshake's address field: a socket path or `127.0.0.1:PORT`.
-    pub fn address(&self) -> String {
-        match self {
-            #[cfg(unix)]
-            Listener::Unix { path, .. } => path.display().to_string(),
-            Listener::Tcp(l) => l
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_else(|_| "127.0.0.1:0".into()),
-        }
-    }
-
-    fn cleanup_path(&self) -> Option<std::path::PathBuf> {
-        match self {
-            #[cfg(unix)]
-            Listener::Unix { dir, .. } => Some(dir.clone()),
-            Listener::Tcp(_) => None,
-        }
-    }
-
-    pub async fn accept(&self) -> std::io::Result<Conn> {
-        match self {
-            #[cfg(unix)]
-            Listener::Unix { listener, .. } => listener.accept().await.map(|(s, _)| Conn::Unix(s)),
-            Listener::Tcp(l) => l.accept().await.map(|(s, _)| {
-                let _ = s.set_nodelay(true);
-                Conn::Tcp(s)
-            }),
-        }
-    }
-}
-
-/// `PLUGIN_MIN_PORT`/`PLUGIN_MAX_PORT`, which go-plugin's client always
-/// sets (10000 and 25000 unless the host configures others).
-pub fn port_range_from_env() -> std::io::Result<(u16, u16)> {
-    let read = |name: &str, default: u16| -> std::io::Result<u16> {
-        match std::env::var(name) {
-            Ok(v) if !v.trim().is_empty() => v
-                .trim()
-                .parse()
-                .map_err(|e| std::io::Error::other(format!("Couldn't get value from {name}: {e}"))),
-            _ => Ok(default),
-        }
-    };
-    Ok((
-        read("PLUGIN_MIN_PORT", 10000)?,
-        read("PLUGIN_MAX_PORT", 25000)?,
-    ))
-}
-
-/// The gid for `PLUGIN_UNIX_SOCKET_GROUP`: a group name (from /etc/group),
-/// else a numeric id, as go-plugin's LookupGroup then LookupGroupId.
-#[cfg(unix)]
-fn socket_group() -> std::io::Result<Option<u32>> {
-    let Some(group) = std::env::var("PLUGIN_UNIX_SOCKET_GROUP")
-        .ok()
-        .filter(|g| !g.trim().is_empty())
-    else {
-        return Ok(None);
-    };
-    let group = group.trim();
-    let by_name = std::fs::read_to_string("/etc/group").ok().and_then(|text| {
-        text.lines().find_map(|l| {
-            let mut f = l.split(':');
-            (f.next() == Some(group))
-                .then(|| f.nth(1).and_then(|gid| gid.parse::<u32>().ok()))
-                .flatten()
-        })
-    });
-    match by_name.or_else(|| group.parse().ok()) {
-        Some(gid) => Ok(Some(gid)),
-        None => Err(std::io::Error::other(format!(
-            "PLUGIN_UNIX_SOCKET_GROUP={group:?} is neither a group name nor a group id"
-        ))),
-    }
-}
-
-#[cfg(unix)]
-fn make_socket_dir() -> std::io::Result<std::path::PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    for attempt in 0..16u32 {
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir = base.join(format!(
-            "plugin-irsa-{}-{nonce:x}-{attempt}",
-            std::process::id()
-        ));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::other(
-        "cannot create a private socket directory",
-    ))
-}
-
-/// Whether a refused connection is the routine kind: go-plugin opens a
-/// connection and drops it before (or during) the TLS handshake on every
-/// Terraform run, which shows up as EOF or a broken pipe. A peer that
-/// completes its part with a wrong (or no) certificate, or speaks no TLS at
-/// all, gets a protocol error instead, and that one is worth a warning.
-pub fn refusal_is_routine(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(
-        e.kind(),
-        UnexpectedEof | BrokenPipe | ConnectionReset | ConnectionAborted | NotConnected
-    )
-}
-
-/// Accepted connections, TLS-terminated when `acceptor` is set; a peer that
-/// fails authentication never reaches gRPC.
-fn incoming(
-    listener: Listener,
-    acceptor: Option<tokio_rustls::TlsAcceptor>,
-) -> ReceiverStream<std::io::Result<ServerConn>> {
-    let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(async move {
-        loop {
-            let sock = match listener.accept().await {
-                Ok(sock) => sock,
-                Err(e) => {
-                    tracing::warn!(target: "irsa::plugin", "accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let Some(acceptor) = acceptor.clone() else {
-                if tx.send(Ok(ServerConn::Plain(sock))).await.is_err() {
-                    return;
-                }
-                continue;
-            };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(sock)).await {
-                    Ok(Ok(stream)) => {
-                        let _ = tx.send(Ok(ServerConn::Tls(Box::new(stream)))).await;
-                    }
-                    Ok(Err(e)) if refusal_is_routine(&e) => {
-                        tracing::debug!(target: "irsa::plugin", "refused a connection: {e}")
-                    }
-                    Ok(Err(e)) => {
-                        tracing::warn!(target: "irsa::plugin", "refused a connection: {e}")
-                    }
-                    Err(_) => {
-                        tracing::warn!(target: "irsa::plugin", "refused a connection: TLS handshake timed out")
-                    }
-                }
-            });
-        }
-    });
-    ReceiverStream::new(rx)
-}
-
-/// One accepted socket.
-pub enum Conn {
-    #[cfg(unix)]
-    Unix(tokio::net::UnixStream),
-    Tcp(TcpStream),
-}
-
-/// A connection as gRPC sees it.
-pub enum ServerConn {
-    Plain(Conn),
-    Tls(Box<tokio_rustls::server::TlsStream<Conn>>),
-}
-
-impl Connected for ServerConn {
-    type ConnectInfo = ();
-    fn connect_info(&self) -> Self::ConnectInfo {}
-}
-
-macro_rules! delegate_io {
-    ($ty:ty, $self:ident => $($pat:pat => $inner:expr),+) => {
-        impl AsyncRead for $ty {
-            fn poll_read(
-                mut $self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut ReadBuf<'_>,
-            ) -> Poll<std::io::Result<()>> {
-                match &mut *$self { $($pat => Pin::new($inner).poll_read(cx, buf)),+ }
-            }
-        }
-        impl AsyncWrite for $ty {
-            fn poll_write(
-                mut $self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<std::io::Result<usize>> {
-                match &mut *$self { $($pat => Pin::new($inner).poll_write(cx, buf)),+ }
-            }
-            fn poll_flush(mut $self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-                match &mut *$self { $($pat => Pin::new($inner).poll_flush(cx)),+ }
-            }
-            fn poll_shutdown(mut $self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-                match &mut *$self { $($pat => Pin::new($inner).poll_shutdown(cx)),+ }
-            }
-        }
-    };
-}
-
-#[cfg(unix)]
-delegate_io!(Conn, self => Conn::Unix(s) => s, Conn::Tcp(s) => s);
-#[cfg(not(unix))]
-delegate_io!(Conn, self => Conn::Tcp(s) => s);
-delegate_io!(ServerConn, self => ServerConn::Plain(s) => s, ServerConn::Tls(s) => &mut **s);
-
-// ---------------------------------------------------------------------------
-// Services
+use crate::schema::{self, Schema};
+use crate::value::{Type, Value};
+use crate::{json, model, msgpack, proto};
 
 /// Every gRPC service of the plugin; public so tests can serve them in-process.
 pub struct Services {
@@ -650,8 +48,8 @@ pub struct ProviderService {
     provider: Arc<dyn framework::Provider>,
     provider_schema: Schema,
     provider_ty: Type,
-    resources: BTreeMap<String, Entry<dyn framework::Resource>>,
-    data_sources: BTreeMap<String, Entry<dyn framework::DataSource>>,
+    resources: BTreeMap<String, Entry<dyn framework::ResourceHandler>>,
+    data_sources: BTreeMap<String, Entry<dyn framework::DataSourceHandler>>,
     /// Replaced after each StopProvider so the plugin stays usable (a
     /// reattached provider outlives one Terraform run).
     stop: Mutex<CancellationToken>,
@@ -707,13 +105,16 @@ impl ProviderService {
         Ctx::new(self.stop.lock().expect("stop token lock").child_token())
     }
 
-    fn resource(&self, name: &str) -> Result<&Entry<dyn framework::Resource>, Diagnostics> {
+    fn resource(&self, name: &str) -> Result<&Entry<dyn framework::ResourceHandler>, Diagnostics> {
         self.resources
             .get(name)
             .ok_or_else(|| unknown_type("resource", name))
     }
 
-    fn data_source(&self, name: &str) -> Result<&Entry<dyn framework::DataSource>, Diagnostics> {
+    fn data_source(
+        &self,
+        name: &str,
+    ) -> Result<&Entry<dyn framework::DataSourceHandler>, Diagnostics> {
         self.data_sources
             .get(name)
             .ok_or_else(|| unknown_type("data source", name))
@@ -738,7 +139,7 @@ async fn guarded<T>(
     // The panic hook reads this mark: a panic here becomes a diagnostic, so
     // it must not print the crash report Terraform takes for a dead plugin.
     let fut = std::future::poll_fn(move |cx| {
-        let _scope = super::log::handler_scope();
+        let _scope = crate::log::handler_scope();
         fut.as_mut().poll(cx)
     });
     match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
@@ -895,8 +296,6 @@ macro_rules! try_diags {
         }
     };
 }
-
-type RpcResult<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl proto::provider_server::Provider for ProviderService {
@@ -1059,7 +458,7 @@ impl proto::provider_server::Provider for ProviderService {
             let (value, diags) = try_diags!(
                 try_diags!(
                     guarded("UpgradeResourceState", async {
-                        entry.handler.upgrade_state_with_warnings(raw)
+                        entry.handler.upgrade_state(raw)
                     })
                     .await,
                     empty
@@ -1380,61 +779,21 @@ fn capabilities() -> proto::ServerCapabilities {
     }
 }
 
-pub struct Controller {
-    shutdown: Arc<Notify>,
-}
-
-#[tonic::async_trait]
-impl go_plugin::grpc_controller_server::GrpcController for Controller {
-    async fn shutdown(&self, _req: Request<go_plugin::Empty>) -> RpcResult<go_plugin::Empty> {
-        // Answer first, then stop serving: notify_one keeps the permit if the
-        // server loop is not waiting yet.
-        self.shutdown.notify_one();
-        Ok(Response::new(go_plugin::Empty {}))
-    }
-}
-
-pub struct Stdio;
-
-type Pending<T> = Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl go_plugin::grpc_stdio_server::GrpcStdio for Stdio {
-    type StreamStdioStream = Pending<go_plugin::StdioData>;
-    async fn stream_stdio(
-        &self,
-        _req: Request<go_plugin::Empty>,
-    ) -> RpcResult<Self::StreamStdioStream> {
-        Ok(Response::new(Box::pin(futures::stream::pending())))
-    }
-}
-
-pub struct Broker;
-
-#[tonic::async_trait]
-impl go_plugin::grpc_broker_server::GrpcBroker for Broker {
-    type StartStreamStream = Pending<go_plugin::ConnInfo>;
-    async fn start_stream(
-        &self,
-        req: Request<tonic::Streaming<go_plugin::ConnInfo>>,
-    ) -> RpcResult<Self::StartStreamStream> {
-        // We broker nothing; drain what the host sends until it hangs up.
-        let mut incoming = req.into_inner();
-        tokio::spawn(async move { while let Ok(Some(_)) = incoming.message().await {} });
-        Ok(Response::new(Box::pin(futures::stream::pending())))
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::framework::{ApplyResponse, ImportResponse, PlanResponse, ReadResponse};
-    use crate::{Attribute, Block};
+    use crate::model::{Model as _, Tf};
+    use crate::resource::{Create, Outcome, Saved, Update};
+    use crate::Attribute;
     use proto::provider_server::Provider as _;
 
     #[test]
     fn nested_attributes_go_out_as_nested_type_without_a_type() {
-        let member = Attribute::required("key", Type::String, "");
+        let member = Attribute {
+            required: true,
+            optional: false,
+            ..Attribute::optional("key", Type::String, "")
+        };
         let mut a = Attribute::optional("rules", Type::list(Type::Object(Default::default())), "");
         a.nested = Some(crate::NestedAttributes {
             nesting: crate::schema::Nesting::List,
@@ -1456,28 +815,40 @@ mod tests {
     /// `size_text` as a string.
     struct Toy;
 
+    /// A toy.
+    #[derive(crate::model::Model, Clone, Debug, Default, PartialEq)]
+    struct ToyModel {
+        #[tf(required)]
+        name: Tf<String>,
+        #[tf(optional)]
+        size: Tf<i64>,
+    }
+
     fn toy_schema() -> Schema {
-        Schema {
-            version: 1,
-            block: Block::new("toy")
-                .attribute(Attribute::required("name", Type::String, ""))
-                .attribute(Attribute::optional("size", Type::Number, "")),
-        }
+        ToyModel::schema(1)
     }
 
     #[async_trait::async_trait]
-    impl framework::Resource for Toy {
-        fn type_name(&self) -> &'static str {
-            "toy_thing"
-        }
-        fn schema(&self) -> Schema {
-            toy_schema()
-        }
-        fn upgrade_state_with_warnings(
-            &self,
-            raw: RawState,
-        ) -> Result<(Value, Diagnostics), Diagnostics> {
-            let v = self.upgrade_state(raw)?;
+    impl crate::resource::Resource for Toy {
+        type Model = ToyModel;
+        type Private = ();
+        const TYPE_NAME: &'static str = "toy_thing";
+        const SCHEMA_VERSION: i64 = 1;
+
+        fn upgrade_state(&self, raw: RawState) -> Result<(Value, Diagnostics), Diagnostics> {
+            assert_eq!(raw.version, 0);
+            let old: serde_json::Value =
+                serde_json::from_slice(raw.json.as_deref().unwrap_or(b"{}")).unwrap();
+            let size = old["size_text"]
+                .as_str()
+                .and_then(|s| s.parse::<i64>().ok());
+            let v = Value::object([
+                (
+                    "name",
+                    Value::string(old["name"].as_str().unwrap_or_default()),
+                ),
+                ("size", size.map(Value::number).unwrap_or(Value::Null)),
+            ]);
             let mut warnings = Diagnostics::default();
             if v.attr("size").is_null() {
                 warnings.warning_at(
@@ -1488,39 +859,34 @@ mod tests {
             }
             Ok((v, warnings))
         }
-        fn upgrade_state(&self, raw: RawState) -> Result<Value, Diagnostics> {
-            assert_eq!(raw.version, 0);
-            let old: serde_json::Value =
-                serde_json::from_slice(raw.json.as_deref().unwrap_or(b"{}")).unwrap();
-            let size = old["size_text"]
-                .as_str()
-                .and_then(|s| s.parse::<i64>().ok());
-            Ok(Value::object([
-                (
-                    "name",
-                    Value::string(old["name"].as_str().unwrap_or_default()),
-                ),
-                ("size", size.map(Value::number).unwrap_or(Value::Null)),
-            ]))
-        }
-        async fn read(&self, _ctx: &Ctx, _req: ReadRequest) -> ReadResponse {
+        async fn read(
+            &self,
+            _ctx: &Ctx,
+            _state: ToyModel,
+            _p: Option<()>,
+        ) -> Result<Option<Saved<ToyModel, ()>>, Diagnostics> {
             panic!("read exploded")
         }
-        async fn plan(&self, _ctx: &Ctx, req: PlanRequest) -> PlanResponse {
-            PlanResponse {
-                planned_state: req.proposed_new_state,
-                ..Default::default()
-            }
-        }
-        async fn apply(&self, _ctx: &Ctx, _req: ApplyRequest) -> ApplyResponse {
+        async fn create(&self, _ctx: &Ctx, _req: Create<ToyModel, ()>) -> Outcome<ToyModel, ()> {
             panic!("apply exploded")
         }
-        async fn import(&self, _ctx: &Ctx, id: String) -> ImportResponse {
-            ImportResponse {
-                state: Value::object([("name", Value::string(id)), ("size", Value::Null)]),
-                private: vec![],
-                diagnostics: Diagnostics::default(),
-            }
+        async fn update(&self, _ctx: &Ctx, _req: Update<ToyModel, ()>) -> Outcome<ToyModel, ()> {
+            panic!("apply exploded")
+        }
+        async fn delete(
+            &self,
+            _ctx: &Ctx,
+            _state: ToyModel,
+            _p: Option<()>,
+        ) -> Result<(), Diagnostics> {
+            panic!("apply exploded")
+        }
+        async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Saved<ToyModel, ()>, Diagnostics> {
+            let state = ToyModel {
+                name: Tf::Known(id.to_string()),
+                size: Tf::Null,
+            };
+            Ok(Saved::new(state, ()))
         }
     }
 
@@ -1534,10 +900,10 @@ mod tests {
         fn schema(&self) -> Schema {
             Schema::default()
         }
-        fn resources(&self) -> Vec<Arc<dyn framework::Resource>> {
-            vec![Arc::new(Toy)]
+        fn resources(&self) -> Vec<Arc<dyn framework::ResourceHandler>> {
+            vec![crate::resource::handler(Toy)]
         }
-        fn data_sources(&self) -> Vec<Arc<dyn framework::DataSource>> {
+        fn data_sources(&self) -> Vec<Arc<dyn framework::DataSourceHandler>> {
             vec![]
         }
         async fn configure(&self, _ctx: &Ctx, _req: ConfigureRequest) -> Diagnostics {
@@ -1545,7 +911,7 @@ mod tests {
         }
     }
 
-    fn service() -> ProviderService {
+    pub(crate) fn service() -> ProviderService {
         ProviderService::new(Arc::new(ToyProvider))
     }
 
@@ -1643,78 +1009,6 @@ mod tests {
         assert!(r.upgraded_identity.is_none());
         assert_eq!(r.diagnostics.len(), 1);
         assert!(r.diagnostics[0].detail.contains("version 2"));
-    }
-
-    #[test]
-    fn routine_refusals_are_told_apart_from_bad_certificates() {
-        use std::io::{Error, ErrorKind};
-        assert!(refusal_is_routine(&Error::new(
-            ErrorKind::UnexpectedEof,
-            "tls handshake eof"
-        )));
-        assert!(refusal_is_routine(&Error::from(ErrorKind::BrokenPipe)));
-        assert!(refusal_is_routine(&Error::from(ErrorKind::ConnectionReset)));
-        // What tokio-rustls gives for a certificate we do not pin.
-        let bad_cert = Error::new(
-            ErrorKind::InvalidData,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
-        );
-        assert!(!refusal_is_routine(&bad_cert));
-        let no_cert = Error::new(
-            ErrorKind::InvalidData,
-            rustls::Error::NoCertificatesPresented,
-        );
-        assert!(!refusal_is_routine(&no_cert));
-    }
-
-    /// go-plugin's Windows transport, exercised on every platform: the first
-    /// free port of the range, the `tcp|127.0.0.1:PORT` handshake, and gRPC
-    /// served over it.
-    #[tokio::test]
-    async fn tcp_listener_scans_the_port_range_and_serves_grpc() {
-        // A range whose first port is taken.
-        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let first = taken.local_addr().unwrap().port();
-        assert!(
-            Listener::bind_tcp(first, first).is_err(),
-            "a range of one busy port"
-        );
-        let last = first.saturating_add(50);
-        let listener = Listener::bind_tcp(first, last).unwrap();
-        assert_eq!(listener.network(), "tcp");
-        let addr: std::net::SocketAddr = listener.address().parse().unwrap();
-        assert!(addr.ip().is_loopback());
-        assert!(
-            addr.port() > first && addr.port() <= last,
-            "{addr} not in {first}..={last} after the busy one"
-        );
-        assert_eq!(
-            handshake_line(listener.network(), &listener.address(), Some("CERT")),
-            format!(
-                "1|6|tcp|127.0.0.1:{}|grpc|CERT
-",
-                addr.port()
-            )
-        );
-        assert!(Listener::bind_tcp(10, 9).is_err(), "min above max");
-
-        let svc = Arc::new(service());
-        let server = tonic::transport::Server::builder()
-            .add_service(provider_server(svc))
-            .serve_with_incoming(incoming(listener, None));
-        let serving = tokio::spawn(server);
-        let mut client = proto::provider_client::ProviderClient::connect(format!("http://{addr}"))
-            .await
-            .unwrap();
-        let schema = client
-            .get_provider_schema(proto::get_provider_schema::Request {})
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(schema.resource_schemas.contains_key("toy_thing"));
-        let caps = schema.server_capabilities.unwrap();
-        assert!(caps.get_provider_schema_optional);
-        serving.abort();
     }
 
     #[tokio::test]
