@@ -12,7 +12,9 @@ data "irsa_jwks" "cluster" {
 # From public keys: no cluster access at all. Give every key the API server
 # lists in --service-account-key-file (two during a rotation). RSA and EC
 # P-256/P-384/P-521 keys are what AWS STS verifies (RS256..RS512,
-# ES256..ES512); a key of any other algorithm gives a warning.
+# ES256..ES512); a key of any other algorithm gives a warning. The two files
+# beside this example are sample public keys (an RSA and an EC P-256 one, no
+# private key anywhere): replace them with your cluster's `sa.pub`.
 data "irsa_jwks" "from_pem" {
   public_keys_pem = [
     file("${path.module}/sa.pub"),
