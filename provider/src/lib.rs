@@ -3,11 +3,13 @@
 //!
 //! Rooms, with arrows pointing one way: the `tfplugin` crate (Terraform's
 //! protocol, knows nothing of IRSA) <- `provider` (configuration, lazily built
-//! clients) <- `data_sources` / `resources` (one file or folder each) -> `oidc` (pure logic, no
-//! I/O) and `kube` / `aws` (thin I/O).
+//! clients) <- `data_sources` / `resources` / `ephemeral` / `functions` (one file or folder
+//! each) -> `oidc` (pure logic, no I/O) and `kube` / `aws` (thin I/O).
 
 pub mod aws;
 pub mod data_sources;
+pub mod ephemeral;
+pub mod functions;
 pub mod http;
 pub mod kube;
 pub mod oidc;

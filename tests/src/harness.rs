@@ -1058,6 +1058,56 @@ pub fn dev_overrides_cli_config(provider_dir: &Path) -> String {
     )
 }
 
+/// Where the machine image keeps the real hashicorp/aws provider as a
+/// filesystem mirror (`<dir>/registry.terraform.io/hashicorp/aws/...`);
+/// `IRSA_AWS_PROVIDER_MIRROR` names another.
+pub fn aws_provider_mirror() -> Option<PathBuf> {
+    let dir = std::env::var_os("IRSA_AWS_PROVIDER_MIRROR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/tf-plugins"));
+    dir.join("registry.terraform.io/hashicorp/aws")
+        .is_dir()
+        .then_some(dir)
+}
+
+/// [`dev_overrides_cli_config`] plus a filesystem mirror at `mirror` for
+/// hashicorp/aws, so `terraform init` installs the real AWS provider
+/// offline.
+pub fn dev_overrides_and_aws_mirror_cli_config(provider_dir: &Path, mirror: &Path) -> String {
+    format!(
+        "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = {}\n  }}\n  \
+         filesystem_mirror {{\n    path    = {}\n    include = [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n}}\n",
+        hcl_string(&provider_dir.display().to_string()),
+        hcl_string(&mirror.display().to_string())
+    )
+}
+
+impl Workdir {
+    /// Install hashicorp/aws from [`aws_provider_mirror`] (`terraform
+    /// init`) beside the provider under test. When the mirror is missing
+    /// the test fails, or is SKIPPED on purpose with
+    /// `IRSA_ALLOW_MISSING_TOOLS=aws-provider` (then `false`: return).
+    pub async fn init_with_aws_provider(&self) -> bool {
+        let Some(mirror) = aws_provider_mirror() else {
+            missing_tool(
+                "aws-provider",
+                "the hashicorp/aws filesystem mirror (/opt/tf-plugins, or IRSA_AWS_PROVIDER_MIRROR) is missing",
+            );
+            return false;
+        };
+        std::fs::write(
+            &self.cli_config,
+            dev_overrides_and_aws_mirror_cli_config(&provider_binary_dir(), &mirror),
+        )
+        .expect("write CLI config");
+        if let Err(e) = self.run_ok(&["init"]).await {
+            panic!("{e:#}");
+        }
+        true
+    }
+}
+
 /// Quote a string as an HCL string literal (escapes `\`, `"`, `${`, `%{`
 /// and control characters).
 pub fn hcl_string(s: &str) -> String {

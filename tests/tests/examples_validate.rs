@@ -4,11 +4,31 @@
 //! a work dir; a `versions.tf` with `required_providers` is added where the
 //! example has none (registry examples leave it out), and files the example
 //! reads with `file("${path.module}/...")` are written with a real PEM public
-//! key.
+//! key. A file that shows a feature of a newer Terraform (functions: 1.8,
+//! ephemeral resources: 1.10, `import { identity = ... }`: 1.12) is left out
+//! on older versions, and an example that configures hashicorp/aws gets the
+//! real provider from the image's filesystem mirror (`terraform init`).
 
 use std::path::{Path, PathBuf};
 
 use irsa_acceptance::harness::{each_terraform, workspace_root, Workdir, REQUIRED_PROVIDERS};
+
+/// The oldest Terraform that can read the example file `path`.
+fn needs(path: &Path) -> (u32, u32, u32) {
+    let p = path.display().to_string();
+    if p.contains("/functions/") {
+        (1, 8, 0)
+    } else if p.contains("/ephemeral-resources/") {
+        (1, 10, 0)
+    } else if path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("import-by-identity"))
+    {
+        (1, 12, 0)
+    } else {
+        (1, 0, 0)
+    }
+}
 
 /// Directories under examples/ holding .tf files (modules included).
 fn example_dirs(root: &Path) -> Vec<PathBuf> {
@@ -51,11 +71,15 @@ async fn every_example_validates() {
         std::fs::read_to_string(workspace_root().join("tests/tests/fixtures/rsa2048.pub.pem"))
             .unwrap();
     let file_ref = regex::Regex::new(r#"file\("\$\{path\.module\}/([^"]+)"\)"#).unwrap();
+    // A block of hashicorp/aws (not a comment that mentions one).
+    let aws_ref =
+        regex::Regex::new(r#"(?m)^\s*(provider\s+"aws"|(resource|data)\s+"aws_)"#).unwrap();
     each_terraform(|tf| {
-        let (dirs, pem, file_ref, examples) = (
+        let (dirs, pem, file_ref, aws_ref, examples) = (
             dirs.clone(),
             pem.clone(),
             file_ref.clone(),
+            aws_ref.clone(),
             examples.clone(),
         );
         async move {
@@ -63,25 +87,42 @@ async fn every_example_validates() {
             let mut failures = Vec::new();
             for dir in &dirs {
                 let wd = Workdir::new(&tf, "");
+                let name = dir.strip_prefix(&examples).unwrap().display().to_string();
                 let mut has_required = false;
+                let (mut copied, mut uses_aws) = (0, false);
                 for e in std::fs::read_dir(dir).unwrap().flatten() {
                     let p = e.path();
                     if p.extension().is_some_and(|x| x == "tf") {
+                        if tf.version_tuple() < needs(&p) {
+                            eprintln!(
+                                "[{label}] left out: {} (a newer Terraform's feature)",
+                                p.display()
+                            );
+                            continue;
+                        }
                         let text = std::fs::read_to_string(&p).unwrap();
                         has_required |= text.contains("required_providers");
+                        uses_aws |= aws_ref.is_match(&text);
                         for c in file_ref.captures_iter(&text) {
                             wd.write_file(&c[1], &pem);
                         }
                         wd.write_file(p.file_name().unwrap().to_str().unwrap(), &text);
+                        copied += 1;
                     }
+                }
+                if copied == 0 {
+                    eprintln!("[{label}] skipped: examples/{name} needs a newer Terraform");
+                    continue;
                 }
                 // Workdir::new wrote an empty main.tf; an example's own
                 // main.tf (copied above) replaced it.
                 if !has_required {
                     wd.write_file("versions.tf", REQUIRED_PROVIDERS);
                 }
+                if uses_aws && !wd.init_with_aws_provider().await {
+                    return;
+                }
                 let out = wd.run(&["validate", "-no-color"]).await;
-                let name = dir.strip_prefix(&examples).unwrap().display().to_string();
                 if out.success() {
                     eprintln!("[{label}] ok: examples/{name}");
                 } else {

@@ -408,10 +408,10 @@ async fn opentofu_call_order_with_unknowns_at_plan_then_read_then_stop_and_shutd
 }
 
 /// Terraform 1.12+ calls GetResourceIdentitySchemas right after every
-/// GetProviderSchema; an error there (anything but an empty answer or
-/// UNIMPLEMENTED) fails every command.
+/// GetProviderSchema; an error there (anything but an answer or
+/// UNIMPLEMENTED) fails every command. Both resources have an identity.
 #[tokio::test]
-async fn resource_identity_schemas_are_served_empty() {
+async fn resource_identity_schemas_are_served() {
     let p = PluginProcess::start(&[]).await.unwrap();
     let mut client = ProviderClient::new(p.connect().await.unwrap());
     let schema = client
@@ -425,14 +425,25 @@ async fn resource_identity_schemas_are_served_empty() {
         .await
         .expect("served, not UNIMPLEMENTED")
         .into_inner();
-    assert!(
-        ids.identity_schemas.is_empty(),
-        "{:?}",
-        ids.identity_schemas
-    );
+    let mut names: Vec<&String> = ids.identity_schemas.keys().collect();
+    names.sort();
+    assert_eq!(names, ["irsa_oidc_issuer", "irsa_webhook"]);
+    let issuer = &ids.identity_schemas["irsa_oidc_issuer"];
+    let attrs: Vec<(&str, bool, bool)> = issuer
+        .identity_attributes
+        .iter()
+        .map(|a| {
+            (
+                a.name.as_str(),
+                a.required_for_import,
+                a.optional_for_import,
+            )
+        })
+        .collect();
+    assert_eq!(attrs, [("name", true, false), ("account_id", false, true)]);
     assert!(ids.diagnostics.is_empty(), "{:?}", ids.diagnostics);
 
-    // Identity data can only come from another provider: a clear error.
+    // Identity data of a newer identity version: a clear error.
     let up = client
         .upgrade_resource_identity(proto::upgrade_resource_identity::Request {
             type_name: "irsa_oidc_issuer".into(),
@@ -688,6 +699,7 @@ async fn errors_carry_attribute_paths() {
         .validate_resource_config(proto::validate_resource_config::Request {
             type_name: "irsa_nope".into(),
             config: None,
+            client_capabilities: None,
         })
         .await
         .unwrap()
@@ -1006,6 +1018,7 @@ async fn resource_plan_with_unknown_configuration_waits_without_calling_aws() {
         .validate_resource_config(proto::validate_resource_config::Request {
             type_name: "irsa_oidc_issuer".into(),
             config: Some(dynamic_value(&block, &cfg)),
+            client_capabilities: None,
         })
         .await
         .unwrap()
@@ -1033,6 +1046,7 @@ async fn resource_plan_with_unknown_configuration_waits_without_calling_aws() {
             prior_private: vec![],
             provider_meta: None,
             client_capabilities: None,
+            prior_identity: None,
         })
         .await
         .unwrap()
@@ -1056,6 +1070,7 @@ async fn resource_plan_with_unknown_configuration_waits_without_calling_aws() {
         .validate_resource_config(proto::validate_resource_config::Request {
             type_name: "irsa_oidc_issuer".into(),
             config: Some(dynamic_value(&block, &bad)),
+            client_capabilities: None,
         })
         .await
         .unwrap()
@@ -1074,6 +1089,7 @@ async fn resource_plan_with_unknown_configuration_waits_without_calling_aws() {
             type_name: "irsa_oidc_issuer".into(),
             id: "prod".into(),
             client_capabilities: None,
+            identity: None,
         })
         .await
         .unwrap()

@@ -42,12 +42,7 @@ struct Handler<D>(D);
 
 impl<D: DataSource> Handler<D> {
     fn check(&self, config: &Value) -> (Option<D::Model>, Diagnostics) {
-        let (m, mut d) = D::Model::decode_lenient(config);
-        let decoded = !d.has_errors();
-        let Some(m) = m else { return (None, d) };
-        d.extend(m.validate_fields());
-        d.extend(self.0.validate(&m));
-        (decoded.then_some(m), d)
+        crate::model::check_config(config, |m| self.0.validate(m))
     }
 }
 

@@ -1,17 +1,22 @@
-//! Terraform plugin protocol v6 on tonic: the handshake, AutoMTLS, values,
-//! schemas and diagnostics, and the framework a provider is written on:
-//! typed models ([`model`], `#[derive(Model)]`), value types with their
+//! Terraform plugin protocol v6 (6.10) on tonic: the handshake, AutoMTLS,
+//! values, schemas and diagnostics, and the framework a provider is written
+//! on: typed models ([`model`], `#[derive(Model)]`), value types with their
 //! rules ([`types`]), validators ([`validate`]), the shared `timeouts`
-//! block ([`timeouts`]), and typed resources and data sources whose
-//! lifecycle the framework owns ([`resource`], [`data_source`]). This layer
-//! knows nothing about IRSA.
+//! block ([`timeouts`]), and typed resources (with optional identity),
+//! data sources, ephemeral resources, list resources and functions whose
+//! lifecycle the framework owns ([`resource`], [`data_source`],
+//! [`ephemeral`], [`list`], [`function`]). This layer knows nothing about
+//! IRSA.
 
 pub mod ctx;
 pub mod data_source;
 pub mod diag;
 pub mod docs;
+pub mod ephemeral;
 pub mod framework;
+pub mod function;
 pub mod json;
+pub mod list;
 pub mod log;
 pub mod model;
 pub mod msgpack;
@@ -40,9 +45,12 @@ extern crate self as tfplugin;
 pub use ctx::{Ctx, Interrupted};
 pub use data_source::DataSource;
 pub use diag::{AttrPath, Diagnostic, Diagnostics, ErrorContext};
+pub use ephemeral::EphemeralResource;
 pub use framework::Provider;
+pub use function::Function;
+pub use list::ListResource;
 pub use model::{Json, Model, Tf, TfType};
 pub use resource::Resource;
-pub use schema::{Attribute, Block, NestedAttributes, NestedBlock, Schema};
+pub use schema::{Attribute, Block, IdentitySchema, NestedAttributes, NestedBlock, Schema};
 pub use types::TfEnum;
 pub use value::{Type, Value};

@@ -681,6 +681,80 @@ impl TfType for Json {
     }
 }
 
+/// A configuration's problems: values that do not decode, then the
+/// validators declared on the fields and `rules` (the type's own checks
+/// across attributes), which run only on what decodes. Returns the model
+/// only when every value decoded.
+pub fn check_config<M: Model>(
+    config: &Value,
+    rules: impl FnOnce(&M) -> Diagnostics,
+) -> (Option<M>, Diagnostics) {
+    let (m, mut d) = M::decode_lenient(config);
+    // A model with stand-ins for values that did not decode is only good
+    // for finding the other problems.
+    let decoded = !d.has_errors();
+    let Some(m) = m else { return (None, d) };
+    d.extend(m.validate_fields());
+    d.extend(rules(&m));
+    (decoded.then_some(m), d)
+}
+
+/// The configuration that describes an object whose state is `state`, for
+/// `-generate-config-out`: what is only computed (or deprecated) is null,
+/// as is an `optional, computed` attribute whose value is its declared
+/// default (the plan fills it in again); the rest is kept as it is.
+pub fn config_from_state<M: Model>(state: &Value) -> Value {
+    strip_computed(&M::block(), state, &M::defaults())
+}
+
+fn strip_computed(block: &Block, v: &Value, defaults: &[(&'static str, Value)]) -> Value {
+    let Value::Object(m) = v else {
+        return v.clone();
+    };
+    let mut out = m.clone();
+    for a in &block.attributes {
+        let Some(value) = out.get_mut(&a.name) else {
+            continue;
+        };
+        let at_default = a.optional
+            && a.computed
+            && defaults
+                .iter()
+                .any(|(name, d)| *name == a.name && d == value);
+        if a.deprecated || (a.computed && !a.optional) || at_default {
+            *value = Value::Null;
+        }
+    }
+    for b in &block.blocks {
+        let Some(value) = out.get_mut(&b.type_name) else {
+            continue;
+        };
+        let stripped = match &*value {
+            Value::List(items) => Value::List(
+                items
+                    .iter()
+                    .map(|i| strip_computed(&b.block, i, &[]))
+                    .collect(),
+            ),
+            Value::Set(items) => Value::Set(
+                items
+                    .iter()
+                    .map(|i| strip_computed(&b.block, i, &[]))
+                    .collect(),
+            ),
+            Value::Map(items) => Value::Map(
+                items
+                    .iter()
+                    .map(|(k, i)| (k.clone(), strip_computed(&b.block, i, &[])))
+                    .collect(),
+            ),
+            other => strip_computed(&b.block, other, &[]),
+        };
+        *value = stripped;
+    }
+    Value::Object(out)
+}
+
 /// Keeps `prior`'s value in `new` wherever an attribute with [`Semantics`]
 /// other than exact means the same in both; walks nested blocks too.
 /// Returns true when anything was replaced.

@@ -14,7 +14,15 @@
 //! - apply: a null plan is a delete, a null prior state a create, anything
 //!   else an update, each under its timeout from the `timeouts` block; a
 //!   failed operation keeps the prior state and private state unless the
-//!   resource reports what exists now; a successful delete removes both.
+//!   resource reports what exists now; a successful delete removes both;
+//! - identity (Terraform 1.12+, opt-in: `type Identity` a model instead of
+//!   `()`): computed by [`Resource::identity`] from what create, read,
+//!   update and import return, passed through unchanged by an update plan,
+//!   and the way `import { identity = { ... } }` names an object
+//!   ([`Resource::import_identity`]);
+//! - generated configuration (`-generate-config-out`): the state without
+//!   what is only computed and without values equal to their declared
+//!   defaults, then [`Resource::generate_config`].
 
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
@@ -22,11 +30,11 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::ctx::Ctx;
 use crate::diag::{AttrPath, Diagnostic, Diagnostics};
 use crate::framework::{
-    ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, RawState, ReadRequest,
-    ReadResponse, ResourceHandler,
+    ApplyRequest, ApplyResponse, ImportRequest, ImportResponse, PlanRequest, PlanResponse,
+    RawState, ReadRequest, ReadResponse, ResourceHandler,
 };
 use crate::model::{Model, TfType};
-use crate::schema::Schema;
+use crate::schema::{IdentityAttribute, IdentitySchema, Schema};
 use crate::timeouts::Operation;
 use crate::value::Value;
 
@@ -61,6 +69,56 @@ impl<T: JsonPrivate> PrivateState for T {
     }
     fn decode(bytes: &[u8]) -> Option<T> {
         serde_json::from_slice::<T>(bytes).ok().filter(T::usable)
+    }
+}
+
+/// A resource's identity type: `()` for a resource without identity, or a
+/// `#[derive(Model)]` struct whose fields are the identity's attributes
+/// (`required`: an import must give it; `optional`: an import may leave it
+/// out and the resource fills it in). Identities hold plain known values.
+pub trait IdentityModel: Sized + Send + Sync + 'static {
+    /// `None` for `()`.
+    fn identity_schema(version: i64) -> Option<IdentitySchema>;
+    fn decode_identity(v: &Value) -> Result<Self, Diagnostics>;
+    /// Null for `()`.
+    fn encode_identity(&self) -> Value;
+}
+
+impl IdentityModel for () {
+    fn identity_schema(_version: i64) -> Option<IdentitySchema> {
+        None
+    }
+    fn decode_identity(_v: &Value) -> Result<(), Diagnostics> {
+        Ok(())
+    }
+    fn encode_identity(&self) -> Value {
+        Value::Null
+    }
+}
+
+impl<T: Model + Send + Sync + 'static> IdentityModel for T {
+    fn identity_schema(version: i64) -> Option<IdentitySchema> {
+        let attributes = T::block()
+            .attributes
+            .into_iter()
+            .map(|a| IdentityAttribute {
+                required_for_import: a.required,
+                optional_for_import: !a.required,
+                name: a.name,
+                ty: a.ty,
+                description: a.description,
+            })
+            .collect();
+        Some(IdentitySchema {
+            version,
+            attributes,
+        })
+    }
+    fn decode_identity(v: &Value) -> Result<T, Diagnostics> {
+        T::decode(v)
+    }
+    fn encode_identity(&self) -> Value {
+        self.to_value()
     }
 }
 
@@ -153,10 +211,14 @@ pub type Outcome<M, P> = Result<Saved<M, P>, Failed<M, P>>;
 pub trait Resource: Send + Sync + 'static {
     type Model: Model + Clone + PartialEq + Send + Sync + 'static;
     type Private: PrivateState;
+    /// `()`, or the identity model (see [`IdentityModel`]).
+    type Identity: IdentityModel;
     /// The resource type name, e.g. `irsa_webhook`.
     const TYPE_NAME: &'static str;
     /// Bumped when the stored state's shape changes (see `upgrade_state`).
     const SCHEMA_VERSION: i64 = 0;
+    /// Bumped when the identity's shape changes (see `upgrade_identity`).
+    const IDENTITY_VERSION: i64 = 0;
 
     /// Rules that span several attributes; single-attribute rules are
     /// declared on the fields. Unknown values are skipped (they are checked
@@ -216,6 +278,50 @@ pub trait Resource: Send + Sync + 'static {
         .into())
     }
 
+    /// The identity of the object `state` describes (with the bookkeeping
+    /// saved beside it, when there is some); `None` when it cannot be told.
+    /// Called for what create, read, update and import return.
+    fn identity(
+        &self,
+        _state: &Self::Model,
+        _private: Option<&Self::Private>,
+    ) -> Option<Self::Identity> {
+        None
+    }
+
+    /// The state of the existing object `identity` names
+    /// (`import { identity = { ... } }`, Terraform 1.12+). An identity that
+    /// names nothing is an error saying what was looked for.
+    async fn import_identity(
+        &self,
+        _ctx: &Ctx,
+        _identity: Self::Identity,
+    ) -> Result<Saved<Self::Model, Self::Private>, Diagnostics> {
+        Err(Diagnostic::error(
+            "Import by identity not supported",
+            format!("{} cannot be imported by identity.", Self::TYPE_NAME),
+        )
+        .into())
+    }
+
+    /// Turns identity data stored by an older identity version (JSON) into
+    /// the current one.
+    fn upgrade_identity(&self, version: i64, _json: &[u8]) -> Result<Self::Identity, Diagnostics> {
+        Err(Diagnostic::error(
+            "Unsupported identity version",
+            format!(
+                "The identity of this {} was stored with identity version {version}, which this provider cannot upgrade.",
+                Self::TYPE_NAME
+            ),
+        )
+        .into())
+    }
+
+    /// Adjusts the configuration generated for an existing object (the
+    /// framework has already removed what is only computed and values equal
+    /// to their declared defaults).
+    fn generate_config(&self, _config: &mut Self::Model) {}
+
     /// Turns state of an older schema version into the current one (with
     /// warnings for the user); one step per old version.
     fn upgrade_state(&self, raw: RawState) -> Result<(Value, Diagnostics), Diagnostics> {
@@ -249,14 +355,7 @@ fn decode_state<M: Model>(v: &Value) -> Result<Option<M>, Diagnostics> {
 /// A configuration's problems: bad values, declared validators, then the
 /// resource's own rules (only once the values decode).
 fn check_config<R: Resource>(r: &R, config: &Value) -> (Option<R::Model>, Diagnostics) {
-    let (m, mut d) = R::Model::decode_lenient(config);
-    // A model with stand-ins for values that did not decode is only good
-    // for finding the other problems.
-    let decoded = !d.has_errors();
-    let Some(m) = m else { return (None, d) };
-    d.extend(m.validate_fields());
-    d.extend(r.validate(&m));
-    (decoded.then_some(m), d)
+    crate::model::check_config(config, |m| r.validate(m))
 }
 
 /// Attributes declared `replace` whose planned value differs from the prior.
@@ -275,6 +374,19 @@ fn with_timeout<M: Model>(ctx: &Ctx, model: &M, op: Operation) -> Ctx {
 }
 
 impl<R: Resource> Handler<R> {
+    /// The identity of `state` as a value; null when it cannot be told (or
+    /// the resource has none).
+    fn identity_value(&self, state: &R::Model, private: Option<&R::Private>) -> Value {
+        self.0
+            .identity(state, private)
+            .map_or(Value::Null, |i| i.encode_identity())
+    }
+
+    fn saved_response(&self, saved: Saved<R::Model, R::Private>) -> (Value, Vec<u8>, Value) {
+        let identity = self.identity_value(&saved.state, Some(&saved.private));
+        (saved.state.to_value(), saved.private.encode(), identity)
+    }
+
     async fn plan_change(&self, ctx: &Ctx, req: &PlanRequest) -> Result<PlanResponse, Diagnostics> {
         let prior = decode_state::<R::Model>(&req.prior_state)?;
         let config = match check_config(&self.0, &req.config) {
@@ -304,12 +416,24 @@ impl<R: Resource> Handler<R> {
             config_known: req.config.is_wholly_known(),
         };
         self.0.modify_plan(ctx, &mut plan).await?;
+        let requires_replace = replaced(&plan.prior, &plan.planned);
+        // An update keeps the object, so its identity: the stored one, or
+        // (state from before the resource had one) the prior state's.
+        let planned_identity = match (&plan.prior, requires_replace.is_empty()) {
+            (Some(prior), true) if req.prior_identity.is_null() => {
+                let private = R::Private::decode(&req.prior_private);
+                self.identity_value(prior, private.as_ref())
+            }
+            (Some(_), true) => req.prior_identity.clone(),
+            _ => Value::Null,
+        };
         Ok(PlanResponse {
-            requires_replace: replaced(&plan.prior, &plan.planned),
+            requires_replace,
             planned_state: plan.planned.to_value(),
             planned_private: plan
                 .private
                 .map_or_else(|| req.prior_private.clone(), |p| p.encode()),
+            planned_identity,
             diagnostics: Diagnostics::default(),
         })
     }
@@ -369,6 +493,7 @@ impl<R: Resource> ResourceHandler for Handler<R> {
         let keep = |diagnostics: Diagnostics| ReadResponse {
             state: req.state.clone(),
             private: req.private.clone(),
+            identity: req.identity.clone(),
             diagnostics,
         };
         let state = match decode_state::<R::Model>(&req.state) {
@@ -382,14 +507,20 @@ impl<R: Resource> ResourceHandler for Handler<R> {
             .read(&ctx, state, R::Private::decode(&req.private))
             .await
         {
-            Ok(Some(saved)) => ReadResponse {
-                state: saved.state.to_value(),
-                private: saved.private.encode(),
-                diagnostics: saved.warnings,
-            },
+            Ok(Some(mut saved)) => {
+                let diagnostics = std::mem::take(&mut saved.warnings);
+                let (state, private, identity) = self.saved_response(saved);
+                ReadResponse {
+                    state,
+                    private,
+                    identity,
+                    diagnostics,
+                }
+            }
             Ok(None) => ReadResponse {
                 state: Value::Null,
                 private: Vec::new(),
+                identity: Value::Null,
                 diagnostics: Diagnostics::default(),
             },
             Err(d) => keep(d),
@@ -416,6 +547,7 @@ impl<R: Resource> ResourceHandler for Handler<R> {
         let keep_prior = |diagnostics: Diagnostics| ApplyResponse {
             new_state: req.prior_state.clone(),
             private: req.planned_private.clone(),
+            identity: req.planned_identity.clone(),
             diagnostics,
         };
         let prior = match decode_state::<R::Model>(&req.prior_state) {
@@ -432,6 +564,7 @@ impl<R: Resource> ResourceHandler for Handler<R> {
                 Ok(()) => ApplyResponse {
                     new_state: Value::Null,
                     private: Vec::new(),
+                    identity: Value::Null,
                     diagnostics: Diagnostics::default(),
                 },
                 Err(d) => keep_prior(d),
@@ -439,36 +572,116 @@ impl<R: Resource> ResourceHandler for Handler<R> {
         }
         match self.create_or_update(ctx, &req, prior, private).await {
             Err(d) => keep_prior(d),
-            Ok(Ok(saved)) => ApplyResponse {
-                new_state: saved.state.to_value(),
-                private: saved.private.encode(),
-                diagnostics: saved.warnings,
-            },
-            Ok(Err(failed)) => ApplyResponse {
-                new_state: failed
-                    .state
-                    .map_or_else(|| req.prior_state.clone(), |s| s.to_value()),
-                private: failed
-                    .private
-                    .map_or_else(|| req.planned_private.clone(), |p| p.encode()),
-                diagnostics: failed.diagnostics,
+            Ok(Ok(mut saved)) => {
+                let diagnostics = std::mem::take(&mut saved.warnings);
+                let (new_state, private, identity) = self.saved_response(saved);
+                ApplyResponse {
+                    new_state,
+                    private,
+                    identity,
+                    diagnostics,
+                }
+            }
+            Ok(Err(failed)) => {
+                let identity = match &failed.state {
+                    Some(s) => self.identity_value(s, failed.private.as_ref()),
+                    None => req.planned_identity.clone(),
+                };
+                ApplyResponse {
+                    new_state: failed
+                        .state
+                        .map_or_else(|| req.prior_state.clone(), |s| s.to_value()),
+                    private: failed
+                        .private
+                        .map_or_else(|| req.planned_private.clone(), |p| p.encode()),
+                    identity,
+                    diagnostics: failed.diagnostics,
+                }
+            }
+        }
+    }
+
+    async fn import(&self, ctx: &Ctx, req: ImportRequest) -> ImportResponse {
+        let found = if req.identity.is_null() {
+            self.0.import(ctx, &req.id).await
+        } else {
+            match R::Identity::decode_identity(&req.identity) {
+                Ok(identity) => self.0.import_identity(ctx, identity).await,
+                Err(d) => Err(d),
+            }
+        };
+        match found {
+            Ok(mut saved) => {
+                let diagnostics = std::mem::take(&mut saved.warnings);
+                let (state, private, identity) = self.saved_response(saved);
+                ImportResponse {
+                    state,
+                    private,
+                    identity,
+                    diagnostics,
+                }
+            }
+            Err(diagnostics) => ImportResponse {
+                state: Value::Null,
+                private: Vec::new(),
+                identity: Value::Null,
+                diagnostics,
             },
         }
     }
 
-    async fn import(&self, ctx: &Ctx, id: String) -> ImportResponse {
-        match self.0.import(ctx, &id).await {
-            Ok(saved) => ImportResponse {
-                state: saved.state.to_value(),
-                private: saved.private.encode(),
-                diagnostics: saved.warnings,
-            },
-            Err(diagnostics) => ImportResponse {
-                state: Value::Null,
-                private: Vec::new(),
-                diagnostics,
-            },
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        R::Identity::identity_schema(R::IDENTITY_VERSION)
+    }
+
+    fn upgrade_identity(&self, version: i64, json: &[u8]) -> Result<Value, Diagnostics> {
+        if R::Identity::identity_schema(0).is_none() {
+            return Err(Diagnostic::error(
+                "Resource identity not supported",
+                format!(
+                    "{} has no resource identity, but the state holds identity data of version {version}. \
+                     Was it written by another provider?",
+                    R::TYPE_NAME
+                ),
+            )
+            .into());
         }
+        if version > R::IDENTITY_VERSION {
+            return Err(Diagnostic::error(
+                "Identity written by a newer provider",
+                format!(
+                    "This identity was stored with identity version {version} of {}, but this provider knows only up to version {}. Upgrade the provider.",
+                    R::TYPE_NAME,
+                    R::IDENTITY_VERSION
+                ),
+            )
+            .into());
+        }
+        let identity = if version == R::IDENTITY_VERSION {
+            let ty = R::Identity::identity_schema(version)
+                .map(|s| s.value_type())
+                .unwrap_or(crate::value::Type::Dynamic);
+            let v = crate::json::decode_bytes(&ty, json).map_err(|e| {
+                Diagnostics::from(Diagnostic::error(
+                    "Stored identity does not match the identity schema",
+                    format!("The identity of this {} cannot be read: {e}", R::TYPE_NAME),
+                ))
+            })?;
+            R::Identity::decode_identity(&v)?
+        } else {
+            self.0.upgrade_identity(version, json)?
+        };
+        Ok(identity.encode_identity())
+    }
+
+    fn generate_config(&self, state: &Value) -> Result<Value, Diagnostics> {
+        if state.is_null() {
+            return Ok(Value::Null);
+        }
+        let config = crate::model::config_from_state::<R::Model>(state);
+        let mut model = R::Model::decode(&config)?;
+        self.0.generate_config(&mut model);
+        Ok(model.to_value())
     }
 }
 
@@ -529,6 +742,7 @@ mod tests {
     impl Resource for Widget {
         type Model = WidgetModel;
         type Private = Bookkeeping;
+        type Identity = ();
         const TYPE_NAME: &'static str = "toy_widget";
 
         fn validate(&self, config: &WidgetModel) -> Diagnostics {
@@ -641,6 +855,7 @@ mod tests {
                 proposed_new_state: proposed,
                 config: config.clone(),
                 prior_private: prior_private.to_vec(),
+                prior_identity: Value::Null,
             },
         )
         .await
@@ -660,6 +875,7 @@ mod tests {
                 planned_state: planned.clone(),
                 config: config.clone(),
                 planned_private: private.to_vec(),
+                planned_identity: Value::Null,
             },
         )
         .await
@@ -711,6 +927,7 @@ mod tests {
     impl Resource for WidgetRef {
         type Model = WidgetModel;
         type Private = Bookkeeping;
+        type Identity = ();
         const TYPE_NAME: &'static str = "toy_widget";
         fn validate(&self, c: &WidgetModel) -> Diagnostics {
             self.0.validate(c)
@@ -827,6 +1044,7 @@ mod tests {
                     proposed_new_state: Value::Null,
                     config: Value::Null,
                     prior_private: private.clone(),
+                    prior_identity: Value::Null,
                 },
             )
             .await;
@@ -942,6 +1160,7 @@ mod tests {
                 ReadRequest {
                     state: state.clone(),
                     private,
+                    identity: Value::Null,
                 },
             )
             .await;
@@ -953,6 +1172,7 @@ mod tests {
                 ReadRequest {
                     state: state.clone(),
                     private,
+                    identity: Value::Null,
                 },
             )
             .await;

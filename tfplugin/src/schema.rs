@@ -70,6 +70,63 @@ pub struct NestedBlock {
     pub max_items: i64,
 }
 
+/// A resource's identity (Terraform 1.12+): the few attributes that name
+/// its object, stored beside the state and given to `import { identity = {
+/// ... } }`. Versioned like schemas.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IdentitySchema {
+    pub version: i64,
+    pub attributes: Vec<IdentityAttribute>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdentityAttribute {
+    pub name: String,
+    pub ty: Type,
+    /// Markdown.
+    pub description: String,
+    /// An import must give it.
+    pub required_for_import: bool,
+    /// An import may leave it out (the provider fills it in).
+    pub optional_for_import: bool,
+}
+
+impl IdentitySchema {
+    /// The object type of identity values.
+    pub fn value_type(&self) -> Type {
+        Type::Object(
+            self.attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.ty.clone()))
+                .collect(),
+        )
+    }
+}
+
+/// What a provider-defined function takes and returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunctionSignature {
+    /// One line (Markdown is not rendered in it).
+    pub summary: String,
+    /// Markdown.
+    pub description: String,
+    pub parameters: Vec<FunctionParameter>,
+    /// Takes any number (zero or more) of further arguments of this
+    /// parameter's type.
+    pub variadic: Option<FunctionParameter>,
+    pub return_type: Type,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunctionParameter {
+    pub name: String,
+    pub ty: Type,
+    /// Markdown.
+    pub description: String,
+    /// Null may be passed (else Terraform refuses it before calling).
+    pub allow_null: bool,
+}
+
 impl Attribute {
     fn new(name: &str, ty: Type, description: &str) -> Attribute {
         Attribute {

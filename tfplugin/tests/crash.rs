@@ -37,6 +37,7 @@ struct ThingModel {
 impl tfplugin::Resource for FragileThing {
     type Model = ThingModel;
     type Private = ();
+    type Identity = ();
     const TYPE_NAME: &'static str = "fragile_thing";
 
     async fn read(

@@ -428,6 +428,32 @@ pub async fn put_bucket_tags(
     Ok(())
 }
 
+/// ListBuckets: the names of every bucket the caller owns, following the
+/// continuation token (S3 pages ListBuckets when asked to).
+pub async fn list_bucket_names(client: &Client) -> Result<Vec<String>, AwsCallError> {
+    const OP: &str = "s3:ListBuckets";
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = client
+            .list_buckets()
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        names.extend(
+            out.buckets()
+                .iter()
+                .filter_map(|b| b.name().map(str::to_string)),
+        );
+        match out.continuation_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(names)
+}
+
 /// GetBucketTagging; no tag set = empty map.
 pub async fn get_bucket_tags(
     client: &Client,

@@ -83,39 +83,79 @@ pub fn schema() -> tfplugin::Schema {
     JwksModel::schema(0)
 }
 
+/// The checks of `public_keys_pem` (shared with the function
+/// `provider::irsa::jwks_from_pem`, whose argument has the same name): not
+/// empty, and every known element holds public keys only. Unknown values
+/// wait. The key material is never repeated in a message.
+pub(crate) fn check_public_keys(keys: &Tf<Vec<Tf<String>>>, if_empty: &str) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let Some(items) = keys.known() else {
+        return d;
+    };
+    if items.is_empty() {
+        d.error_at(
+            AttrPath::root("public_keys_pem"),
+            "No public keys",
+            format!("`public_keys_pem` is empty: give at least one PEM public key{if_empty}."),
+        );
+    }
+    for (i, item) in items.iter().enumerate() {
+        let path = AttrPath::root("public_keys_pem").index(i);
+        match item {
+            Tf::Known(text) => {
+                if let Err(e) = oidc::parse_public_keys_pem(text) {
+                    d.error_at(path, "Invalid public key", e.to_string());
+                }
+            }
+            Tf::Null => d.error_at(path, "Invalid public key", "A public key must not be null."),
+            Tf::Unknown(_) => {}
+        }
+    }
+    d
+}
+
+/// The JWKS of the PEM public keys `items` (the elements of
+/// `public_keys_pem`), and warnings about keys AWS may refuse.
+pub(crate) fn jwks_from_pem(items: &[String]) -> Result<(Jwks, Diagnostics), Diagnostics> {
+    let mut keys = Vec::new();
+    for (i, text) in items.iter().enumerate() {
+        let parsed = oidc::parse_public_keys_pem(text).map_err(|e| {
+            Diagnostics::from(
+                Diagnostic::error("Invalid public key", e.to_string())
+                    .at(AttrPath::root("public_keys_pem").index(i)),
+            )
+        })?;
+        keys.extend(parsed);
+    }
+    let jwks = Jwks::from_public_keys(keys).map_err(|e| {
+        Diagnostics::from(
+            Diagnostic::error("Unusable key set", e.to_string())
+                .at(AttrPath::root("public_keys_pem")),
+        )
+    })?;
+    let mut warnings = Diagnostics::default();
+    for f in jwks.findings() {
+        warnings.push(finding_diagnostic(
+            f,
+            Some(AttrPath::root("public_keys_pem")),
+        ));
+    }
+    Ok((jwks, warnings))
+}
+
 /// Checks that need nothing but the configuration; unknown values wait.
 fn validate_config(config: &JwksModel) -> Diagnostics {
-    let mut d = Diagnostics::default();
-    if let Some(items) = config.public_keys_pem.known() {
-        if items.is_empty() {
-            d.error_at(
-                AttrPath::root("public_keys_pem"),
-                "No public keys",
-                "`public_keys_pem` is empty: give at least one PEM public key, or remove the argument to read the keys from the cluster.",
-            );
-        }
-        for (i, item) in items.iter().enumerate() {
-            let path = AttrPath::root("public_keys_pem").index(i);
-            match item {
-                Tf::Known(text) => {
-                    if let Err(e) = oidc::parse_public_keys_pem(text) {
-                        d.error_at(path, "Invalid public key", e.to_string());
-                    }
-                }
-                Tf::Null => {
-                    d.error_at(path, "Invalid public key", "A public key must not be null.")
-                }
-                Tf::Unknown(_) => {}
-            }
-        }
-        if !config.expected_issuer.is_null() {
-            d.error_at(
-                AttrPath::root("expected_issuer"),
-                "Conflicting arguments",
-                "`expected_issuer` is compared with the issuer the cluster reports, so it applies only when the keys \
-                 are read from the cluster; remove it or remove `public_keys_pem`.",
-            );
-        }
+    let mut d = check_public_keys(
+        &config.public_keys_pem,
+        ", or remove the argument to read the keys from the cluster",
+    );
+    if config.public_keys_pem.known().is_some() && !config.expected_issuer.is_null() {
+        d.error_at(
+            AttrPath::root("expected_issuer"),
+            "Conflicting arguments",
+            "`expected_issuer` is compared with the issuer the cluster reports, so it applies only when the keys \
+             are read from the cluster; remove it or remove `public_keys_pem`.",
+        );
     }
     if let Some(issuer) = config.expected_issuer.as_deref() {
         if let Err(e) = oidc::validate_issuer_url(issuer) {
@@ -175,29 +215,7 @@ impl JwksDataSource {
         config: &JwksModel,
         items: &[String],
     ) -> Result<(JwksModel, Diagnostics), Diagnostics> {
-        let mut keys = Vec::new();
-        for (i, text) in items.iter().enumerate() {
-            let parsed = oidc::parse_public_keys_pem(text).map_err(|e| {
-                Diagnostics::from(
-                    Diagnostic::error("Invalid public key", e.to_string())
-                        .at(AttrPath::root("public_keys_pem").index(i)),
-                )
-            })?;
-            keys.extend(parsed);
-        }
-        let jwks = Jwks::from_public_keys(keys).map_err(|e| {
-            Diagnostics::from(
-                Diagnostic::error("Unusable key set", e.to_string())
-                    .at(AttrPath::root("public_keys_pem")),
-            )
-        })?;
-        let mut warnings = Diagnostics::default();
-        for f in jwks.findings() {
-            warnings.push(finding_diagnostic(
-                f,
-                Some(AttrPath::root("public_keys_pem")),
-            ));
-        }
+        let (jwks, warnings) = jwks_from_pem(items)?;
         Ok((state(config, &jwks, None, None), warnings))
     }
 

@@ -75,25 +75,66 @@ impl Found {
     }
 }
 
+/// What a trust policy is made from, as the data source's attributes or
+/// the function `provider::irsa::trust_policy`'s arguments give it; each
+/// problem is reported at the path of the attribute or argument it is
+/// about, so the function names the argument as the data source names the
+/// attribute, under the same rules.
+pub(crate) struct Inputs<'a> {
+    pub oidc_provider_arn: &'a Tf<String>,
+    pub service_accounts: &'a Tf<Vec<Tf<String>>>,
+    /// The audiences given, each with its path; none: the partition's
+    /// default.
+    pub audiences: Vec<(AttrPath, &'a Tf<String>)>,
+    /// Where a missing default audience is reported, and how the message
+    /// names what to give.
+    pub audience_path: AttrPath,
+    pub audience_hint: &'static str,
+    pub extra_conditions: &'a Tf<Vec<ExtraCondition>>,
+}
+
+impl<'a> Inputs<'a> {
+    fn of_model(m: &'a TrustPolicyModel) -> Inputs<'a> {
+        let at = AttrPath::root("audience");
+        Inputs {
+            oidc_provider_arn: &m.oidc_provider_arn,
+            service_accounts: &m.service_accounts,
+            audiences: if m.audience.is_null() {
+                vec![]
+            } else {
+                vec![(at.clone(), &m.audience)]
+            },
+            audience_path: at,
+            audience_hint: "set `audience` to",
+            extra_conditions: &m.extra_conditions,
+        }
+    }
+}
+
 /// Checks every known value; returns the policy when everything is known
 /// and valid.
 fn check(m: &TrustPolicyModel) -> (Diagnostics, Option<TrustPolicy>) {
+    check_inputs(&Inputs::of_model(m))
+}
+
+/// [`check`] for any [`Inputs`].
+pub(crate) fn check_inputs(m: &Inputs<'_>) -> (Diagnostics, Option<TrustPolicy>) {
     let mut f = Found {
         d: Diagnostics::default(),
         complete: true,
     };
     let provider = check_provider(m, &mut f);
     let service_accounts = check_service_accounts(m, &mut f);
-    let audience = check_audience(m, provider.as_ref(), &mut f);
+    let audiences = check_audiences(m, provider.as_ref(), &mut f);
     let extra = check_extra_conditions(m, &mut f);
     let Found { mut d, complete } = f;
-    let (Some(provider), Some(audience)) = (provider, audience) else {
+    let (Some(provider), Some(audiences)) = (provider, audiences) else {
         return (d, None);
     };
     let policy = TrustPolicy {
         provider,
         service_accounts,
-        audience,
+        audiences,
         extra_conditions: extra,
     };
     if complete || !d.has_errors() {
@@ -111,8 +152,8 @@ fn check(m: &TrustPolicyModel) -> (Diagnostics, Option<TrustPolicy>) {
     (d, Some(policy))
 }
 
-fn check_provider(m: &TrustPolicyModel, f: &mut Found) -> Option<OidcProviderArn> {
-    let arn = f.known(&m.oidc_provider_arn)?;
+fn check_provider(m: &Inputs<'_>, f: &mut Found) -> Option<OidcProviderArn> {
+    let arn = f.known(m.oidc_provider_arn)?;
     OidcProviderArn::parse(arn)
         .map_err(|e| {
             f.d.error_at(
@@ -124,8 +165,8 @@ fn check_provider(m: &TrustPolicyModel, f: &mut Found) -> Option<OidcProviderArn
         .ok()
 }
 
-fn check_service_accounts(m: &TrustPolicyModel, f: &mut Found) -> Vec<ServiceAccount> {
-    let Some(items) = f.known(&m.service_accounts) else {
+fn check_service_accounts(m: &Inputs<'_>, f: &mut Found) -> Vec<ServiceAccount> {
+    let Some(items) = f.known(m.service_accounts) else {
         return vec![];
     };
     if items.is_empty() {
@@ -155,52 +196,61 @@ fn check_service_accounts(m: &TrustPolicyModel, f: &mut Found) -> Vec<ServiceAcc
     out
 }
 
-fn check_audience(
-    m: &TrustPolicyModel,
+/// The audiences given, or the partition's default when none is.
+fn check_audiences(
+    m: &Inputs<'_>,
     provider: Option<&OidcProviderArn>,
     f: &mut Found,
-) -> Option<String> {
-    let at = AttrPath::root("audience");
-    match (&m.audience, provider) {
-        (Tf::Known(a), _) => {
-            if a.is_empty() || a.trim() != a {
-                f.d.error_at(
-                    at,
-                    "Invalid audience",
-                    format!(
-                        "The audience \"{a}\" is empty or has surrounding whitespace; tokens carry \
-                         it exactly (usually \"sts.amazonaws.com\")."
-                    ),
-                );
-            }
-            Some(a.clone())
+) -> Option<Vec<String>> {
+    if m.audiences.is_empty() {
+        let p = provider?;
+        let default = default_audience(p.partition);
+        if default.is_none() {
+            f.d.error_at(
+                m.audience_path.clone(),
+                "Audience required",
+                format!(
+                    "There is no default audience for the partition \"{}\": {} the client ID \
+                     of the OIDC provider (the pod identity webhook's --token-audience).",
+                    p.partition, m.audience_hint
+                ),
+            );
         }
-        (Tf::Null, Some(p)) => {
-            let default = default_audience(p.partition);
-            if default.is_none() {
-                f.d.error_at(
-                    at,
-                    "Audience required",
-                    format!(
-                        "There is no default audience for the partition \"{}\": set `audience` to \
-                         the client ID of the OIDC provider (the pod identity webhook's \
-                         --token-audience).",
-                        p.partition
-                    ),
-                );
+        return default.map(|a| vec![a.to_string()]);
+    }
+    let mut out = Vec::new();
+    let mut known = true;
+    for (at, a) in &m.audiences {
+        match a {
+            Tf::Known(a) => {
+                if a.is_empty() || a.trim() != a {
+                    f.d.error_at(
+                        at.clone(),
+                        "Invalid audience",
+                        format!(
+                            "The audience \"{a}\" is empty or has surrounding whitespace; tokens carry \
+                             it exactly (usually \"sts.amazonaws.com\")."
+                        ),
+                    );
+                }
+                out.push(a.clone());
             }
-            default.map(str::to_string)
-        }
-        (Tf::Null, None) => None,
-        (Tf::Unknown(_), _) => {
-            f.complete = false;
-            None
+            Tf::Null => f.d.error_at(
+                at.clone(),
+                "Invalid audience",
+                "An audience must not be null.",
+            ),
+            Tf::Unknown(_) => {
+                f.complete = false;
+                known = false;
+            }
         }
     }
+    (known && !out.is_empty()).then_some(out)
 }
 
-fn check_extra_conditions(m: &TrustPolicyModel, f: &mut Found) -> Vec<Condition> {
-    let Some(items) = f.known(&m.extra_conditions) else {
+fn check_extra_conditions(m: &Inputs<'_>, f: &mut Found) -> Vec<Condition> {
+    let Some(items) = f.known(m.extra_conditions) else {
         return vec![];
     };
     items

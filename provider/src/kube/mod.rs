@@ -34,7 +34,8 @@ pub struct ExecSettings {
     pub env: Vec<(String, String)>,
 }
 
-/// Errors worded for a Terraform user; none carries a token or key.
+/// Errors worded for a Terraform user; none carries a token or key. `path`
+/// is the request, verb first (`GET /openid/v1/jwks`).
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
     #[error("invalid Kubernetes settings: {0}")]
@@ -47,12 +48,12 @@ pub enum KubeError {
     #[error("cannot reach the Kubernetes API server at {host}: {reason}")]
     Unreachable { host: String, reason: String },
     #[error(
-        "the Kubernetes API server at {host} rejected the credentials (401 Unauthorized) for GET {path}: \
+        "the Kubernetes API server at {host} rejected the credentials (401 Unauthorized) for {path}: \
          check the token, client certificate or exec plugin in the provider's `kubernetes` settings"
     )]
     Unauthorized { host: String, path: String },
     #[error(
-        "the Kubernetes API server at {host} refused GET {path} (403 Forbidden: {message}). {hint}"
+        "the Kubernetes API server at {host} refused {path} (403 Forbidden: {message}). {hint}"
     )]
     Forbidden {
         host: String,
@@ -60,13 +61,13 @@ pub enum KubeError {
         message: String,
         hint: String,
     },
-    #[error("the Kubernetes API server at {host} has no {path} (404 Not Found). {hint}")]
+    #[error("the Kubernetes API server at {host} answered {path} with 404 Not Found. {hint}")]
     NotFound {
         host: String,
         path: String,
         hint: String,
     },
-    #[error("the Kubernetes API server at {host} answered GET {path} with HTTP {code}: {message}")]
+    #[error("the Kubernetes API server at {host} answered {path} with HTTP {code}: {message}")]
     Api {
         host: String,
         path: String,
@@ -281,7 +282,7 @@ impl KubeClient {
 
     fn map_error(&self, path: &str, e: kube::Error) -> KubeError {
         let host = self.host.clone();
-        let path = path.to_string();
+        let path = format!("GET {path}");
         match e {
             kube::Error::Api(status) => match status.code {
                 401 => KubeError::Unauthorized { host, path },

@@ -176,6 +176,36 @@ impl KubeClient {
         }
     }
 
+    /// Every object of `kind` in every namespace (or, cluster-scoped, the
+    /// cluster) with the labels `selector` (`k=v,k2=v2`), page by page.
+    pub async fn list_objects(
+        &self,
+        kind: Kind,
+        selector: &str,
+    ) -> Result<Vec<Value>, ObjectError> {
+        let id = ObjectId::new(kind, "", "");
+        let api = self.api_for(&id);
+        let mut out = Vec::new();
+        let mut lp = ListParams::default().labels(selector).limit(500);
+        loop {
+            let page = api
+                .list(&lp)
+                .await
+                .map_err(|e| self.object_error(&id, "list", e))?;
+            let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+            out.extend(
+                page.items
+                    .into_iter()
+                    .map(|o| serde_json::to_value(o).unwrap_or_default()),
+            );
+            match next {
+                Some(c) => lp = lp.continue_token(&c),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// Server-side apply of `body` as [`FIELD_MANAGER`], unknown fields
     /// refused (`fieldValidation=Strict`); `force` takes over fields other
     /// managers own. Returns the object after the apply.

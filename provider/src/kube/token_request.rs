@@ -7,6 +7,22 @@ use serde_json::json;
 
 use super::{error_chain, KubeClient, KubeError};
 
+/// A token the API server minted, and when it expires as the API server
+/// says (`status.expirationTimestamp`, RFC 3339).
+pub struct MintedToken {
+    pub token: SecretString,
+    pub expires_at: Option<String>,
+}
+
+impl std::fmt::Debug for MintedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MintedToken")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
 impl KubeClient {
     /// A token for `namespace/name` with the one audience `audience`,
     /// valid for `expiration_seconds` (the API's minimum is 600).
@@ -17,6 +33,20 @@ impl KubeClient {
         audience: &str,
         expiration_seconds: i64,
     ) -> Result<SecretString, KubeError> {
+        self.mint_token(namespace, name, audience, expiration_seconds)
+            .await
+            .map(|t| t.token)
+    }
+
+    /// [`request_token`](Self::request_token), with the expiry the API
+    /// server gives.
+    pub async fn mint_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        audience: &str,
+        expiration_seconds: i64,
+    ) -> Result<MintedToken, KubeError> {
         let path = format!("/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token");
         let body = json!({
             "apiVersion": "authentication.k8s.io/v1",
@@ -64,8 +94,14 @@ impl KubeClient {
                 },
             }
         })?;
+        let expires_at = answer["status"]["expirationTimestamp"]
+            .as_str()
+            .map(str::to_string);
         match answer["status"]["token"].as_str() {
-            Some(t) if !t.is_empty() => Ok(SecretString::from(t.to_string())),
+            Some(t) if !t.is_empty() => Ok(MintedToken {
+                token: SecretString::from(t.to_string()),
+                expires_at,
+            }),
             _ => Err(KubeError::Api {
                 host: self.host.clone(),
                 path: format!("POST {path}"),

@@ -302,7 +302,9 @@ pub fn check_operator(test: &str) -> Result<(), String> {
 pub struct TrustPolicy {
     pub provider: OidcProviderArn,
     pub service_accounts: Vec<ServiceAccount>,
-    pub audience: String,
+    /// The token audiences (`aud`) accepted, any of them (IAM ORs a
+    /// condition's values); at least one.
+    pub audiences: Vec<String>,
     pub extra_conditions: Vec<Condition>,
 }
 
@@ -381,7 +383,7 @@ impl TrustPolicy {
                 BTreeMap::new();
             conditions.entry("StringEquals".into()).or_default().insert(
                 self.provider.aud_key(),
-                BTreeSet::from([self.audience.clone()]),
+                self.audiences.iter().cloned().collect::<BTreeSet<String>>(),
             );
             conditions
                 .entry(operator.into())
@@ -594,7 +596,7 @@ mod tests {
         TrustPolicy {
             provider: OidcProviderArn::parse(arn).unwrap(),
             service_accounts: sas.iter().map(|s| sa(s)).collect(),
-            audience: DEFAULT_AUDIENCE.into(),
+            audiences: vec![DEFAULT_AUDIENCE.into()],
             extra_conditions: extra,
         }
     }

@@ -11,8 +11,13 @@ use tokio::sync::OnceCell;
 
 use crate::aws::{AwsClients, AwsSettings};
 use crate::kube::{KubeClient, KubeError, KubeSettings};
-use tfplugin::framework::{ConfigureRequest, DataSourceHandler, ResourceHandler};
-use tfplugin::{data_source, resource, Ctx, Diagnostic, Diagnostics, Schema, Value};
+use tfplugin::framework::{
+    ConfigureRequest, DataSourceHandler, EphemeralResourceHandler, FunctionHandler,
+    ListResourceHandler, ResourceHandler,
+};
+use tfplugin::{
+    data_source, ephemeral, function, list, resource, Ctx, Diagnostic, Diagnostics, Schema, Value,
+};
 
 pub const TYPE_NAME: &str = "irsa";
 
@@ -128,6 +133,32 @@ impl tfplugin::Provider for IrsaProvider {
             data_source::handler(JwksDataSource::new(self.state.clone())),
             data_source::handler(TrustPolicyDataSource),
             data_source::handler(IssuerCheckDataSource::new(self.state.clone())),
+        ]
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResourceHandler>> {
+        use crate::ephemeral::service_account_token::ServiceAccountToken;
+        vec![ephemeral::handler(ServiceAccountToken::new(
+            self.state.clone(),
+        ))]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResourceHandler>> {
+        use crate::resources::oidc_issuer::{list::IssuerList, OidcIssuer};
+        use crate::resources::webhook::{list::WebhookList, Webhook};
+        vec![
+            list::handler(IssuerList(OidcIssuer::new(self.state.clone()))),
+            list::handler(WebhookList(Webhook::new(self.state.clone()))),
+        ]
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn FunctionHandler>> {
+        use crate::functions::{
+            jwks_from_pem::JwksFromPemFunction, trust_policy::TrustPolicyFunction,
+        };
+        vec![
+            function::handler(TrustPolicyFunction),
+            function::handler(JwksFromPemFunction),
         ]
     }
 

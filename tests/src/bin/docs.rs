@@ -5,10 +5,15 @@
 //!
 //! - `docs/index.md`: templates/index.md + examples/provider/provider.tf +
 //!   the provider block's schema.
-//! - `docs/resources/<name>.md`, `docs/data-sources/<name>.md` (name without
-//!   the `irsa_` prefix): templates/<kind>/<name>.md (optional prose) +
-//!   examples/<kind>/<type>/resource.tf or data-source.tf + schema +
-//!   examples/resources/<type>/import.sh.
+//! - `docs/resources/<name>.md`, `docs/data-sources/<name>.md`,
+//!   `docs/ephemeral-resources/<name>.md`, `docs/list-resources/<name>.md`
+//!   (name without the `irsa_` prefix): templates/<kind>/<name>.md
+//!   (optional prose) + examples/<kind>/<type>/resource.tf, data-source.tf,
+//!   ephemeral-resource.tf or list-resource.tfquery.hcl + schema +
+//!   examples/resources/<type>/import-by-identity.tf with the identity
+//!   schema, and import.sh.
+//! - `docs/functions/<name>.md`: templates/functions/<name>.md +
+//!   examples/functions/<name>/function.tf + signature and arguments.
 //! - `docs/guides/*.md`: copied from templates/guides/.
 
 use std::collections::BTreeMap;
@@ -16,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use irsa::provider::IrsaProvider;
-use tfplugin::docs::{render, Page, PageKind};
+use tfplugin::docs::{render, render_function, Page, PageKind};
 use tfplugin::Provider;
 
 const PROVIDER_NAME: &str = "irsa";
@@ -63,19 +68,54 @@ fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
             footer: &footer,
             example: example.as_deref(),
             import: None,
+            import_identity: None,
         }),
     );
 
-    let mut pages: Vec<(PageKind, String, tfplugin::Schema)> = Vec::new();
+    type PageOf = (
+        PageKind,
+        String,
+        tfplugin::Schema,
+        Option<tfplugin::IdentitySchema>,
+    );
+    let mut pages: Vec<PageOf> = Vec::new();
     for r in provider.resources() {
-        pages.push((PageKind::Resource, r.type_name().to_string(), r.schema()));
+        pages.push((
+            PageKind::Resource,
+            r.type_name().to_string(),
+            r.schema(),
+            r.identity_schema(),
+        ));
     }
     for d in provider.data_sources() {
-        pages.push((PageKind::DataSource, d.type_name().to_string(), d.schema()));
+        pages.push((
+            PageKind::DataSource,
+            d.type_name().to_string(),
+            d.schema(),
+            None,
+        ));
     }
-    for (kind, type_name, schema) in &pages {
+    for e in provider.ephemeral_resources() {
+        pages.push((
+            PageKind::EphemeralResource,
+            e.type_name().to_string(),
+            e.schema(),
+            None,
+        ));
+    }
+    for l in provider.list_resources() {
+        pages.push((
+            PageKind::ListResource,
+            l.type_name().to_string(),
+            l.schema(),
+            None,
+        ));
+    }
+    for (kind, type_name, schema, identity) in &pages {
         let (dir, example_file) = match kind {
             PageKind::Resource => ("resources", "resource.tf"),
+            PageKind::EphemeralResource => ("ephemeral-resources", "ephemeral-resource.tf"),
+            PageKind::ListResource => ("list-resources", "list-resource.tfquery.hcl"),
             _ => ("data-sources", "data-source.tf"),
         };
         let example_dir = examples.join(dir).join(type_name);
@@ -87,6 +127,18 @@ fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
         })?;
         let import = match kind {
             PageKind::Resource => read_opt(&example_dir.join("import.sh")),
+            _ => None,
+        };
+        let import_identity_example = match (kind, identity) {
+            (PageKind::Resource, Some(_)) => {
+                let path = example_dir.join("import-by-identity.tf");
+                Some(read_opt(&path).ok_or_else(|| {
+                    format!(
+                        "{} is missing: a resource with an identity needs an import-by-identity example",
+                        path.display()
+                    )
+                })?)
+            }
             _ => None,
         };
         let (prose, footer) = split_template(
@@ -104,7 +156,33 @@ fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
                 footer: &footer,
                 example: Some(&example),
                 import: import.as_deref(),
+                import_identity: import_identity_example.as_deref().zip(identity.as_ref()),
             }),
+        );
+    }
+
+    for f in provider.functions() {
+        let name = f.name();
+        let path = examples.join("functions").join(name).join("function.tf");
+        let example = read_opt(&path).ok_or_else(|| {
+            format!(
+                "{} is missing: every function page needs an example",
+                path.display()
+            )
+        })?;
+        let (prose, footer) = split_template(
+            &read_opt(&templates.join("functions").join(format!("{name}.md"))).unwrap_or_default(),
+        );
+        out.insert(
+            PathBuf::from(format!("docs/functions/{name}.md")),
+            render_function(
+                name,
+                PROVIDER_NAME,
+                &f.signature(),
+                &prose,
+                &footer,
+                Some(&example),
+            ),
         );
     }
 

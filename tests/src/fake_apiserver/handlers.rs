@@ -45,6 +45,12 @@ enum User {
         name: String,
         rules: Vec<RbacRule>,
     },
+    /// A service account authenticated by a token this server minted
+    /// (unexpired, for the API audience): the default RBAC of a cluster
+    /// gives it discovery and the issuer documents only.
+    ServiceAccount {
+        name: String,
+    },
 }
 
 impl User {
@@ -52,7 +58,9 @@ impl User {
         match self {
             User::Admin => "kubernetes-admin",
             User::Restricted => RESTRICTED_USER,
-            User::NamespaceAdmin { name, .. } | User::Rbac { name, .. } => name,
+            User::NamespaceAdmin { name, .. }
+            | User::Rbac { name, .. }
+            | User::ServiceAccount { name } => name,
         }
     }
 }
@@ -205,7 +213,7 @@ fn decide(user: &User, a: &Attributes) -> Option<String> {
         User::Admin => Some(
             "RBAC: allowed by ClusterRoleBinding \"kubeadm:cluster-admins\" of ClusterRole \"cluster-admin\" to Group \"kubeadm:cluster-admins\"".into(),
         ),
-        User::Restricted => None,
+        User::Restricted | User::ServiceAccount { .. } => None,
         User::NamespaceAdmin { namespace, name } => {
             let own = a.namespace.as_deref() == Some(namespace.as_str());
             // `admin` may read its own Namespace, not change it; its rules
@@ -532,8 +540,39 @@ fn authenticate_token(shared: &Shared, headers: &HeaderMap) -> Option<User> {
     }
     match &shared.forbidden_token {
         Some(f) if constant_time_eq(token, f.as_bytes()) => Some(User::Restricted),
-        _ => None,
+        _ => service_account_of(shared, token),
     }
+}
+
+/// The service account a minted token stands for, as the API server's
+/// service-account authenticator finds it: the token must be one this
+/// server signed (here: minted), not expired, and carry the API audience
+/// (the issuer, as kube-apiserver's `--api-audiences` defaults to).
+fn service_account_of(shared: &Shared, token: &[u8]) -> Option<User> {
+    let minted = shared
+        .minted
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|t| constant_time_eq(token, t.as_bytes()));
+    if !minted {
+        return None;
+    }
+    let payload = std::str::from_utf8(token).ok()?.split('.').nth(1)?;
+    let claims: Value = serde_json::from_slice(&super::util::b64url_decode(payload)?).ok()?;
+    let issuer = shared.issuer();
+    let for_api = match &claims["aud"] {
+        Value::String(a) => *a == issuer,
+        Value::Array(a) => a.iter().any(|a| a.as_str() == Some(issuer.as_str())),
+        _ => false,
+    };
+    let live = claims["exp"]
+        .as_i64()
+        .is_some_and(|exp| exp > super::util::unix_now());
+    let name = claims["sub"].as_str()?;
+    (for_api && live && name.starts_with("system:serviceaccount:")).then(|| User::ServiceAccount {
+        name: name.to_string(),
+    })
 }
 
 /// How much of an oversized body is still read (and dropped) before the

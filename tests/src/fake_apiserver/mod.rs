@@ -99,6 +99,11 @@
 //! (`forbidden_token`) authenticates as `system:serviceaccount:default:restricted`,
 //! which may read discovery and OIDC endpoints but gets `403 Forbidden`
 //! (real RBAC wording) on every resource and control request.
+//! A service-account token this server minted (TokenRequest) authenticates
+//! as its service account while it is unexpired and carries the API
+//! audience (the issuer, as `--api-audiences` defaults to); like that user
+//! on a cluster with the default RBAC, it may read discovery and the issuer
+//! documents and nothing else.
 //! [`NamespaceAdmin`] tokens have the `admin` ClusterRole in one namespace;
 //! [`RbacUser`] tokens have the [`RbacRule`]s given, matched as the RBAC
 //! authorizer does (any rule allows; `*`, `res/sub` and `*/sub`; rules bound

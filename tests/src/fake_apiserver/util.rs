@@ -60,6 +60,11 @@ pub(crate) fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// base64url without padding, decoded; `None` when it is not.
+pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
 /// Compare secrets without an early exit, so response timing does not tell
 /// how much of a guessed token was right.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -1,6 +1,10 @@
-//! The tfplugin6 `Provider` service: decodes each request against the
-//! schema, calls the framework's handler for the type, applies semantic
-//! equality, and encodes the answer. Panics in a handler become diagnostics.
+//! The tfplugin6 `Provider` service (protocol 6.10): decodes each request
+//! against the schema, calls the framework's handler for the type, applies
+//! semantic equality, and encodes the answer. Panics in a handler become
+//! diagnostics. Every RPC of the protocol is served; those of features the
+//! provider does not have (state stores, actions, and any type it does not
+//! declare) answer with an error diagnostic naming the unknown type, which
+//! Terraform never reaches because it checks its schema first.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,9 +17,10 @@ use tonic::{Request, Response};
 use super::*;
 use crate::diag::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
 use crate::framework::{
-    self, ApplyRequest, ConfigureRequest, Ctx, PlanRequest, RawState, ReadRequest,
+    self, ApplyRequest, ConfigureRequest, Ctx, ImportRequest, ListEvent, ListRequest, PlanRequest,
+    RawState, ReadRequest,
 };
-use crate::schema::{self, Schema};
+use crate::schema::{self, FunctionSignature, IdentitySchema, Schema};
 use crate::value::{Type, Value};
 use crate::{json, model, msgpack, proto};
 
@@ -44,12 +49,27 @@ struct Entry<T: ?Sized> {
     ty: Type,
 }
 
+/// A resource type's identity schema and the type of its values.
+struct Identity {
+    schema: IdentitySchema,
+    ty: Type,
+}
+
+struct FunctionEntry {
+    handler: Arc<dyn framework::FunctionHandler>,
+    signature: FunctionSignature,
+}
+
 pub struct ProviderService {
     provider: Arc<dyn framework::Provider>,
     provider_schema: Schema,
     provider_ty: Type,
     resources: BTreeMap<String, Entry<dyn framework::ResourceHandler>>,
+    identities: BTreeMap<String, Identity>,
     data_sources: BTreeMap<String, Entry<dyn framework::DataSourceHandler>>,
+    ephemeral_resources: BTreeMap<String, Entry<dyn framework::EphemeralResourceHandler>>,
+    list_resources: BTreeMap<String, Entry<dyn framework::ListResourceHandler>>,
+    functions: BTreeMap<String, FunctionEntry>,
     /// Replaced after each StopProvider so the plugin stays usable (a
     /// reattached provider outlives one Terraform run).
     stop: Mutex<CancellationToken>,
@@ -59,34 +79,53 @@ impl ProviderService {
     pub fn new(provider: Arc<dyn framework::Provider>) -> ProviderService {
         let provider_schema = provider.schema();
         let provider_ty = provider_schema.block.value_type();
-        let resources = provider
+        let resources: BTreeMap<String, Entry<dyn framework::ResourceHandler>> = provider
             .resources()
             .into_iter()
-            .map(|r| {
-                let schema = r.schema();
-                let ty = schema.block.value_type();
-                (
-                    r.type_name().to_string(),
-                    Entry {
-                        handler: r,
-                        schema,
-                        ty,
-                    },
-                )
-            })
+            .map(|r| (r.type_name().to_string(), entry(r.schema(), r)))
             .collect();
+        let identities = resources
+            .iter()
+            .filter_map(|(k, e)| {
+                let schema = e.handler.identity_schema()?;
+                let ty = schema.value_type();
+                Some((k.clone(), Identity { schema, ty }))
+            })
+            .collect::<BTreeMap<_, _>>();
         let data_sources = provider
             .data_sources()
             .into_iter()
-            .map(|d| {
-                let schema = d.schema();
-                let ty = schema.block.value_type();
+            .map(|d| (d.type_name().to_string(), entry(d.schema(), d)))
+            .collect();
+        let ephemeral_resources = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|e| (e.type_name().to_string(), entry(e.schema(), e)))
+            .collect();
+        let list_resources = provider
+            .list_resources()
+            .into_iter()
+            .map(|l| {
+                let name = l.type_name().to_string();
+                // Terraform refuses a list resource whose resource type is
+                // not there or has no identity: a bug in the provider.
+                assert!(
+                    identities.contains_key(&name),
+                    "the list resource {name} lists a resource type with an identity"
+                );
+                (name, entry(l.schema(), l))
+            })
+            .collect();
+        let functions = provider
+            .functions()
+            .into_iter()
+            .map(|f| {
+                let signature = f.signature();
                 (
-                    d.type_name().to_string(),
-                    Entry {
-                        handler: d,
-                        schema,
-                        ty,
+                    f.name().to_string(),
+                    FunctionEntry {
+                        handler: f,
+                        signature,
                     },
                 )
             })
@@ -96,7 +135,11 @@ impl ProviderService {
             provider_schema,
             provider_ty,
             resources,
+            identities,
             data_sources,
+            ephemeral_resources,
+            list_resources,
+            functions,
             stop: Mutex::new(CancellationToken::new()),
         }
     }
@@ -118,6 +161,73 @@ impl ProviderService {
         self.data_sources
             .get(name)
             .ok_or_else(|| unknown_type("data source", name))
+    }
+
+    fn ephemeral_resource(
+        &self,
+        name: &str,
+    ) -> Result<&Entry<dyn framework::EphemeralResourceHandler>, Diagnostics> {
+        self.ephemeral_resources
+            .get(name)
+            .ok_or_else(|| unknown_type("ephemeral resource", name))
+    }
+
+    fn list_resource(
+        &self,
+        name: &str,
+    ) -> Result<&Entry<dyn framework::ListResourceHandler>, Diagnostics> {
+        self.list_resources
+            .get(name)
+            .ok_or_else(|| unknown_type("list resource", name))
+    }
+
+    /// The identity data of a request, decoded; null when absent (a
+    /// Terraform before 1.12, or no identity stored).
+    fn decode_identity(
+        &self,
+        type_name: &str,
+        data: Option<&proto::ResourceIdentityData>,
+    ) -> Result<Value, Diagnostics> {
+        let Some(v) = data.and_then(|d| d.identity_data.as_ref()) else {
+            return Ok(Value::Null);
+        };
+        match self.identities.get(type_name) {
+            Some(id) => decode(&id.ty, Some(v), "resource identity"),
+            None => Err(Diagnostic::error(
+                "Resource identity not supported",
+                format!("{type_name} has no resource identity, but Terraform sent one."),
+            )
+            .into()),
+        }
+    }
+
+    /// Identity data for a response; absent when null.
+    fn encode_identity(&self, type_name: &str, v: &Value) -> Option<proto::ResourceIdentityData> {
+        if v.is_null() {
+            return None;
+        }
+        let id = self.identities.get(type_name)?;
+        Some(proto::ResourceIdentityData {
+            identity_data: encode(&id.ty, v),
+        })
+    }
+}
+
+impl ProviderService {
+    fn function_protos(&self) -> std::collections::HashMap<String, proto::Function> {
+        self.functions
+            .iter()
+            .map(|(k, f)| (k.clone(), function_to_proto(&f.signature)))
+            .collect()
+    }
+}
+
+fn entry<T: ?Sized>(schema: Schema, handler: Arc<T>) -> Entry<T> {
+    let ty = schema.block.value_type();
+    Entry {
+        handler,
+        schema,
+        ty,
     }
 }
 
@@ -237,6 +347,8 @@ fn attribute_to_proto(a: &schema::Attribute) -> proto::schema::Attribute {
                     schema::Nesting::Set => NestingMode::Set,
                     schema::Nesting::Map => NestingMode::Map,
                 } as i32,
+                // min_items/max_items: deprecated, left out.
+                ..Default::default()
             }),
         ),
     };
@@ -252,7 +364,56 @@ fn attribute_to_proto(a: &schema::Attribute) -> proto::schema::Attribute {
         description_kind: proto::StringKind::Markdown as i32,
         deprecated: a.deprecated,
         write_only: false,
+        deprecation_message: String::new(),
     }
+}
+
+fn type_json(ty: &Type) -> Vec<u8> {
+    ty.to_json().to_string().into_bytes()
+}
+
+fn identity_schema_to_proto(s: &IdentitySchema) -> proto::ResourceIdentitySchema {
+    proto::ResourceIdentitySchema {
+        version: s.version,
+        identity_attributes: s
+            .attributes
+            .iter()
+            .map(|a| proto::resource_identity_schema::IdentityAttribute {
+                name: a.name.clone(),
+                r#type: type_json(&a.ty),
+                required_for_import: a.required_for_import,
+                optional_for_import: a.optional_for_import,
+                description: a.description.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn function_to_proto(f: &FunctionSignature) -> proto::Function {
+    let param = |p: &schema::FunctionParameter| proto::function::Parameter {
+        name: p.name.clone(),
+        r#type: type_json(&p.ty),
+        allow_null_value: p.allow_null,
+        // Terraform then returns an unknown result without calling.
+        allow_unknown_values: false,
+        description: p.description.clone(),
+        description_kind: proto::StringKind::Markdown as i32,
+    };
+    proto::Function {
+        parameters: f.parameters.iter().map(param).collect(),
+        variadic_parameter: f.variadic.as_ref().map(param),
+        r#return: Some(proto::function::Return {
+            r#type: type_json(&f.return_type),
+        }),
+        summary: f.summary.clone(),
+        description: f.description.clone(),
+        description_kind: proto::StringKind::Markdown as i32,
+        deprecation_message: String::new(),
+    }
+}
+
+fn timestamp(t: std::time::SystemTime) -> prost_types::Timestamp {
+    prost_types::Timestamp::from(t)
 }
 
 fn block_to_proto(b: &schema::Block, version: i64) -> proto::schema::Block {
@@ -280,6 +441,7 @@ fn block_to_proto(b: &schema::Block, version: i64) -> proto::schema::Block {
         description: b.description.clone(),
         description_kind: proto::StringKind::Markdown as i32,
         deprecated: b.deprecated,
+        deprecation_message: String::new(),
     }
 }
 
@@ -321,8 +483,27 @@ impl proto::provider_server::Provider for ProviderService {
                     type_name: k.clone(),
                 })
                 .collect(),
-            functions: vec![],
-            ephemeral_resources: vec![],
+            functions: self
+                .functions
+                .keys()
+                .map(|k| m::FunctionMetadata { name: k.clone() })
+                .collect(),
+            ephemeral_resources: self
+                .ephemeral_resources
+                .keys()
+                .map(|k| m::EphemeralMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
+            list_resources: self
+                .list_resources
+                .keys()
+                .map(|k| m::ListResourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
+            state_stores: vec![],
+            actions: vec![],
         }))
     }
 
@@ -330,20 +511,22 @@ impl proto::provider_server::Provider for ProviderService {
         &self,
         _req: Request<proto::get_provider_schema::Request>,
     ) -> RpcResult<proto::get_provider_schema::Response> {
+        fn schemas<T: ?Sized>(
+            m: &BTreeMap<String, Entry<T>>,
+        ) -> std::collections::HashMap<String, proto::Schema> {
+            m.iter()
+                .map(|(k, e)| (k.clone(), schema_to_proto(&e.schema)))
+                .collect()
+        }
         Ok(Response::new(proto::get_provider_schema::Response {
             provider: Some(schema_to_proto(&self.provider_schema)),
-            resource_schemas: self
-                .resources
-                .iter()
-                .map(|(k, e)| (k.clone(), schema_to_proto(&e.schema)))
-                .collect(),
-            data_source_schemas: self
-                .data_sources
-                .iter()
-                .map(|(k, e)| (k.clone(), schema_to_proto(&e.schema)))
-                .collect(),
-            functions: Default::default(),
-            ephemeral_resource_schemas: Default::default(),
+            resource_schemas: schemas(&self.resources),
+            data_source_schemas: schemas(&self.data_sources),
+            functions: self.function_protos(),
+            ephemeral_resource_schemas: schemas(&self.ephemeral_resources),
+            list_resource_schemas: schemas(&self.list_resources),
+            state_store_schemas: Default::default(),
+            action_schemas: Default::default(),
             diagnostics: vec![],
             provider_meta: None,
             server_capabilities: Some(capabilities()),
@@ -513,6 +696,10 @@ impl proto::provider_server::Provider for ProviderService {
             decode(&entry.ty, req.current_state.as_ref(), "current state"),
             empty
         );
+        let identity = try_diags!(
+            self.decode_identity(&req.type_name, req.current_identity.as_ref()),
+            empty
+        );
         let ctx = self.ctx();
         let mut out = try_diags!(
             guarded(
@@ -521,7 +708,8 @@ impl proto::provider_server::Provider for ProviderService {
                     &ctx,
                     ReadRequest {
                         state: state.clone(),
-                        private: req.private
+                        private: req.private,
+                        identity,
                     }
                 )
             )
@@ -535,6 +723,7 @@ impl proto::provider_server::Provider for ProviderService {
             diagnostics: diagnostics_to_proto(out.diagnostics),
             private: out.private,
             deferred: None,
+            new_identity: self.encode_identity(&req.type_name, &out.identity),
         }))
     }
 
@@ -561,12 +750,17 @@ impl proto::provider_server::Provider for ProviderService {
             decode(&entry.ty, req.config.as_ref(), "configuration"),
             empty
         );
+        let prior_identity = try_diags!(
+            self.decode_identity(&req.type_name, req.prior_identity.as_ref()),
+            empty
+        );
         let ctx = self.ctx();
         let plan = PlanRequest {
             prior_state: prior_state.clone(),
             proposed_new_state,
             config,
             prior_private: req.prior_private,
+            prior_identity,
         };
         let mut out = try_diags!(
             guarded("PlanResourceChange", entry.handler.plan(&ctx, plan)).await,
@@ -584,6 +778,7 @@ impl proto::provider_server::Provider for ProviderService {
             diagnostics: diagnostics_to_proto(out.diagnostics),
             legacy_type_system: false,
             deferred: None,
+            planned_identity: self.encode_identity(&req.type_name, &out.planned_identity),
         }))
     }
 
@@ -606,12 +801,17 @@ impl proto::provider_server::Provider for ProviderService {
             decode(&entry.ty, req.config.as_ref(), "configuration"),
             empty
         );
+        let planned_identity = try_diags!(
+            self.decode_identity(&req.type_name, req.planned_identity.as_ref()),
+            empty
+        );
         let ctx = self.ctx();
         let apply = ApplyRequest {
             prior_state: prior_state.clone(),
             planned_state: planned_state.clone(),
             config,
             planned_private: req.planned_private,
+            planned_identity: planned_identity.clone(),
         };
         // On a panic the remote objects are as they were before as far as we
         // know, so keep the prior state rather than forgetting the resource.
@@ -625,6 +825,7 @@ impl proto::provider_server::Provider for ProviderService {
             Err(d) => framework::ApplyResponse {
                 new_state: prior_state,
                 private: Vec::new(),
+                identity: planned_identity,
                 diagnostics: d,
             },
         };
@@ -633,6 +834,7 @@ impl proto::provider_server::Provider for ProviderService {
             private: out.private,
             diagnostics: diagnostics_to_proto(out.diagnostics),
             legacy_type_system: false,
+            new_identity: self.encode_identity(&req.type_name, &out.identity),
         }))
     }
 
@@ -643,9 +845,17 @@ impl proto::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let empty = proto::import_resource_state::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
+        let identity = try_diags!(
+            self.decode_identity(&req.type_name, req.identity.as_ref()),
+            empty
+        );
         let ctx = self.ctx();
+        let import = ImportRequest {
+            id: req.id,
+            identity,
+        };
         let out = try_diags!(
-            guarded("ImportResourceState", entry.handler.import(&ctx, req.id)).await,
+            guarded("ImportResourceState", entry.handler.import(&ctx, import)).await,
             empty
         );
         let imported = if out.state.is_null() {
@@ -655,6 +865,7 @@ impl proto::provider_server::Provider for ProviderService {
                 type_name: req.type_name.clone(),
                 state: encode(&entry.ty, &out.state),
                 private: out.private,
+                identity: self.encode_identity(&req.type_name, &out.identity),
             }]
         };
         Ok(Response::new(proto::import_resource_state::Response {
@@ -672,6 +883,7 @@ impl proto::provider_server::Provider for ProviderService {
         Ok(Response::new(proto::move_resource_state::Response {
             target_state: None,
             target_private: Vec::new(),
+            target_identity: None,
             diagnostics: diagnostics_to_proto(
                 Diagnostic::error(
                     "Moving resource state is not supported",
@@ -715,17 +927,86 @@ impl proto::provider_server::Provider for ProviderService {
         &self,
         _req: Request<proto::get_functions::Request>,
     ) -> RpcResult<proto::get_functions::Response> {
-        Ok(Response::new(proto::get_functions::Response::default()))
+        Ok(Response::new(proto::get_functions::Response {
+            functions: self.function_protos(),
+            diagnostics: vec![],
+        }))
+    }
+
+    async fn call_function(
+        &self,
+        req: Request<proto::call_function::Request>,
+    ) -> RpcResult<proto::call_function::Response> {
+        let req = req.into_inner();
+        let fail = |error: framework::FunctionError| {
+            Ok(Response::new(proto::call_function::Response {
+                result: None,
+                error: Some(proto::FunctionError {
+                    text: error.text,
+                    function_argument: error.argument.map(|a| a as i64),
+                }),
+            }))
+        };
+        let Some(f) = self.functions.get(&req.name) else {
+            return fail(framework::FunctionError::new(format!(
+                "This provider has no function named {:?}.",
+                req.name
+            )));
+        };
+        let sig = &f.signature;
+        let mut args = Vec::with_capacity(req.arguments.len());
+        for (i, raw) in req.arguments.iter().enumerate() {
+            let param = sig.parameters.get(i).or(sig.variadic.as_ref());
+            let Some(param) = param else {
+                return fail(framework::FunctionError::new(format!(
+                    "{} takes {} arguments, got {}.",
+                    req.name,
+                    sig.parameters.len(),
+                    req.arguments.len()
+                )));
+            };
+            match decode(&param.ty, Some(raw), "argument") {
+                Ok(v) => args.push(v),
+                Err(d) => {
+                    return fail(framework::FunctionError::at_argument(
+                        i,
+                        d.0.first().map(|d| d.detail.clone()).unwrap_or_default(),
+                    ))
+                }
+            }
+        }
+        let handler = f.handler.clone();
+        let what = format!("CallFunction {}", req.name);
+        let result = match guarded(&what, async move { handler.call(args) }).await {
+            Ok(r) => r,
+            Err(d) => Err(framework::FunctionError::new(
+                d.0.first().map(|d| d.detail.clone()).unwrap_or_default(),
+            )),
+        };
+        match result {
+            Ok(v) => Ok(Response::new(proto::call_function::Response {
+                result: encode(&sig.return_type, &v),
+                error: None,
+            })),
+            Err(e) => fail(e),
+        }
     }
 
     async fn get_resource_identity_schemas(
         &self,
         _req: Request<proto::get_resource_identity_schemas::Request>,
     ) -> RpcResult<proto::get_resource_identity_schemas::Response> {
-        // No resource type has an identity. Terraform 1.12+ calls this after
-        // every GetProviderSchema; an empty map is what it expects then.
+        // Terraform 1.12+ calls this after every GetProviderSchema; resource
+        // types without identity are left out.
         Ok(Response::new(
-            proto::get_resource_identity_schemas::Response::default(),
+            proto::get_resource_identity_schemas::Response {
+                identity_schemas: self
+                    .identities
+                    .iter()
+                    .map(|(k, i)| (k.clone(), identity_schema_to_proto(&i.schema)))
+                    .collect(),
+                diagnostics: vec![],
+            },
         ))
     }
 
@@ -733,25 +1014,373 @@ impl proto::provider_server::Provider for ProviderService {
         &self,
         req: Request<proto::upgrade_resource_identity::Request>,
     ) -> RpcResult<proto::upgrade_resource_identity::Response> {
-        // Terraform calls this only when stored identity data has another
-        // version than the identity schema; we declare none, so this is
-        // state from a provider that was not this one.
+        // Terraform calls this when the stored identity data has another
+        // version than the identity schema.
         let req = req.into_inner();
-        let diagnostics = match self.resource(&req.type_name) {
-            Err(d) => d,
-            Ok(_) => Diagnostic::error(
-                "Resource identity not supported",
-                format!(
-                    "{} has no resource identity, but the state holds identity data of version {}. \
-                     Was it written by another provider?",
-                    req.type_name, req.version
-                ),
-            )
-            .into(),
-        };
+        let empty = proto::upgrade_resource_identity::Response::default();
+        let entry = try_diags!(self.resource(&req.type_name), empty);
+        let json = req.raw_identity.map(|r| r.json).unwrap_or_default();
+        let handler = entry.handler.clone();
+        let version = req.version;
+        let upgraded = try_diags!(
+            try_diags!(
+                guarded("UpgradeResourceIdentity", async move {
+                    handler.upgrade_identity(version, &json)
+                })
+                .await,
+                empty
+            ),
+            empty
+        );
         Ok(Response::new(proto::upgrade_resource_identity::Response {
-            upgraded_identity: None,
-            diagnostics: diagnostics_to_proto(diagnostics),
+            upgraded_identity: self.encode_identity(&req.type_name, &upgraded),
+            diagnostics: vec![],
+        }))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        req: Request<proto::generate_resource_config::Request>,
+    ) -> RpcResult<proto::generate_resource_config::Response> {
+        let req = req.into_inner();
+        let empty = proto::generate_resource_config::Response::default();
+        let entry = try_diags!(self.resource(&req.type_name), empty);
+        let state = try_diags!(decode(&entry.ty, req.state.as_ref(), "state"), empty);
+        let handler = entry.handler.clone();
+        let config = try_diags!(
+            try_diags!(
+                guarded("GenerateResourceConfig", async move {
+                    handler.generate_config(&state)
+                })
+                .await,
+                empty
+            ),
+            empty
+        );
+        Ok(Response::new(proto::generate_resource_config::Response {
+            config: encode(&entry.ty, &config),
+            diagnostics: vec![],
+        }))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        req: Request<proto::validate_ephemeral_resource_config::Request>,
+    ) -> RpcResult<proto::validate_ephemeral_resource_config::Response> {
+        let req = req.into_inner();
+        let empty = proto::validate_ephemeral_resource_config::Response::default();
+        let entry = try_diags!(self.ephemeral_resource(&req.type_name), empty);
+        let config = try_diags!(
+            decode(&entry.ty, req.config.as_ref(), "configuration"),
+            empty
+        );
+        let diags = try_diags!(
+            guarded(
+                "ValidateEphemeralResourceConfig",
+                entry.handler.validate(&config)
+            )
+            .await,
+            empty
+        );
+        Ok(Response::new(
+            proto::validate_ephemeral_resource_config::Response {
+                diagnostics: diagnostics_to_proto(diags),
+            },
+        ))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        req: Request<proto::open_ephemeral_resource::Request>,
+    ) -> RpcResult<proto::open_ephemeral_resource::Response> {
+        let req = req.into_inner();
+        let empty = proto::open_ephemeral_resource::Response::default();
+        let entry = try_diags!(self.ephemeral_resource(&req.type_name), empty);
+        let config = try_diags!(
+            decode(&entry.ty, req.config.as_ref(), "configuration"),
+            empty
+        );
+        let ctx = self.ctx();
+        let out = try_diags!(
+            guarded("OpenEphemeralResource", entry.handler.open(&ctx, config)).await,
+            empty
+        );
+        Ok(Response::new(proto::open_ephemeral_resource::Response {
+            diagnostics: diagnostics_to_proto(out.diagnostics),
+            renew_at: out.renew_at.map(timestamp),
+            result: if out.result.is_null() {
+                None
+            } else {
+                encode(&entry.ty, &out.result)
+            },
+            private: (!out.private.is_empty()).then_some(out.private),
+            deferred: None,
+        }))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        req: Request<proto::renew_ephemeral_resource::Request>,
+    ) -> RpcResult<proto::renew_ephemeral_resource::Response> {
+        let req = req.into_inner();
+        let empty = proto::renew_ephemeral_resource::Response::default();
+        let entry = try_diags!(self.ephemeral_resource(&req.type_name), empty);
+        let ctx = self.ctx();
+        let out = try_diags!(
+            guarded(
+                "RenewEphemeralResource",
+                entry.handler.renew(&ctx, req.private.unwrap_or_default())
+            )
+            .await,
+            empty
+        );
+        Ok(Response::new(proto::renew_ephemeral_resource::Response {
+            diagnostics: diagnostics_to_proto(out.diagnostics),
+            renew_at: out.renew_at.map(timestamp),
+            private: (!out.private.is_empty()).then_some(out.private),
+        }))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        req: Request<proto::close_ephemeral_resource::Request>,
+    ) -> RpcResult<proto::close_ephemeral_resource::Response> {
+        let req = req.into_inner();
+        let empty = proto::close_ephemeral_resource::Response::default();
+        let entry = try_diags!(self.ephemeral_resource(&req.type_name), empty);
+        let ctx = self.ctx();
+        let diags = try_diags!(
+            guarded(
+                "CloseEphemeralResource",
+                entry.handler.close(&ctx, req.private.unwrap_or_default())
+            )
+            .await,
+            empty
+        );
+        Ok(Response::new(proto::close_ephemeral_resource::Response {
+            diagnostics: diagnostics_to_proto(diags),
+        }))
+    }
+
+    type ListResourceStream = EventStream<proto::list_resource::Event>;
+
+    async fn list_resource(
+        &self,
+        req: Request<proto::list_resource::Request>,
+    ) -> RpcResult<Self::ListResourceStream> {
+        let req = req.into_inner();
+        let type_name = req.type_name.clone();
+        let entry = match self.list_resource(&req.type_name) {
+            Ok(e) => e,
+            Err(d) => return Ok(Response::new(one_event(list_error(d)))),
+        };
+        let config = match decode(&entry.ty, req.config.as_ref(), "list configuration") {
+            Ok(c) => c,
+            Err(d) => return Ok(Response::new(one_event(list_error(d)))),
+        };
+        let resource = self.resource(&type_name).ok();
+        let (state_ty, identity_ty) = match (resource, self.identities.get(&type_name)) {
+            (Some(r), Some(i)) => (r.ty.clone(), i.ty.clone()),
+            _ => {
+                let d = unknown_type("resource", &type_name);
+                return Ok(Response::new(one_event(list_error(d))));
+            }
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<ListEvent>(16);
+        let handler = entry.handler.clone();
+        let ctx = self.ctx();
+        let list = ListRequest {
+            config,
+            include_resource: req.include_resource_object,
+            limit: req.limit,
+        };
+        let what = format!("ListResource {type_name}");
+        let panic_tx = tx.clone();
+        tokio::spawn(async move {
+            if let Err(d) = guarded(&what, handler.list(&ctx, list, tx)).await {
+                let _ = panic_tx
+                    .send(ListEvent {
+                        identity: Value::Null,
+                        display_name: String::new(),
+                        state: Value::Null,
+                        diagnostics: d,
+                    })
+                    .await;
+            }
+        });
+        let stream = async_stream(move |out| async move {
+            while let Some(e) = rx.recv().await {
+                let event = proto::list_resource::Event {
+                    identity: (!e.identity.is_null()).then(|| proto::ResourceIdentityData {
+                        identity_data: encode(&identity_ty, &e.identity),
+                    }),
+                    display_name: e.display_name,
+                    resource_object: if e.state.is_null() {
+                        None
+                    } else {
+                        encode(&state_ty, &e.state)
+                    },
+                    diagnostic: diagnostics_to_proto(e.diagnostics),
+                };
+                if out.send(Ok(event)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(stream))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<proto::validate_list_resource_config::Request>,
+    ) -> RpcResult<proto::validate_list_resource_config::Response> {
+        let req = req.into_inner();
+        let empty = proto::validate_list_resource_config::Response::default();
+        let entry = try_diags!(self.list_resource(&req.type_name), empty);
+        let config = try_diags!(
+            decode(&entry.ty, req.config.as_ref(), "list configuration"),
+            empty
+        );
+        let diags = try_diags!(
+            guarded(
+                "ValidateListResourceConfig",
+                entry.handler.validate(&config)
+            )
+            .await,
+            empty
+        );
+        Ok(Response::new(
+            proto::validate_list_resource_config::Response {
+                diagnostics: diagnostics_to_proto(diags),
+            },
+        ))
+    }
+
+    // State stores (protocol 6.10, Terraform 1.15 `state_store` blocks):
+    // this provider has none, so every type is unknown.
+
+    async fn validate_state_store_config(
+        &self,
+        req: Request<proto::validate_state_store::Request>,
+    ) -> RpcResult<proto::validate_state_store::Response> {
+        Ok(Response::new(proto::validate_state_store::Response {
+            diagnostics: no_such("state store", &req.into_inner().type_name),
+        }))
+    }
+
+    async fn configure_state_store(
+        &self,
+        req: Request<proto::configure_state_store::Request>,
+    ) -> RpcResult<proto::configure_state_store::Response> {
+        Ok(Response::new(proto::configure_state_store::Response {
+            diagnostics: no_such("state store", &req.into_inner().type_name),
+            capabilities: None,
+        }))
+    }
+
+    type ReadStateBytesStream = EventStream<proto::read_state_bytes::Response>;
+
+    async fn read_state_bytes(
+        &self,
+        req: Request<proto::read_state_bytes::Request>,
+    ) -> RpcResult<Self::ReadStateBytesStream> {
+        Ok(Response::new(one_event(
+            proto::read_state_bytes::Response {
+                diagnostics: no_such("state store", &req.into_inner().type_name),
+                ..Default::default()
+            },
+        )))
+    }
+
+    async fn write_state_bytes(
+        &self,
+        req: Request<tonic::Streaming<proto::write_state_bytes::RequestChunk>>,
+    ) -> RpcResult<proto::write_state_bytes::Response> {
+        let mut chunks = req.into_inner();
+        let mut type_name = String::new();
+        // The type is in the first chunk's metadata; the rest is drained.
+        while let Ok(Some(chunk)) = chunks.message().await {
+            if let Some(meta) = chunk.meta {
+                if type_name.is_empty() {
+                    type_name = meta.type_name;
+                }
+            }
+        }
+        Ok(Response::new(proto::write_state_bytes::Response {
+            diagnostics: no_such("state store", &type_name),
+        }))
+    }
+
+    async fn lock_state(
+        &self,
+        req: Request<proto::lock_state::Request>,
+    ) -> RpcResult<proto::lock_state::Response> {
+        Ok(Response::new(proto::lock_state::Response {
+            lock_id: String::new(),
+            diagnostics: no_such("state store", &req.into_inner().type_name),
+        }))
+    }
+
+    async fn unlock_state(
+        &self,
+        req: Request<proto::unlock_state::Request>,
+    ) -> RpcResult<proto::unlock_state::Response> {
+        Ok(Response::new(proto::unlock_state::Response {
+            diagnostics: no_such("state store", &req.into_inner().type_name),
+        }))
+    }
+
+    async fn get_states(
+        &self,
+        req: Request<proto::get_states::Request>,
+    ) -> RpcResult<proto::get_states::Response> {
+        Ok(Response::new(proto::get_states::Response {
+            state_id: vec![],
+            diagnostics: no_such("state store", &req.into_inner().type_name),
+        }))
+    }
+
+    async fn delete_state(
+        &self,
+        req: Request<proto::delete_state::Request>,
+    ) -> RpcResult<proto::delete_state::Response> {
+        Ok(Response::new(proto::delete_state::Response {
+            diagnostics: no_such("state store", &req.into_inner().type_name),
+        }))
+    }
+
+    // Actions (protocol 6.10, Terraform 1.14 `action` blocks): none here.
+
+    async fn plan_action(
+        &self,
+        req: Request<proto::plan_action::Request>,
+    ) -> RpcResult<proto::plan_action::Response> {
+        Ok(Response::new(proto::plan_action::Response {
+            diagnostics: no_such("action", &req.into_inner().action_type),
+            deferred: None,
+        }))
+    }
+
+    type InvokeActionStream = EventStream<proto::invoke_action::Event>;
+
+    async fn invoke_action(
+        &self,
+        req: Request<proto::invoke_action::Request>,
+    ) -> RpcResult<Self::InvokeActionStream> {
+        use proto::invoke_action::event;
+        Ok(Response::new(one_event(proto::invoke_action::Event {
+            r#type: Some(event::Type::Completed(event::Completed {
+                diagnostics: no_such("action", &req.into_inner().action_type),
+            })),
+        })))
+    }
+
+    async fn validate_action_config(
+        &self,
+        req: Request<proto::validate_action_config::Request>,
+    ) -> RpcResult<proto::validate_action_config::Response> {
+        Ok(Response::new(proto::validate_action_config::Response {
+            diagnostics: no_such("action", &req.into_inner().type_name),
         }))
     }
 
@@ -776,7 +1405,45 @@ fn capabilities() -> proto::ServerCapabilities {
         // reuse the schema it cached from another process of this provider.
         get_provider_schema_optional: true,
         move_resource_state: false,
+        // `-generate-config-out` asks the resource (GenerateResourceConfig)
+        // instead of guessing from the state (Terraform 1.14+).
+        generate_resource_config: true,
     }
+}
+
+/// A server stream of gRPC messages.
+pub type EventStream<T> =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
+
+/// A stream of exactly one message.
+fn one_event<T: Send + 'static>(event: T) -> EventStream<T> {
+    Box::pin(futures::stream::once(async move { Ok(event) }))
+}
+
+/// A stream fed by `produce` through a channel.
+fn async_stream<T, F, Fut>(produce: F) -> EventStream<T>
+where
+    T: Send + 'static,
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<T, tonic::Status>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(produce(tx));
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+fn list_error(d: Diagnostics) -> proto::list_resource::Event {
+    proto::list_resource::Event {
+        identity: None,
+        display_name: String::new(),
+        resource_object: None,
+        diagnostic: diagnostics_to_proto(d),
+    }
+}
+
+/// The answer for a type of a feature this provider does not have.
+fn no_such(kind: &str, name: &str) -> Vec<proto::Diagnostic> {
+    diagnostics_to_proto(unknown_type(kind, name))
 }
 
 #[cfg(test)]
@@ -832,6 +1499,7 @@ pub(crate) mod tests {
     impl crate::resource::Resource for Toy {
         type Model = ToyModel;
         type Private = ();
+        type Identity = ();
         const TYPE_NAME: &'static str = "toy_thing";
         const SCHEMA_VERSION: i64 = 1;
 
@@ -1068,6 +1736,7 @@ pub(crate) mod tests {
                 type_name: "toy_thing".into(),
                 id: "x".into(),
                 client_capabilities: None,
+                identity: None,
             }))
             .await
             .unwrap()

@@ -50,32 +50,15 @@ pub(super) async fn import(
         max_age,
     )?;
     let mut caller_reference = format!("irsa-{name}");
-    let issuer = match hosting {
-        Hosting::S3 => format!("https://{}", desired::bucket_host(&bucket_name, aws.id)),
-        Hosting::CloudFront => {
-            let d = distribution::find(aws, None, name).await?.ok_or_else(|| {
-                Diagnostics::from(Diagnostic::error(
-                    "Issuer has no distribution",
-                    format!(
-                        "No CloudFront distribution is commented {:?}.",
-                        desired::distribution_comment(name)
-                    ),
-                ))
-            })?;
-            let d = cloudfront::get_distribution(&aws.clients.cloudfront, &d)
-                .await
-                .context("Cannot read the distribution")?
-                .ok_or_else(not_found)?;
-            let domain = d.spec.aliases.first().cloned().unwrap_or_default();
-            caller_reference = d.spec.caller_reference.clone();
-            v.domain = Tf::Known(domain.clone());
-            v.route53_zone_id = zone.into();
-            v.distribution_id = Tf::Known(d.id.clone());
-            v.certificate_arn = d.spec.certificate_arn.clone().into();
-            v.origin_access_control_id = Tf::Known(d.spec.origin_access_control_id.clone());
-            format!("https://{domain}")
-        }
-    };
+    let (issuer, distribution) = locate(aws, name, &bucket_name, hosting).await?;
+    if let Some(d) = distribution {
+        caller_reference = d.spec.caller_reference.clone();
+        v.domain = Tf::Known(d.spec.aliases.first().cloned().unwrap_or_default());
+        v.route53_zone_id = zone.into();
+        v.distribution_id = Tf::Known(d.id.clone());
+        v.certificate_arn = d.spec.certificate_arn.clone().into();
+        v.origin_access_control_id = Tf::Known(d.spec.origin_access_control_id.clone());
+    }
     v.issuer_url = Tf::Known(issuer.clone());
     v.oidc_provider_url = Tf::Known(desired::host_path(&issuer).to_string());
     v.jwks_uri = Tf::Known(desired::jwks_uri(&issuer));
@@ -91,6 +74,42 @@ pub(super) async fn import(
     match refresh(aws, v, &mut private).await? {
         Some(state) => Ok((state, private)),
         None => Err(not_found()),
+    }
+}
+
+/// The URL of the issuer named `name` (its bucket `bucket_name`) and, with
+/// CloudFront hosting, its distribution (whose alias is the issuer's host).
+pub(super) async fn locate(
+    aws: &Aws<'_>,
+    name: &str,
+    bucket_name: &str,
+    hosting: Hosting,
+) -> Result<(String, Option<cloudfront::Distribution>), Diagnostics> {
+    match hosting {
+        Hosting::S3 => Ok((
+            format!("https://{}", desired::bucket_host(bucket_name, aws.id)),
+            None,
+        )),
+        Hosting::CloudFront => {
+            let no_distribution = || {
+                Diagnostics::from(Diagnostic::error(
+                    "Issuer has no distribution",
+                    format!(
+                        "No CloudFront distribution is commented {:?}.",
+                        desired::distribution_comment(name)
+                    ),
+                ))
+            };
+            let id = distribution::find(aws, None, name)
+                .await?
+                .ok_or_else(no_distribution)?;
+            let d = cloudfront::get_distribution(&aws.clients.cloudfront, &id)
+                .await
+                .context("Cannot read the distribution")?
+                .ok_or_else(no_distribution)?;
+            let domain = d.spec.aliases.first().cloned().unwrap_or_default();
+            Ok((format!("https://{domain}"), Some(d)))
+        }
     }
 }
 

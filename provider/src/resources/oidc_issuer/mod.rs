@@ -7,7 +7,9 @@
 //! its calls. The lifecycle is a short sequence over the parts, a file
 //! each: `plan`, `create`, `update`, `refresh`, `delete`, `import`;
 //! `checks` holds what must hold before anything is made, `private` the
-//! bookkeeping kept in Terraform's private state. Drift in parts that have
+//! bookkeeping kept in Terraform's private state, `identity` the resource
+//! identity (`name`, `account_id`; Terraform 1.12+) and `list` the list
+//! resource of `terraform query` (Terraform 1.14+). Drift in parts that have
 //! no argument of their own shows in the computed maps `documents`,
 //! `dns_records`, `distribution_settings` and `bucket_settings`: refresh
 //! records what AWS holds, plan what it should hold, and a difference is an
@@ -17,7 +19,9 @@ mod checks;
 mod create;
 mod delete;
 pub mod desired;
+pub mod identity;
 mod import;
+pub mod list;
 pub mod model;
 mod parts;
 mod plan;
@@ -31,6 +35,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use self::desired::Identity;
+use self::identity::IssuerIdentity;
 use self::model::{Config, IssuerModel};
 use self::parts::{documents, Aws};
 use self::private::Private;
@@ -60,7 +65,7 @@ impl OidcIssuer {
             .context("Cannot set up AWS clients")
     }
 
-    async fn identity(&self, clients: &AwsClients) -> Result<Identity, Diagnostics> {
+    async fn aws_identity(&self, clients: &AwsClients) -> Result<Identity, Diagnostics> {
         let (account, arn) = clients
             .caller_identity()
             .await
@@ -83,7 +88,7 @@ impl OidcIssuer {
         match private {
             Some(p) => Ok(p),
             None => Ok(Private::new(
-                &self.identity(clients).await?,
+                &self.aws_identity(clients).await?,
                 format!("irsa-{name}"),
             )),
         }
@@ -94,6 +99,7 @@ impl OidcIssuer {
 impl Resource for OidcIssuer {
     type Model = IssuerModel;
     type Private = Private;
+    type Identity = IssuerIdentity;
     const TYPE_NAME: &'static str = model::TYPE_NAME;
 
     fn validate(&self, config: &IssuerModel) -> Diagnostics {
@@ -115,7 +121,7 @@ impl Resource for OidcIssuer {
     ) -> Outcome<IssuerModel, Private> {
         let cfg = Config::from_model(&req.planned)?;
         let clients = self.clients().await?;
-        let id = self.identity(&clients).await?;
+        let id = self.aws_identity(&clients).await?;
         let aws = Aws {
             ctx,
             clients: &clients,
@@ -171,7 +177,7 @@ impl Resource for OidcIssuer {
         let clients = self.clients().await?;
         let id = match &private {
             Some(p) => p.identity(),
-            None => self.identity(&clients).await?,
+            None => self.aws_identity(&clients).await?,
         };
         let aws = Aws {
             ctx,
@@ -193,13 +199,49 @@ impl Resource for OidcIssuer {
             ))
         })?;
         let clients = self.clients().await?;
-        let id = self.identity(&clients).await?;
+        let id = self.aws_identity(&clients).await?;
         let aws = Aws {
             ctx,
             clients: &clients,
             id: &id,
         };
         let (state, private) = import::import(&aws, name).await?;
+        Ok(Saved::new(state, private))
+    }
+
+    fn identity(&self, state: &IssuerModel, private: Option<&Private>) -> Option<IssuerIdentity> {
+        identity::of_state(state, private)
+    }
+
+    async fn import_identity(
+        &self,
+        ctx: &Ctx,
+        wanted: IssuerIdentity,
+    ) -> Result<Saved<IssuerModel, Private>, Diagnostics> {
+        identity::check(&wanted)
+            .map_err(|why| Diagnostics::from(Diagnostic::error("Invalid identity", why)))?;
+        let clients = self.clients().await?;
+        let id = self.aws_identity(&clients).await?;
+        if let Some(account) = wanted.account_id.as_deref() {
+            if account != id.account_id {
+                return Err(Diagnostic::error(
+                    "Issuer in another account",
+                    format!(
+                        "The identity names the issuer {:?} in account {account}, but the provider's credentials \
+                         are for account {}: configure the provider for account {account} (e.g. with \
+                         `assume_role`) to import it.",
+                        wanted.name, id.account_id
+                    ),
+                )
+                .into());
+            }
+        }
+        let aws = Aws {
+            ctx,
+            clients: &clients,
+            id: &id,
+        };
+        let (state, private) = import::import(&aws, &wanted.name).await?;
         Ok(Saved::new(state, private))
     }
 }

@@ -85,7 +85,7 @@ async fn checks_before_create(
     let clients = issuer.clients().await?;
     checks::zone(ctx, &clients, cfg).await?;
     if cfg.hosting == Hosting::S3 {
-        let id = issuer.identity(&clients).await?;
+        let id = issuer.aws_identity(&clients).await?;
         checks::account_public_access(&Aws {
             ctx,
             clients: &clients,

@@ -10,10 +10,14 @@
 //! configuration). `plan` decides renewal and rotation from state alone;
 //! `checks` holds the permission preflight. Drift shows in the computed
 //! `objects`: refresh records `missing` or `drifted: <fields>`, the plan
-//! `applied`, and the difference is an update that re-applies.
+//! `applied`, and the difference is an update that re-applies. `identity`
+//! is the resource identity (`namespace`, `name`; Terraform 1.12+), `list`
+//! the list resource of `terraform query` (Terraform 1.14+).
 
 mod checks;
+pub mod identity;
 mod import;
+pub mod list;
 pub mod model;
 mod parts;
 mod plan;
@@ -23,6 +27,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use self::identity::WebhookIdentity;
 use self::model::{Config, WebhookModel};
 use self::parts::{certificates, objects};
 use crate::kube::KubeClient;
@@ -90,6 +95,7 @@ impl Webhook {
 impl Resource for Webhook {
     type Model = WebhookModel;
     type Private = ();
+    type Identity = WebhookIdentity;
     const TYPE_NAME: &'static str = model::TYPE_NAME;
 
     fn validate(&self, config: &WebhookModel) -> Diagnostics {
@@ -147,6 +153,34 @@ impl Resource for Webhook {
         };
         let client = self.client().await?;
         let state = import::import(ctx, &client, ns, name).await?;
+        Ok(Saved::new(state, ()))
+    }
+
+    fn identity(&self, state: &WebhookModel, _private: Option<&()>) -> Option<WebhookIdentity> {
+        identity::of_state(state)
+    }
+
+    async fn import_identity(
+        &self,
+        ctx: &Ctx,
+        wanted: WebhookIdentity,
+    ) -> Result<Saved<WebhookModel, ()>, Diagnostics> {
+        use tfplugin::types::DnsLabel;
+        let mut bad = Vec::new();
+        if let Err(e) = DnsLabel::parse(&wanted.namespace) {
+            bad.push(format!("`namespace`: {e}"));
+        }
+        if let Err(e) = tfplugin::types::dns::check_label(&wanted.name) {
+            bad.push(format!(
+                "`name`: {:?} is not a valid name ({e})",
+                wanted.name
+            ));
+        }
+        if !bad.is_empty() {
+            return Err(Diagnostic::error("Invalid identity", bad.join(" ")).into());
+        }
+        let client = self.client().await?;
+        let state = import::import(ctx, &client, &wanted.namespace, &wanted.name).await?;
         Ok(Saved::new(state, ()))
     }
 }
