@@ -1071,34 +1071,73 @@ pub fn aws_provider_mirror() -> Option<PathBuf> {
         .then_some(dir)
 }
 
-/// [`dev_overrides_cli_config`] plus a filesystem mirror at `mirror` for
-/// hashicorp/aws, so `terraform init` installs the real AWS provider
-/// offline.
-pub fn dev_overrides_and_aws_mirror_cli_config(provider_dir: &Path, mirror: &Path) -> String {
+/// [`dev_overrides_cli_config`] plus filesystem mirrors: `irsa_mirror` for
+/// irsa/irsa (Terraform before 1.14 looks the overridden provider up too
+/// when `terraform init` runs) and `aws_mirror` for hashicorp/aws, so
+/// `terraform init` installs the real AWS provider offline.
+pub fn dev_overrides_and_aws_mirror_cli_config(
+    provider_dir: &Path,
+    irsa_mirror: &Path,
+    aws_mirror: &Path,
+) -> String {
     format!(
         "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = {}\n  }}\n  \
+         filesystem_mirror {{\n    path    = {}\n    include = [\"registry.terraform.io/{PROVIDER_SOURCE}\"]\n  }}\n  \
          filesystem_mirror {{\n    path    = {}\n    include = [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n}}\n",
         hcl_string(&provider_dir.display().to_string()),
-        hcl_string(&mirror.display().to_string())
+        hcl_string(&irsa_mirror.display().to_string()),
+        hcl_string(&aws_mirror.display().to_string())
     )
+}
+
+/// Terraform's name for this machine's platform, e.g. `linux_amd64`.
+fn terraform_platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
 }
 
 impl Workdir {
     /// Install hashicorp/aws from [`aws_provider_mirror`] (`terraform
-    /// init`) beside the provider under test. When the mirror is missing
-    /// the test fails, or is SKIPPED on purpose with
-    /// `IRSA_ALLOW_MISSING_TOOLS=aws-provider` (then `false`: return).
+    /// init`) beside the provider under test (still used through
+    /// `dev_overrides`; a mirror of it in the work dir satisfies `init`).
+    /// When the AWS mirror is missing the test fails, or is SKIPPED on
+    /// purpose with `IRSA_ALLOW_MISSING_TOOLS=aws-provider` (then `false`:
+    /// return).
     pub async fn init_with_aws_provider(&self) -> bool {
-        let Some(mirror) = aws_provider_mirror() else {
+        let Some(aws_mirror) = aws_provider_mirror() else {
             missing_tool(
                 "aws-provider",
                 "the hashicorp/aws filesystem mirror (/opt/tf-plugins, or IRSA_AWS_PROVIDER_MIRROR) is missing",
             );
             return false;
         };
+        let irsa_mirror = self.root.join("irsa-mirror");
+        let dir = irsa_mirror
+            .join("registry.terraform.io")
+            .join(PROVIDER_SOURCE)
+            .join("0.0.1")
+            .join(terraform_platform());
+        std::fs::create_dir_all(&dir).expect("create the irsa mirror");
+        let bin = dir.join(PROVIDER_BINARY);
+        if !bin.exists() {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(provider_binary_dir().join(PROVIDER_BINARY), &bin)
+                .expect("link the provider into the mirror");
+            #[cfg(not(unix))]
+            std::fs::copy(provider_binary_dir().join(PROVIDER_BINARY), &bin)
+                .expect("copy the provider into the mirror");
+        }
         std::fs::write(
             &self.cli_config,
-            dev_overrides_and_aws_mirror_cli_config(&provider_binary_dir(), &mirror),
+            dev_overrides_and_aws_mirror_cli_config(
+                &provider_binary_dir(),
+                &irsa_mirror,
+                &aws_mirror,
+            ),
         )
         .expect("write CLI config");
         if let Err(e) = self.run_ok(&["init"]).await {

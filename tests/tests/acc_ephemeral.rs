@@ -159,7 +159,9 @@ async fn the_token_assumes_a_role_through_the_real_aws_provider() {
             let sandbox = Sandbox::start_with(SandboxConfig::full()).await;
             let moto = sandbox.moto.as_ref().expect("moto").endpoint.clone();
             let mut wd = Workdir::new(&tf, "");
-            wd.envs(sandbox.env());
+            // The cluster only: hashicorp/aws would take AWS_ACCESS_KEY_ID
+            // over the web identity.
+            wd.envs(sandbox.env().into_iter().filter(|(k, _)| k.starts_with("KUBE")));
             if !ephemeral_exists(&tf) {
                 // The provider still serves everything else...
                 wd.set_config(&format!(
@@ -179,14 +181,13 @@ async fn the_token_assumes_a_role_through_the_real_aws_provider() {
                 "terraform {{\n  required_providers {{\n    irsa = {{ source = \"irsa/irsa\" }}\n    aws  = {{ source = \"hashicorp/aws\" }}\n  }}\n}}\n"
             ));
             wd.write_file("ephemeral-resource.tf", &example);
-            // Only the sandbox's endpoints and static keys are added.
+            // Only the sandbox's endpoints are added (no keys: the web
+            // identity is the only credential).
             wd.write_file(
                 "sandbox_override.tf",
                 format!(
                     r#"provider "aws" {{
   alias                       = "as_app"
-  access_key                  = "test"
-  secret_key                  = "test"
   skip_credentials_validation = true
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true

@@ -209,6 +209,20 @@ impl Resource for OidcIssuer {
         Ok(Saved::new(state, private))
     }
 
+    /// Besides what the framework leaves out: the price class CloudFront
+    /// hosting plans by default, and thumbprints when IAM holds none (the
+    /// plan keeps what IAM holds when the argument is left out).
+    fn generate_config(&self, config: &mut IssuerModel) {
+        if config.hosting_mode() == model::Hosting::CloudFront
+            && config.price_class.known() == Some(&model::DEFAULT_PRICE_CLASS)
+        {
+            config.price_class = Tf::Null;
+        }
+        if config.thumbprints.known().is_some_and(Vec::is_empty) {
+            config.thumbprints = Tf::Null;
+        }
+    }
+
     fn identity(&self, state: &IssuerModel, private: Option<&Private>) -> Option<IssuerIdentity> {
         identity::of_state(state, private)
     }
