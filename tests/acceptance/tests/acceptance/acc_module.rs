@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use irsa_acceptance::fake_apiserver::FakeApiServerConfig;
 use irsa_acceptance::harness::{
-    each_terraform, hcl_string, workspace_root, MirroredProvider, TerraformBinary, Workdir,
+    each_terraform, each_terraform_concurrently, hcl_string, workspace_root, MirroredProvider,
+    TerraformBinary, Workdir,
 };
 use irsa_acceptance::hashicorp_aws;
 use irsa_acceptance::issuer_support::{
@@ -329,7 +330,9 @@ async fn migration_from_the_old_module_keeps_the_provider_arn() {
     let Some(aws) = hashicorp_aws::mirror_or_skip() else {
         return;
     };
-    each_terraform(|tf| {
+    // Each version has its own sandbox, and hashicorp/aws waits a minute
+    // for every CloudFront deployment: the versions run at the same time.
+    each_terraform_concurrently(|tf| {
         let aws = &aws;
         async move {
             bounded(LIMIT, "migration", async {

@@ -15,7 +15,9 @@ use std::time::Duration;
 use irsa::aws::{AwsClients, AwsSettings, Endpoints};
 use irsa_acceptance::edge::Edge;
 use irsa_acceptance::fault_proxy::FaultProxy;
-use irsa_acceptance::harness::{each_terraform, normalize_ws, TerraformBinary, TfOutput, Workdir};
+use irsa_acceptance::harness::{
+    each_terraform, each_terraform_concurrently, normalize_ws, TerraformBinary, TfOutput, Workdir,
+};
 use irsa_acceptance::issuer_support::*;
 use irsa_acceptance::sandbox::{Moto, MotoConfig, MOTO_ACCESS_KEY};
 use serde_json::{json, Value};
@@ -284,64 +286,67 @@ async fn s3_hosting_is_refused_under_account_block_public_access() {
 /// when the world gets 403 (what S3 answers under RestrictPublicBuckets).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_hosting_checks_that_the_world_can_read_the_issuer() {
-    let moto = start(&[]).await;
     let key = TestKey::fixture();
-    let edge = Edge::start(&moto.endpoint, REGION).await.expect("edge");
-    each_terraform(|tf| {
-        let moto = &moto;
+    // Mostly waiting (the provider rides out a world that cannot read yet):
+    // each version with its own moto and edge, all at once.
+    each_terraform_concurrently(|tf| {
         let key = key.clone();
-        let edge = &edge;
-        bounded(BODY_LIMIT, "world_read", async move {
-            let label = tf.label();
-            let ep = moto.endpoint.clone();
-            moto.reset().await.expect("reset");
-            edge.reset();
-            for name in ["readable", "unreadable"] {
-                edge.route(&s3_host(name), &bucket_for(name));
-            }
+        async move {
+            let moto = &start(&[]).await;
+            let edge = &Edge::start(&moto.endpoint, REGION).await.expect("edge");
+            bounded(BODY_LIMIT, "world_read", async move {
+                let label = tf.label();
+                let ep = moto.endpoint.clone();
+                moto.reset().await.expect("reset");
+                edge.reset();
+                for name in ["readable", "unreadable"] {
+                    edge.route(&s3_host(name), &bucket_for(name));
+                }
 
-            let mut wd = workdir(&tf, moto, &ep, &IssuerHcl::s3("readable"), &key);
-            wd.envs(edge.env());
-            let out = ok(wd.apply().await);
-            assert!(
-                !said(&out, "Could not check that the issuer is publicly readable"),
-                "[{label}] the edge answers, so no warning:\n{out}"
-            );
-            let host = s3_host("readable");
-            assert!(
-                edge.requests()
-                    .iter()
-                    .any(|r| r.starts_with(&format!("{host} {DISCOVERY_PATH}"))
-                        && r.ends_with("200")),
-                "[{label}] the discovery document must have been read anonymously: {:?}",
-                edge.requests()
-            );
-            ok(wd.destroy().await);
+                let mut wd = workdir(&tf, moto, &ep, &IssuerHcl::s3("readable"), &key);
+                wd.envs(edge.env());
+                let out = ok(wd.apply().await);
+                assert!(
+                    !said(&out, "Could not check that the issuer is publicly readable"),
+                    "[{label}] the edge answers, so no warning:\n{out}"
+                );
+                let host = s3_host("readable");
+                assert!(
+                    edge.requests()
+                        .iter()
+                        .any(|r| r.starts_with(&format!("{host} {DISCOVERY_PATH}"))
+                            && r.ends_with("200")),
+                    "[{label}] the discovery document must have been read anonymously: {:?}",
+                    edge.requests()
+                );
+                ok(wd.destroy().await);
 
-            edge.fail(DISCOVERY_PATH, 403);
-            let mut wd = workdir(&tf, moto, &ep, &IssuerHcl::s3("unreadable"), &key);
-            wd.envs(edge.env());
-            let out = wd.run(&["apply", "-auto-approve", "-no-color"]).await;
-            assert!(
-                !out.success()
-                    && said(&out, "The issuer is not publicly readable")
-                    && said(&out, "HTTP 403"),
-                "[{label}] a 403 to the world must fail the apply:\n{out}"
-            );
-            let snap = snapshot(&ep).await;
-            assert!(
-                as_list(&snap["oidc_providers"]).is_empty(),
-                "[{label}] IAM must not trust an unreadable issuer: {snap:#}"
-            );
-            let state = wd.state_json().await;
-            assert!(
-                resource_tainted(&state, ADDR),
-                "[{label}] the failed issuer is kept, tainted"
-            );
-            edge.reset();
-            ok(wd.destroy().await);
-            assert_nothing_left(&label, moto).await;
-        })
+                edge.fail(DISCOVERY_PATH, 403);
+                let mut wd = workdir(&tf, moto, &ep, &IssuerHcl::s3("unreadable"), &key);
+                wd.envs(edge.env());
+                let out = wd.run(&["apply", "-auto-approve", "-no-color"]).await;
+                assert!(
+                    !out.success()
+                        && said(&out, "The issuer is not publicly readable")
+                        && said(&out, "HTTP 403"),
+                    "[{label}] a 403 to the world must fail the apply:\n{out}"
+                );
+                let snap = snapshot(&ep).await;
+                assert!(
+                    as_list(&snap["oidc_providers"]).is_empty(),
+                    "[{label}] IAM must not trust an unreadable issuer: {snap:#}"
+                );
+                let state = wd.state_json().await;
+                assert!(
+                    resource_tainted(&state, ADDR),
+                    "[{label}] the failed issuer is kept, tainted"
+                );
+                edge.reset();
+                ok(wd.destroy().await);
+                assert_nothing_left(&label, moto).await;
+            })
+            .await
+        }
     })
     .await;
 }
@@ -463,17 +468,19 @@ fn is_get_distribution(r: &irsa_acceptance::fault_proxy::RequestInfo) -> bool {
 /// plan is empty; one destroy removes everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloudfront_create_and_destroy_ride_out_eventual_consistency() {
-    let moto = start(&[
-        ("MOTO_ACM_NEW_CERTIFICATE_NOT_FOUND_CALLS", "2"),
-        ("MOTO_CLOUDFRONT_NEW_CERTIFICATE_REFUSALS", "2"),
-        ("MOTO_CLOUDFRONT_NOT_DISABLED_SECS", "45"),
-        ("MOTO_CLOUDFRONT_DELETE_LINGER_POLLS", "3"),
-    ])
-    .await;
     let key = TestKey::fixture();
-    each_terraform(|tf| {
-        let moto = &moto;
+    // Mostly waiting (45 s of DistributionNotDisabled per destroy): each
+    // version with its own moto, all at once.
+    each_terraform_concurrently(|tf| {
         let key = key.clone();
+        async move {
+        let moto = &start(&[
+            ("MOTO_ACM_NEW_CERTIFICATE_NOT_FOUND_CALLS", "2"),
+            ("MOTO_CLOUDFRONT_NEW_CERTIFICATE_REFUSALS", "2"),
+            ("MOTO_CLOUDFRONT_NOT_DISABLED_SECS", "45"),
+            ("MOTO_CLOUDFRONT_DELETE_LINGER_POLLS", "3"),
+        ])
+        .await;
         bounded(BODY_LIMIT, "cloudfront_eventual_consistency", async move {
             let label = tf.label();
             let zone = fresh_moto_with_zone(moto, "example.com").await;
@@ -497,6 +504,8 @@ async fn cloudfront_create_and_destroy_ride_out_eventual_consistency() {
             ok(wd.destroy().await);
             assert_nothing_left(&label, moto).await;
         })
+        .await
+        }
     })
     .await;
 }

@@ -13,7 +13,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use irsa_acceptance::harness::{each_terraform, normalize_ws, TerraformBinary, TfOutput, Workdir};
+use irsa_acceptance::harness::{
+    each_terraform, each_terraform_concurrently, normalize_ws, TerraformBinary, TfOutput, Workdir,
+};
 use irsa_acceptance::issuer_support::*;
 use irsa_acceptance::sandbox::{Moto, MotoConfig};
 use serde_json::{json, Value};
@@ -737,67 +739,71 @@ async fn distribution_status(moto: &Moto) -> String {
 /// Destroy (waiting for the disabled distribution to deploy) leaves nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_for_deployment_waits_only_when_true() {
-    let moto = start_moto().await;
     let key = TestKey::fixture();
-    each_terraform(|tf| {
-        let moto = &moto;
+    // Mostly waiting (30 s deployments): each version with its own moto,
+    // all at once.
+    each_terraform_concurrently(|tf| {
         let key = key.clone();
-        bounded(BODY_LIMIT, "wait_for_deployment", async move {
-            let label = tf.label();
-            let zone = fresh_moto_with_zone(moto, "example.com").await;
-            deploy_delay(moto, Some(30)).await;
-            let (name, domain) = ("deploy", "oidc.deploy.example.com");
-            let base = IssuerHcl::cloudfront(name, domain, &zone);
-            let mut wd = workdir(
-                &tf,
-                moto,
-                &base.clone().with("wait_for_deployment = false"),
-                &[&key],
-            );
-            wd.set_timeout(Duration::from_secs(300));
-            let started = Instant::now();
-            ok(wd.apply().await);
-            let took = started.elapsed();
-            let status = distribution_status(moto).await;
-            eprintln!("[{label}] apply without waiting took {took:?}; status {status}");
-            if took < Duration::from_secs(30) {
-                assert_eq!(
-                    status, "InProgress",
-                    "[{label}] wait_for_deployment = false: moto already Deployed?"
+        async move {
+            let moto = &start_moto().await;
+            bounded(BODY_LIMIT, "wait_for_deployment", async move {
+                let label = tf.label();
+                let zone = fresh_moto_with_zone(moto, "example.com").await;
+                deploy_delay(moto, Some(30)).await;
+                let (name, domain) = ("deploy", "oidc.deploy.example.com");
+                let base = IssuerHcl::cloudfront(name, domain, &zone);
+                let mut wd = workdir(
+                    &tf,
+                    moto,
+                    &base.clone().with("wait_for_deployment = false"),
+                    &[&key],
                 );
-            }
-            wd.plan_is_empty().await;
+                wd.set_timeout(Duration::from_secs(300));
+                let started = Instant::now();
+                ok(wd.apply().await);
+                let took = started.elapsed();
+                let status = distribution_status(moto).await;
+                eprintln!("[{label}] apply without waiting took {took:?}; status {status}");
+                if took < Duration::from_secs(30) {
+                    assert_eq!(
+                        status, "InProgress",
+                        "[{label}] wait_for_deployment = false: moto already Deployed?"
+                    );
+                }
+                wd.plan_is_empty().await;
 
-            wd.set_config(
-                &base
-                    .clone()
-                    .with("wait_for_deployment = true")
-                    .with(r#"price_class = "PriceClass_200""#)
-                    .render(),
-            );
-            let started = Instant::now();
-            ok(wd.apply().await);
-            let took = started.elapsed();
-            let status = distribution_status(moto).await;
-            eprintln!("[{label}] apply with waiting took {took:?}; status {status}");
-            assert_eq!(
-                status, "Deployed",
-                "[{label}] wait_for_deployment = true returned before Deployed"
-            );
-            assert!(
-                took >= Duration::from_secs(25),
-                "[{label}] the update did not wait ({took:?})"
-            );
-            wd.plan_is_empty().await;
+                wd.set_config(
+                    &base
+                        .clone()
+                        .with("wait_for_deployment = true")
+                        .with(r#"price_class = "PriceClass_200""#)
+                        .render(),
+                );
+                let started = Instant::now();
+                ok(wd.apply().await);
+                let took = started.elapsed();
+                let status = distribution_status(moto).await;
+                eprintln!("[{label}] apply with waiting took {took:?}; status {status}");
+                assert_eq!(
+                    status, "Deployed",
+                    "[{label}] wait_for_deployment = true returned before Deployed"
+                );
+                assert!(
+                    took >= Duration::from_secs(25),
+                    "[{label}] the update did not wait ({took:?})"
+                );
+                wd.plan_is_empty().await;
 
-            ok(wd.destroy().await);
-            assert!(
-                !in_state(&wd.state_json().await, ADDR),
-                "[{label}] still in state"
-            );
-            assert_nothing_left(&label, moto).await;
-            deploy_delay(moto, None).await;
-        })
+                ok(wd.destroy().await);
+                assert!(
+                    !in_state(&wd.state_json().await, ADDR),
+                    "[{label}] still in state"
+                );
+                assert_nothing_left(&label, moto).await;
+                deploy_delay(moto, None).await;
+            })
+            .await
+        }
     })
     .await;
 }
