@@ -13,6 +13,7 @@ Our sandbox talks plain HTTP to moto only because moto has no TLS; we evaluate
 the condition as AWS would for the HTTPS request the provider makes:
 statements conditioned on aws:SecureTransport = "false" do not apply.
 """
+import copy
 import json
 
 
@@ -40,11 +41,13 @@ def apply():
         kept = [s for s in statements if _applies_over_tls(s)]
         if len(kept) == len(statements):
             return original(self, action, resource)
-        saved = self.policy
-        try:
-            self.policy = json.dumps(dict(doc, Statement=kept)).encode()
-            return original(self, action, resource)
-        finally:
-            self.policy = saved
+        # Evaluate on a copy: the server is threaded, and putting the
+        # filtered policy on the bucket itself, even for a moment, let a
+        # concurrent GetBucketPolicy read it (the provider's refresh reads
+        # the policy while it reads the documents: a plan then showed a
+        # policy change that nobody made).
+        view = copy.copy(self)
+        view.policy = json.dumps(dict(doc, Statement=kept)).encode()
+        return original(view, action, resource)
 
     FakeBucket.get_permission = get_permission
