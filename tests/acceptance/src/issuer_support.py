@@ -1,4 +1,4 @@
-# Prelude of the boto3 snippets run by tests/src/issuer_support.rs (moto
+# Prelude of the boto3 snippets run by tests/acceptance/src/issuer_support.rs (moto
 # inspection and out-of-band changes for the irsa_oidc_issuer acceptance
 # tests). Environment: MOTO_EP (endpoint URL), ARGS_JSON (the snippet's
 # arguments, JSON). A snippet calls out(value) once; it is printed as JSON.

@@ -1,5 +1,5 @@
 //! Helpers for the `irsa_oidc_issuer` acceptance tests
-//! (`tests/tests/acc_oidc_issuer.rs`):
+//! (`tests/acceptance/tests/acceptance/acc_oidc_issuer/`):
 //!
 //! * moto inspection and out-of-band changes through boto3 (the venv's
 //!   Python, `scripts/setup`): [`boto`] runs a snippet after the prelude in

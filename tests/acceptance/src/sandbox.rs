@@ -7,7 +7,7 @@
 //! * [`Sandbox`]: [`Moto`] (optional) + [`FakeApiServer`] + a temp dir with a
 //!   kubeconfig; [`Sandbox::env`] gives the variables `scripts/sandbox`
 //!   writes to `.sandbox/env` that configure the provider (checked by
-//!   running the script in tests/tests/sandbox_scripts.rs).
+//!   running the script in tests/acceptance/tests/acceptance/sandbox_scripts.rs).
 //! * [`repo_script`], [`source_env_file`]: run the repository's scripts and
 //!   read what they write, for the tests of scripts/sandbox and
 //!   scripts/quickstart.
@@ -884,7 +884,7 @@ mod tests {
 
     /// The names and values of `Sandbox::env`. That scripts/sandbox writes
     /// the same (plus the quickstart's own) is checked by running it:
-    /// tests/tests/sandbox_scripts.rs. Needs scripts/setup (the venv's moto_server).
+    /// tests/acceptance/tests/acceptance/sandbox_scripts.rs. Needs scripts/setup (the venv's moto_server).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sandbox_env_names_and_values() {
         let sandbox = Sandbox::start().await;

@@ -3,7 +3,7 @@
 //! `adopt_existing_oidc_provider` (issue 10). Run with the REAL Terraform CLI
 //! on every version the harness finds, against moto with our patches; the
 //! AWS behaviours are switched on per test through the opt-in patches in
-//! tests/sandbox/moto_patches (s3_eventual_consistency.py,
+//! tests/acceptance/sandbox/moto_patches (s3_eventual_consistency.py,
 //! cloudfront_eventual_consistency.py, acm_new_certificate_not_found.py),
 //! each of which names the AWS behaviour it models.
 //!

@@ -1,6 +1,6 @@
 //! The thin AWS I/O modules `irsa::aws::{cloudfront, acm}` against a real
 //! moto server (one per test), with our moto patches applied
-//! (tests/sandbox/moto_patches/cloudfront_*.py, acm_*.py: distribution
+//! (tests/acceptance/sandbox/moto_patches/cloudfront_*.py, acm_*.py: distribution
 //! read-back, ETags and If-Match, disable-before-delete, OAC get/delete,
 //! idempotent invalidations, certificates in use by distributions, delayed
 //! ACM validation records).

@@ -1,6 +1,6 @@
 //! The thin AWS I/O modules `irsa::aws::{s3, iam, route53}` against a real
 //! moto server (one per test), with our moto patches applied
-//! (tests/sandbox/moto_patches: IAM client-ID calls, strict Route 53
+//! (tests/acceptance/sandbox/moto_patches: IAM client-ID calls, strict Route 53
 //! DELETE, opt-in PENDING Route 53 changes).
 //!
 //! Needs scripts/setup (the venv's moto).
