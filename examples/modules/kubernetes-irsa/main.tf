@@ -15,6 +15,18 @@ provider "irsa" {
 
 locals {
   issuer_url = "https://${var.oidc_domain}"
+
+  # var.webhook_tolerations is `any` (see variables.tf): every entry with
+  # all five attributes, null where it was left out.
+  webhook_tolerations = [
+    for t in var.webhook_tolerations : {
+      key                = try(tostring(t.key), null)
+      operator           = try(tostring(t.operator), null)
+      value              = try(tostring(t.value), null)
+      effect             = try(tostring(t.effect), null)
+      toleration_seconds = try(tonumber(t.toleration_seconds), null)
+    }
+  ]
 }
 
 # The cluster's signing keys through the Kubernetes API. Unlike the old
@@ -49,5 +61,5 @@ resource "irsa_webhook" "this" {
   aws_region    = var.aws_region
   namespace     = var.webhook_namespace
   node_selector = var.webhook_node_selector
-  tolerations   = var.webhook_tolerations
+  tolerations   = local.webhook_tolerations
 }

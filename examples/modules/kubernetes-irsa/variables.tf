@@ -50,14 +50,22 @@ variable "webhook_node_selector" {
 }
 
 variable "webhook_tolerations" {
-  description = "Tolerations for the webhook's pods."
-  type = list(object({
-    key      = string
-    operator = string
-    value    = string
-    effect   = string
-  }))
+  description = "Tolerations for the webhook's pods: a list of objects with any of key, operator, value, effect (and toleration_seconds), as in a pod spec. An attribute may be left out: `{ key = \"node-role.kubernetes.io/control-plane\", operator = \"Exists\", effect = \"NoSchedule\" }` has no value, as Kubernetes wants for Exists."
+  # The old module declared list(object({key, operator, value, effect})),
+  # which refuses an entry without `value`, although its own walk-through
+  # writes one. Optional object attributes (`optional()`) need Terraform
+  # 1.3, and this module supports 1.0: so `any`, checked here and
+  # normalised in main.tf (local.webhook_tolerations).
+  type    = any
   default = []
+
+  validation {
+    condition = can([for t in var.webhook_tolerations : keys(t)]) && alltrue([
+      for t in var.webhook_tolerations :
+      length(setsubtract(keys(t), ["key", "operator", "value", "effect", "toleration_seconds"])) == 0
+    ])
+    error_message = "The webhook_tolerations value must be a list of objects whose attributes are among key, operator, value, effect and toleration_seconds."
+  }
 }
 
 variable "cloudfront_price_class" {
