@@ -17,6 +17,7 @@
 mod acc_framework;
 mod acc_hashicorp_aws;
 mod acc_issuer_check;
+mod acc_issuer_host;
 mod acc_json_attrs;
 mod acc_jwks;
 mod acc_module;
