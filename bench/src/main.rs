@@ -18,7 +18,10 @@
 //!   and fleets of 1, 10 and 50 issuers: plan wall
 //!   time, provider peak RSS, AWS calls (they should grow linearly).
 //!
-//! `bench/run --issuer` prints only the issuer figures.
+//! `bench/run --issuer` prints only the issuer figures; `bench/run --host
+//! [--deploy-secs T]` only the issuer host's (see `host.rs`).
+
+mod host;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -70,6 +73,10 @@ async fn main() -> anyhow::Result<()> {
         size as f64 / 1048576.0
     );
 
+    if std::env::args().any(|a| a == "--host") {
+        // Only the irsa_issuer_host figures (moto, Terraform).
+        return host::host_figures(&bin).await;
+    }
     if std::env::args().any(|a| a == "--issuer") {
         // Only the irsa_oidc_issuer figures (moto, Terraform).
         return issuer_figures(&bin).await;

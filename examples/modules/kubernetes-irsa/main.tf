@@ -14,7 +14,10 @@ provider "irsa" {
 }
 
 locals {
-  issuer_url = "https://${var.oidc_domain}"
+  issuer_name = "${var.name}-${var.environment}"
+  on_host     = var.issuer_host != null
+  issuer_path = coalesce(var.issuer_path, local.issuer_name)
+  issuer_url  = local.on_host ? "https://${var.oidc_domain}/${local.issuer_path}" : "https://${var.oidc_domain}"
 
   # var.webhook_tolerations is `any` (see variables.tf): every entry with
   # all five attributes, null where it was left out.
@@ -37,18 +40,22 @@ data "irsa_jwks" "cluster" {
 }
 
 resource "irsa_oidc_issuer" "this" {
-  name            = "${var.name}-${var.environment}"
-  domain          = var.oidc_domain
-  route53_zone_id = var.route53_zone_id
-  jwks            = data.irsa_jwks.cluster.json
-  price_class     = var.cloudfront_price_class
-  tags            = var.tags
+  name = local.issuer_name
+  jwks = data.irsa_jwks.cluster.json
+  tags = var.tags
+
+  # On a shared host the site's settings are the host's.
+  host            = var.issuer_host
+  path            = local.on_host ? local.issuer_path : null
+  domain          = local.on_host ? null : var.oidc_domain
+  route53_zone_id = local.on_host ? null : var.route53_zone_id
+  price_class     = local.on_host ? null : var.cloudfront_price_class
 
   # The module replaces one that made the IAM OIDC provider for this URL:
   # take that provider over (same ARN, so no role changes) instead of failing.
   adopt_existing_oidc_provider = true
 
-  cache_ttl = {
+  cache_ttl = local.on_host ? null : {
     min     = var.cache_min_ttl
     default = var.cache_default_ttl
     max     = var.cache_max_ttl

@@ -11,7 +11,7 @@ output "oidc_provider_url" {
 }
 
 output "issuer_url" {
-  description = "https://<oidc_domain>: the value of kube-apiserver's --service-account-issuer."
+  description = "https://<oidc_domain>, or https://<oidc_domain>/<issuer_path> on a host: the value of kube-apiserver's --service-account-issuer."
   value       = irsa_oidc_issuer.this.issuer_url
 }
 

@@ -97,3 +97,17 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+# Beyond the old module: put the issuer on a shared irsa_issuer_host.
+
+variable "issuer_host" {
+  description = "The `id` of an irsa_issuer_host whose domain is `oidc_domain`: the issuer is then https://<oidc_domain>/<issuer_path> on that host, and `route53_zone_id` and the CloudFront and cache variables are the host's (ignored here). Default: null, an issuer of its own at https://<oidc_domain>."
+  type        = string
+  default     = null
+}
+
+variable "issuer_path" {
+  description = "With `issuer_host`: the issuer's path on the host. Default: `<name>-<environment>`."
+  type        = string
+  default     = null
+}

@@ -22,12 +22,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_cloudfront::types::{
-    Aliases, AllowedMethods, CachedMethods, CookiePreference, DefaultCacheBehavior,
-    DistributionConfig, DistributionConfigWithTags, ForwardedValues, HttpVersion,
-    InvalidationBatch, ItemSelection, Method, MinimumProtocolVersion, Origin,
-    OriginAccessControlConfig, OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
-    OriginAccessControlSigningProtocols, Origins, Paths, PriceClass, S3OriginConfig,
-    SslSupportMethod, Tag, TagKeys, Tags, ViewerCertificate, ViewerProtocolPolicy,
+    Aliases, AllowedMethods, CachedMethods, CookiePreference, CustomErrorResponse,
+    CustomErrorResponses, DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags,
+    ForwardedValues, HttpVersion, InvalidationBatch, ItemSelection, Method, MinimumProtocolVersion,
+    Origin, OriginAccessControlConfig, OriginAccessControlOriginTypes,
+    OriginAccessControlSigningBehaviors, OriginAccessControlSigningProtocols, Origins, Paths,
+    PriceClass, S3OriginConfig, SslSupportMethod, Tag, TagKeys, Tags, ViewerCertificate,
+    ViewerProtocolPolicy,
 };
 use aws_sdk_cloudfront::Client;
 
@@ -66,6 +67,10 @@ pub struct DistributionSpec {
     pub default_ttl: i64,
     pub max_ttl: i64,
     pub enabled: bool,
+    /// `Some(t)`: 403 and 404 answers (a missing object behind OAC is a
+    /// 403) are cached at most `t` seconds (CustomErrorResponses, no error
+    /// page). `None`: the distribution's error responses are not governed.
+    pub error_caching_min_ttl: Option<i64>,
 }
 
 /// A distribution as read back.
@@ -477,7 +482,48 @@ fn conform(cfg: &mut DistributionConfig, spec: &DistributionSpec) -> Result<(), 
     b.default_ttl = Some(spec.default_ttl);
     b.max_ttl = Some(spec.max_ttl);
     cfg.default_cache_behavior = Some(b);
+    if let Some(ttl) = spec.error_caching_min_ttl {
+        if error_caching_of(cfg) != Some(ttl) {
+            cfg.custom_error_responses = Some(error_responses(ttl, OP)?);
+        }
+    }
     Ok(())
+}
+
+/// The status codes whose caching a governed distribution sets.
+const ERROR_CODES: [i32; 2] = [403, 404];
+
+fn error_responses(ttl: i64, op: &'static str) -> Result<CustomErrorResponses, AwsCallError> {
+    let items = ERROR_CODES
+        .iter()
+        .map(|code| {
+            CustomErrorResponse::builder()
+                .error_code(*code)
+                .error_caching_min_ttl(ttl)
+                .build()
+                .map_err(build_error(op))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    CustomErrorResponses::builder()
+        .quantity(items.len() as i32)
+        .set_items(Some(items))
+        .build()
+        .map_err(build_error(op))
+}
+
+/// The error caching TTL when exactly 403 and 404 are answered as the
+/// origin answered (no page, no other code) and cached equally long.
+fn error_caching_of(cfg: &DistributionConfig) -> Option<i64> {
+    let items = cfg.custom_error_responses.as_ref()?.items.as_deref()?;
+    let mut codes: Vec<i32> = items.iter().map(|r| r.error_code).collect();
+    codes.sort();
+    let plain = items.iter().all(|r| {
+        r.response_page_path.as_deref().is_none_or(str::is_empty)
+            && r.response_code.as_deref().is_none_or(str::is_empty)
+    });
+    let ttl = items.first()?.error_caching_min_ttl?;
+    (codes == ERROR_CODES && plain && items.iter().all(|r| r.error_caching_min_ttl == Some(ttl)))
+        .then_some(ttl)
 }
 
 /// The configuration CreateDistribution gets for `spec`.
@@ -532,6 +578,7 @@ fn spec_of(cfg: &DistributionConfig) -> DistributionSpec {
         default_ttl: behavior.and_then(|b| b.default_ttl).unwrap_or_default(),
         max_ttl: behavior.and_then(|b| b.max_ttl).unwrap_or_default(),
         enabled: cfg.enabled,
+        error_caching_min_ttl: error_caching_of(cfg),
     }
 }
 
@@ -1222,7 +1269,30 @@ mod tests {
             default_ttl: 3600,
             max_ttl: 86400,
             enabled: true,
+            error_caching_min_ttl: None,
         }
+    }
+
+    #[test]
+    fn a_shared_distribution_caches_no_error_and_reads_back_so() {
+        let mut s = spec();
+        s.error_caching_min_ttl = Some(0);
+        let mut cfg = new_config(&s).unwrap();
+        assert_eq!(error_caching_of(&cfg), Some(0));
+        assert_eq!(spec_of(&cfg).error_caching_min_ttl, Some(0));
+        let before = cfg.clone();
+        conform(&mut cfg, &s).unwrap();
+        assert!(before == cfg, "a fixed point");
+        // Someone caches 404s for an hour: the next update puts it back.
+        cfg.custom_error_responses = Some(error_responses(3600, "t").unwrap());
+        assert_eq!(spec_of(&cfg).error_caching_min_ttl, Some(3600));
+        conform(&mut cfg, &s).unwrap();
+        assert_eq!(error_caching_of(&cfg), Some(0));
+        // Not governed: left as it is.
+        let mut own = new_config(&spec()).unwrap();
+        own.custom_error_responses = Some(error_responses(60, "t").unwrap());
+        conform(&mut own, &spec()).unwrap();
+        assert_eq!(error_caching_of(&own), Some(60));
     }
 
     #[test]

@@ -126,6 +126,8 @@ const CONFLICT_CODES: &[&str] = &[
     "ResourceInUse",
     "RequestInProgressException",
     "PreconditionFailed",
+    // S3: a conditional write racing another write of the key.
+    "ConditionalRequestConflict",
     "InvalidIfMatchVersion",
     "BucketNotEmpty",
     "PriorRequestNotComplete",

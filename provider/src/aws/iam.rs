@@ -115,6 +115,21 @@ pub async fn find_oidc_provider(
     get_oidc_provider(client, &oidc_provider_arn(account_id, partition, host_path)).await
 }
 
+/// ListOpenIDConnectProviders: every provider's ARN in the account (IAM
+/// returns them all in one page).
+pub async fn list_oidc_provider_arns(client: &Client) -> Result<Vec<String>, AwsCallError> {
+    let out = client
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(|e| classify("iam:ListOpenIDConnectProviders", e))?;
+    Ok(out
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn().map(str::to_string))
+        .collect())
+}
+
 /// IAM's quota ClientIdsPerOpenIdConnectProvider.
 pub const MAX_CLIENT_IDS: usize = 100;
 

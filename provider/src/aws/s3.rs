@@ -493,6 +493,8 @@ pub struct StoredObject {
     pub body: Vec<u8>,
     pub content_type: Option<String>,
     pub cache_control: Option<String>,
+    /// Who wrote it (see [`put_object_owned`]).
+    pub owner: Option<String>,
     /// Without its surrounding quotes.
     pub etag: Option<String>,
     pub version_id: Option<String>,
@@ -516,13 +518,52 @@ pub async fn put_object(
     content_type: &str,
     cache_control: &str,
 ) -> Result<ObjectInfo, AwsCallError> {
+    let object = NewObject {
+        key,
+        body,
+        content_type,
+        cache_control,
+        owner: None,
+        only_if_absent: false,
+    };
+    put_object_owned(client, bucket, object).await
+}
+
+/// The metadata key that names who wrote an object (`x-amz-meta-irsa-name`).
+pub const OWNER_METADATA: &str = "irsa-name";
+
+/// An object to write.
+pub struct NewObject<'a> {
+    pub key: &'a str,
+    pub body: Vec<u8>,
+    pub content_type: &'a str,
+    pub cache_control: &'a str,
+    /// Written as `x-amz-meta-irsa-name`: who owns the object.
+    pub owner: Option<&'a str>,
+    /// Only when the key holds no object (`If-None-Match: *`, S3's
+    /// conditional write): else the call fails with PreconditionFailed
+    /// (kind [`ErrorKind::Conflict`]) and nothing is written.
+    pub only_if_absent: bool,
+}
+
+/// PutObject of `object`, with its owner in its metadata.
+pub async fn put_object_owned(
+    client: &Client,
+    bucket: &str,
+    object: NewObject<'_>,
+) -> Result<ObjectInfo, AwsCallError> {
+    let owner = object
+        .owner
+        .map(|o| std::collections::HashMap::from([(OWNER_METADATA.to_string(), o.to_string())]));
     let out = client
         .put_object()
         .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body))
-        .content_type(content_type)
-        .cache_control(cache_control)
+        .key(object.key)
+        .body(ByteStream::from(object.body))
+        .content_type(object.content_type)
+        .cache_control(object.cache_control)
+        .set_metadata(owner)
+        .set_if_none_match(object.only_if_absent.then(|| "*".to_string()))
         // SSE-S3 whatever the bucket default says: anonymous (S3 hosting)
         // and OAC reads of SSE-KMS objects fail.
         .server_side_encryption(ServerSideEncryption::Aes256)
@@ -554,6 +595,7 @@ pub async fn get_object(
     };
     let content_type = out.content_type().map(str::to_string);
     let cache_control = out.cache_control().map(str::to_string);
+    let owner = out.metadata().and_then(|m| m.get(OWNER_METADATA)).cloned();
     let etag = unquote(out.e_tag());
     let version_id = real_version(out.version_id());
     let body = out
@@ -573,6 +615,7 @@ pub async fn get_object(
         body,
         content_type,
         cache_control,
+        owner,
         etag,
         version_id,
     }))
@@ -594,6 +637,15 @@ pub async fn list_object_versions(
     client: &Client,
     bucket: &str,
 ) -> Result<Vec<ObjectVersion>, AwsCallError> {
+    list_object_versions_under(client, bucket, None).await
+}
+
+/// [`list_object_versions`] of the keys starting with `prefix`.
+pub async fn list_object_versions_under(
+    client: &Client,
+    bucket: &str,
+    prefix: Option<&str>,
+) -> Result<Vec<ObjectVersion>, AwsCallError> {
     let mut all = Vec::new();
     let mut key_marker: Option<String> = None;
     let mut version_marker: Option<String> = None;
@@ -601,6 +653,7 @@ pub async fn list_object_versions(
         let out = client
             .list_object_versions()
             .bucket(bucket)
+            .set_prefix(prefix.map(str::to_string))
             .set_key_marker(key_marker.take())
             .set_version_id_marker(version_marker.take())
             .send()
@@ -644,8 +697,17 @@ pub async fn delete_all_object_versions(
     client: &Client,
     bucket: &str,
 ) -> Result<usize, AwsCallError> {
-    const OP: &str = "s3:DeleteObjects";
     let entries = list_object_versions(client, bucket).await?;
+    delete_object_versions(client, bucket, &entries).await
+}
+
+/// Deletes `entries` with DeleteObjects, at most 1000 per request.
+pub async fn delete_object_versions(
+    client: &Client,
+    bucket: &str,
+    entries: &[ObjectVersion],
+) -> Result<usize, AwsCallError> {
+    const OP: &str = "s3:DeleteObjects";
     let mut deleted = 0;
     for chunk in entries.chunks(DELETE_BATCH) {
         let mut objects = Vec::with_capacity(chunk.len());

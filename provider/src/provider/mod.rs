@@ -117,9 +117,12 @@ impl tfplugin::Provider for IrsaProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn ResourceHandler>> {
-        use crate::resources::{oidc_issuer::OidcIssuer, webhook::Webhook};
+        use crate::resources::{
+            issuer_host::IssuerHost, oidc_issuer::OidcIssuer, webhook::Webhook,
+        };
         vec![
             resource::handler(OidcIssuer::new(self.state.clone())),
+            resource::handler(IssuerHost::new(self.state.clone())),
             resource::handler(Webhook::new(self.state.clone())),
         ]
     }

@@ -15,7 +15,7 @@
 use std::time::{Duration, Instant};
 
 use super::desired;
-use super::model::{self, Config};
+use super::model::{self, Site};
 use super::parts::Aws;
 use crate::aws::s3::PublicAccessBlock;
 use crate::aws::{cloudfront, route53, s3control, AwsClients, Backoff, ErrorKind};
@@ -25,13 +25,13 @@ use tfplugin::{AttrPath, Ctx, Diagnostic, Diagnostics, ErrorContext};
 
 /// CloudFront hosting only in the `aws` partition, told by the region
 /// the provider uses (known without an AWS call).
-pub fn partition(clients: &AwsClients, cfg: &Config) -> Result<(), Diagnostics> {
+pub fn partition(clients: &AwsClients, site: &Site) -> Result<(), Diagnostics> {
     let region = clients
         .sdk
         .region()
         .map(|r| r.to_string())
         .unwrap_or_default();
-    model::check_hosting_partition(cfg.hosting, Partition::of_region(&region)).map_err(|why| {
+    model::check_hosting_partition(site.hosting, Partition::of_region(&region)).map_err(|why| {
         Diagnostic::error(
             "CloudFront hosting not available",
             format!("The provider's region is {region}. {why}"),
@@ -42,8 +42,8 @@ pub fn partition(clients: &AwsClients, cfg: &Config) -> Result<(), Diagnostics> 
 }
 
 /// CloudFront hosting needs a public zone that contains the domain.
-pub async fn zone(ctx: &Ctx, clients: &AwsClients, cfg: &Config) -> Result<(), Diagnostics> {
-    let (Some(zone_id), Some(domain)) = (&cfg.route53_zone_id, &cfg.domain) else {
+pub async fn zone(ctx: &Ctx, clients: &AwsClients, site: &Site) -> Result<(), Diagnostics> {
+    let (Some(zone_id), Some(domain)) = (&site.route53_zone_id, &site.domain) else {
         return Ok(());
     };
     let zone = ctx
@@ -79,7 +79,7 @@ pub async fn zone(ctx: &Ctx, clients: &AwsClients, cfg: &Config) -> Result<(), D
         .into());
     }
     not_delegated(ctx, clients, zone_id, &zone.name, domain).await?;
-    no_foreign_records(ctx, clients, cfg, zone_id, domain).await
+    no_foreign_records(ctx, clients, site, zone_id, domain).await
 }
 
 /// Records for `domain` written into a zone that delegated a name
@@ -129,7 +129,7 @@ async fn not_delegated(
 async fn no_foreign_records(
     ctx: &Ctx,
     clients: &AwsClients,
-    cfg: &Config,
+    site: &Site,
     zone_id: &str,
     domain: &str,
 ) -> Result<(), Diagnostics> {
@@ -158,7 +158,7 @@ async fn no_foreign_records(
                     .context("Cannot list the distributions")?;
                 match owner {
                     None => continue,
-                    Some((_, comment)) if comment == desired::distribution_comment(&cfg.name) => {
+                    Some((_, comment)) if comment == desired::distribution_comment(&site.name) => {
                         continue
                     }
                     Some((id, _)) => {

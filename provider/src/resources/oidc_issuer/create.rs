@@ -8,11 +8,12 @@ use tfplugin::{AttrPath, Diagnostic, Diagnostics, ErrorContext, Model, Tf};
 
 use super::checks;
 use super::desired::{self, Identity};
-use super::model::{self, Config, Hosting, IssuerModel};
+use super::model::{self, Config, Hosting, IssuerModel, Site};
 use super::parts::oidc_provider::Existing;
 use super::parts::{bucket, certificate, distribution, dns, documents, oac, oidc_provider, Aws};
 use super::private::Private;
-use super::{clear_cloudfront_attrs, set_issuer_attrs};
+use super::set_issuer_attrs;
+use super::site::{SiteModel, SiteState};
 use crate::aws::acm::ValidationRecord;
 use crate::aws::cloudfront::Distribution;
 use crate::aws::iam::OidcProvider;
@@ -20,19 +21,19 @@ use crate::aws::iam::OidcProvider;
 /// The parts made so far; on failure they go to state so the next run
 /// (the resource is then tainted) removes them.
 #[derive(Default)]
-struct Made {
-    bucket: Option<String>,
-    oac_id: Option<String>,
-    certificate_arn: Option<String>,
-    validation: Vec<ValidationRecord>,
-    distribution: Option<Distribution>,
-    oidc_provider_arn: Option<String>,
+pub(crate) struct Made {
+    pub bucket: Option<String>,
+    pub oac_id: Option<String>,
+    pub certificate_arn: Option<String>,
+    pub validation: Vec<ValidationRecord>,
+    pub distribution: Option<Distribution>,
+    pub oidc_provider_arn: Option<String>,
     /// Said with a successful create (e.g. the public read could not be checked).
-    warnings: Diagnostics,
+    pub warnings: Diagnostics,
 }
 
 impl Made {
-    fn nothing(&self) -> bool {
+    pub fn nothing(&self) -> bool {
         self.bucket.is_none() && self.oac_id.is_none() && self.certificate_arn.is_none()
     }
 }
@@ -44,10 +45,10 @@ pub(super) async fn create(
     planned: IssuerModel,
 ) -> Outcome<IssuerModel, Private> {
     preflight(aws, cfg).await?;
-    let bucket = desired::bucket_name(&cfg.name, &aws.id.account_id);
+    let bucket = desired::bucket_name(&cfg.site.name, &aws.id.account_id);
     let issuer = desired::issuer_url(cfg, &bucket, aws.id);
     let adopt = existing_parts(aws, cfg, &issuer, &bucket).await?;
-    let mut private = Private::new(aws.id, distribution::caller_reference(&cfg.name));
+    let mut private = Private::new(aws.id, distribution::caller_reference(&cfg.site.name));
     if let Existing::Adopted(p) = &adopt {
         private.adopted_oidc_provider = Some(p.arn.clone());
     }
@@ -85,14 +86,20 @@ pub(super) async fn create(
 /// What must hold before anything is made; all of it was checked at plan
 /// time too, but the account may have changed since.
 async fn preflight(aws: &Aws<'_>, cfg: &Config) -> Result<(), Diagnostics> {
-    model::check_hosting_partition(cfg.hosting, aws.id.partition).map_err(|why| {
+    site_preflight(aws, &cfg.site).await
+}
+
+/// What a new site needs: the partition, the zone, the account's Block
+/// Public Access (S3 hosting).
+pub(crate) async fn site_preflight(aws: &Aws<'_>, site: &Site) -> Result<(), Diagnostics> {
+    model::check_hosting_partition(site.hosting, aws.id.partition).map_err(|why| {
         Diagnostics::from(
             Diagnostic::error("CloudFront hosting not available", why)
                 .at(AttrPath::root("hosting")),
         )
     })?;
-    checks::zone(aws.ctx, aws.clients, cfg).await?;
-    if cfg.hosting == Hosting::S3 {
+    checks::zone(aws.ctx, aws.clients, site).await?;
+    if site.hosting == Hosting::S3 {
         checks::account_public_access(aws).await?;
     }
     Ok(())
@@ -107,15 +114,27 @@ async fn existing_parts(
     bucket: &str,
 ) -> Result<Existing, Diagnostics> {
     let existing = oidc_provider::existing(aws, cfg, issuer).await?;
-    if bucket::exists(aws, bucket).await? {
-        return Err(Diagnostic::error(
-            "Bucket already exists",
-            format!("The bucket {bucket} exists already. Import the issuer (`terraform import <address> {}`) or choose another name.", cfg.name),
-        )
-        .at(AttrPath::root("name"))
-        .into());
-    }
+    refuse_existing_bucket(aws, bucket, "issuer", &cfg.name).await?;
     Ok(existing)
+}
+
+/// A bucket of the name is someone's already (S3 names are global): a new
+/// site refuses it, naming the import that takes it over when it is ours.
+pub(crate) async fn refuse_existing_bucket(
+    aws: &Aws<'_>,
+    bucket: &str,
+    what: &str,
+    name: &str,
+) -> Result<(), Diagnostics> {
+    if !bucket::exists(aws, bucket).await? {
+        return Ok(());
+    }
+    Err(Diagnostic::error(
+        "Bucket already exists",
+        format!("The bucket {bucket} exists already. Import the {what} (`terraform import <address> {name}`) or choose another name."),
+    )
+    .at(AttrPath::root("name"))
+    .into())
 }
 
 async fn make(
@@ -127,22 +146,51 @@ async fn make(
     adopt: Option<OidcProvider>,
     made: &mut Made,
 ) -> Result<(), Diagnostics> {
-    match cfg.hosting {
-        Hosting::S3 => Box::pin(make_s3(aws, cfg, bucket, issuer, made)).await?,
+    let publish = Some(Publish { cfg, issuer });
+    Box::pin(make_site(
+        aws,
+        &cfg.site,
+        bucket,
+        caller_reference,
+        publish,
+        made,
+    ))
+    .await?;
+    made.oidc_provider_arn = Some(oidc_provider::create(aws, cfg, issuer, adopt).await?);
+    Ok(())
+}
+
+/// The issuer whose documents a new site's bucket gets (none for a host).
+#[derive(Clone, Copy)]
+pub(crate) struct Publish<'a> {
+    pub cfg: &'a Config,
+    pub issuer: &'a str,
+}
+
+/// The site's parts: the bucket (with the documents, when given) and, with
+/// CloudFront, the OAC, the certificate, the distribution and the records.
+pub(crate) async fn make_site(
+    aws: &Aws<'_>,
+    site: &Site,
+    bucket: &str,
+    caller_reference: &str,
+    publish: Option<Publish<'_>>,
+    made: &mut Made,
+) -> Result<(), Diagnostics> {
+    match site.hosting {
+        Hosting::S3 => Box::pin(make_s3(aws, site, bucket, publish, made)).await,
         Hosting::CloudFront => {
             Box::pin(make_cloudfront(
                 aws,
-                cfg,
+                site,
                 bucket,
-                issuer,
                 caller_reference,
+                publish,
                 made,
             ))
-            .await?
+            .await
         }
     }
-    made.oidc_provider_arn = Some(oidc_provider::create(aws, cfg, issuer, adopt).await?);
-    Ok(())
 }
 
 /// The bucket is recorded before CreateBucket is sent: a Stop or the
@@ -163,57 +211,55 @@ async fn make_bucket(aws: &Aws<'_>, bucket: &str, made: &mut Made) -> Result<(),
 /// minutes (PutBucketVersioning, S3 API Reference).
 async fn fill_bucket(
     aws: &Aws<'_>,
-    cfg: &Config,
+    site: &Site,
     bucket: &str,
-    issuer: &str,
+    publish: Option<Publish<'_>>,
 ) -> Result<(), Diagnostics> {
-    documents::put(aws, cfg, bucket, issuer, &cfg.jwks).await?;
-    bucket::configure(aws, cfg, bucket).await?;
-    bucket::put_tags(aws, cfg, bucket).await
+    if let Some(p) = publish {
+        documents::put(aws, p.cfg, bucket, p.issuer, &p.cfg.jwks).await?;
+    }
+    bucket::configure(aws, site, bucket).await?;
+    bucket::put_tags(aws, site, bucket).await
 }
 
 async fn make_s3(
     aws: &Aws<'_>,
-    cfg: &Config,
+    site: &Site,
     bucket: &str,
-    issuer: &str,
+    publish: Option<Publish<'_>>,
     made: &mut Made,
 ) -> Result<(), Diagnostics> {
     make_bucket(aws, bucket, made).await?;
-    fill_bucket(aws, cfg, bucket, issuer).await?;
-    bucket::put_policy(
-        aws,
-        cfg,
-        bucket,
-        &desired::public_bucket_policy(bucket, aws.id),
-    )
-    .await?;
-    made.warnings
-        .extend(Box::pin(checks::world_readable(aws.ctx, issuer)).await?);
+    fill_bucket(aws, site, bucket, publish).await?;
+    let policy = desired::public_bucket_policy(bucket, aws.id, site.shared);
+    bucket::put_policy(aws, site, bucket, &policy).await?;
+    if let Some(p) = publish {
+        made.warnings
+            .extend(Box::pin(checks::world_readable(aws.ctx, p.issuer)).await?);
+    }
     Ok(())
 }
 
 async fn make_cloudfront(
     aws: &Aws<'_>,
-    cfg: &Config,
+    site: &Site,
     bucket: &str,
-    issuer: &str,
     caller_reference: &str,
+    publish: Option<Publish<'_>>,
     made: &mut Made,
 ) -> Result<(), Diagnostics> {
     // Independent of each other: at once. The OAC and the certificate need
     // not be recorded before their calls: delete finds them by name and tag.
     // One idempotency token per create: a later re-create gets a new
-    // certificate.
-    // The bucket is recorded first, as in `make_bucket`.
+    // certificate. The bucket is recorded first, as in `make_bucket`.
     made.bucket = Some(bucket.to_string());
     let (b, o, c) = aws
         .ctx
         .run(async {
             tokio::join!(
                 Box::pin(bucket::create(aws, bucket)),
-                Box::pin(oac::create(aws, &cfg.name)),
-                Box::pin(certificate::obtain(aws, cfg, caller_reference)),
+                Box::pin(oac::create(aws, &site.name)),
+                Box::pin(certificate::obtain(aws, site, caller_reference)),
             )
         })
         .await?;
@@ -230,28 +276,28 @@ async fn make_cloudfront(
         .ctx
         .run(async {
             tokio::join!(
-                Box::pin(fill_bucket(aws, cfg, bucket, issuer)),
+                Box::pin(fill_bucket(aws, site, bucket, publish)),
                 Box::pin(certificate::validation_records(aws, &cert)),
             )
         })
         .await?;
     filled?;
     made.validation = records?;
-    certificate::issue(aws, cfg, &cert, &made.validation).await?;
+    certificate::issue(aws, site, &cert, &made.validation).await?;
 
-    let dist = distribution::create(aws, cfg, bucket, &oac_id, &cert, caller_reference).await?;
+    let dist = distribution::create(aws, site, bucket, &oac_id, &cert, caller_reference).await?;
     made.distribution = Some(dist.clone());
     let policy = desired::cloudfront_bucket_policy(bucket, aws.id, &dist.arn);
-    bucket::put_policy(aws, cfg, bucket, &policy).await?;
-    let domain = cfg.domain.clone().unwrap_or_default();
+    bucket::put_policy(aws, site, bucket, &policy).await?;
+    let domain = site.domain.clone().unwrap_or_default();
     dns::upsert(
         aws,
-        cfg,
+        site,
         &desired::alias_records(&domain, &dist.domain_name),
     )
     .await
     .context("Cannot create the A/AAAA alias records")?;
-    distribution::wait_deployed(aws, cfg, &dist.id).await
+    distribution::wait_deployed(aws, site, &dist.id).await
 }
 
 /// The state after a create: what was made; what was not reached is null.
@@ -268,52 +314,44 @@ fn state_after(
     set_issuer_attrs(&mut s, issuer, &cfg.jwks, cfg);
     s.retained_keys = Tf::Known(vec![]);
     s.oidc_provider_arn = made.oidc_provider_arn.clone().into();
-    s.bucket = made.bucket.clone().into();
-    s.region = Tf::Known(id.region.clone());
-    match cfg.hosting {
-        Hosting::S3 => {
-            let policy = desired::public_bucket_policy(bucket, id);
-            s.bucket_settings = Tf::Known(desired::bucket_settings(cfg.hosting, &policy));
-            clear_cloudfront_attrs(&mut s);
-        }
-        Hosting::CloudFront => {
-            s.certificate_arn = made.certificate_arn.clone().into();
-            s.origin_access_control_id = made.oac_id.clone().into();
-            s.distribution_id = made.distribution.as_ref().map(|d| d.id.clone()).into();
-            s.distribution_domain_name = made
-                .distribution
-                .as_ref()
-                .map(|d| d.domain_name.clone())
-                .into();
-            s.distribution_settings = made
-                .distribution
-                .as_ref()
-                .map(distribution::settings)
-                .into();
-            s.bucket_settings = made
-                .distribution
-                .as_ref()
-                .map(|d| {
-                    let policy = desired::cloudfront_bucket_policy(bucket, id, &d.arn);
-                    desired::bucket_settings(cfg.hosting, &policy)
-                })
-                .into();
-            s.dns_records = made
-                .distribution
-                .as_ref()
-                .map(|d| {
-                    desired::dns_records(
-                        cfg.domain.as_deref().unwrap_or_default(),
-                        &d.domain_name,
-                        &made.validation,
-                    )
-                })
-                .into();
-        }
-    }
+    s.with_site(|site| record_made(site, &cfg.site, id, bucket, made));
     // A partial create: whatever is still unknown was not made.
     s.null_unknown_computed();
     s
+}
+
+/// The site's attributes after a create: what was made.
+pub(crate) fn record_made(
+    s: &mut SiteState,
+    site: &Site,
+    id: &Identity,
+    bucket: &str,
+    made: &Made,
+) {
+    s.bucket = made.bucket.clone().into();
+    s.region = Tf::Known(id.region.clone());
+    if site.hosting == Hosting::S3 {
+        let policy = desired::public_bucket_policy(bucket, id, site.shared);
+        s.bucket_settings = Tf::Known(desired::bucket_settings(site.hosting, &policy));
+        s.clear_cloudfront();
+        return;
+    }
+    s.certificate_arn = made.certificate_arn.clone().into();
+    s.origin_access_control_id = made.oac_id.clone().into();
+    let Some(d) = &made.distribution else {
+        return;
+    };
+    s.distribution_id = Tf::Known(d.id.clone());
+    s.distribution_domain_name = Tf::Known(d.domain_name.clone());
+    s.distribution_settings = Tf::Known(distribution::settings(d, site.shared));
+    let policy = desired::cloudfront_bucket_policy(bucket, id, &d.arn);
+    s.bucket_settings = Tf::Known(desired::bucket_settings(site.hosting, &policy));
+    let domain = site.domain.as_deref().unwrap_or_default();
+    s.dns_records = Tf::Known(desired::dns_records(
+        domain,
+        &d.domain_name,
+        &made.validation,
+    ));
 }
 
 #[cfg(test)]

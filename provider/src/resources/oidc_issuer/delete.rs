@@ -1,7 +1,8 @@
 //! Destroy: refuse first when the bucket holds objects we did not write,
 //! then delete who trusts the issuer, the CloudFront parts, and the bucket
 //! last. Parts a partial create did not record are found by name, tag or
-//! comment.
+//! comment. `remove_site` is the site's share, which an `irsa_issuer_host`
+//! runs too.
 
 use tfplugin::{AttrPath, Diagnostic, Diagnostics};
 
@@ -9,6 +10,7 @@ use super::desired;
 use super::model::{Hosting, IssuerModel};
 use super::parts::{bucket, certificate, distribution, dns, oac, oidc_provider, Aws};
 use super::private::Private;
+use super::site::{SiteModel, SiteState};
 
 pub(super) async fn delete(
     aws: &Aws<'_>,
@@ -16,16 +18,14 @@ pub(super) async fn delete(
     private: Option<&Private>,
 ) -> Result<(), Diagnostics> {
     let name = prior.name.as_deref().unwrap_or_default().to_string();
-    let bucket_name = prior
-        .bucket
-        .known()
-        .cloned()
-        .unwrap_or_else(|| desired::bucket_name(&name, &aws.id.account_id));
+    let site = prior.site_state();
+    let bucket_name = site_bucket(&site, &name, aws);
     // Refuse before deleting anything: a refused destroy must leave the
     // issuer whole (roles that trust it keep working).
     let bucket_exists = bucket::exists(aws, &bucket_name).await?;
     if bucket_exists && prior.force_destroy.known() != Some(&true) {
-        refuse_foreign_objects(aws, &bucket_name).await?;
+        let ours = |key: &str| key == desired::DISCOVERY_KEY || key == desired::JWKS_KEY;
+        refuse_foreign_objects(aws, &bucket_name, ours).await?;
     }
     // Who trusts the issuer goes first.
     let provider = oidc_provider::find(
@@ -38,24 +38,36 @@ pub(super) async fn delete(
     if let Some(arn) = provider {
         oidc_provider::remove(aws, &arn).await?;
     }
-    if prior.hosting_mode() == Hosting::CloudFront {
-        remove_cloudfront(aws, prior, private, &name).await?;
-    }
-    if bucket_exists {
-        bucket::remove(aws, &bucket_name).await?;
-    }
-    Ok(())
+    remove_site(aws, &site, &name, private, bucket_exists).await
 }
 
-async fn refuse_foreign_objects(aws: &Aws<'_>, bucket_name: &str) -> Result<(), Diagnostics> {
-    let foreign = bucket::foreign_objects(aws, bucket_name).await?;
+/// The bucket the state records, else the one the name gives.
+pub(crate) fn site_bucket(site: &SiteState, name: &str, aws: &Aws<'_>) -> String {
+    site.bucket
+        .known()
+        .cloned()
+        .unwrap_or_else(|| desired::bucket_name(name, &aws.id.account_id))
+}
+
+/// Fails, deleting nothing, when the bucket holds an object version whose
+/// key is not `ours`.
+pub(crate) async fn refuse_foreign_objects(
+    aws: &Aws<'_>,
+    bucket_name: &str,
+    ours: impl Fn(&str) -> bool,
+) -> Result<(), Diagnostics> {
+    let foreign: Vec<String> = bucket::object_keys(aws, bucket_name)
+        .await?
+        .into_iter()
+        .filter(|k| !ours(k))
+        .collect();
     let Some(example) = foreign.first() else {
         return Ok(());
     };
     Err(Diagnostic::error(
         "Bucket holds objects this provider did not write",
         format!(
-            "The bucket {bucket_name} holds {} object version(s) besides the issuer's documents (e.g. {example:?}). \
+            "The bucket {bucket_name} holds {} object version(s) besides the issuer documents (e.g. {example:?}). \
              Nothing was deleted. Remove them, or set force_destroy = true and apply before destroying.",
             foreign.len(),
         ),
@@ -64,10 +76,28 @@ async fn refuse_foreign_objects(aws: &Aws<'_>, bucket_name: &str) -> Result<(), 
     .into())
 }
 
+/// The site's parts: with CloudFront the DNS records, the distribution,
+/// the OAC and the certificate; then the bucket, emptied.
+pub(crate) async fn remove_site(
+    aws: &Aws<'_>,
+    site: &SiteState,
+    name: &str,
+    private: Option<&Private>,
+    bucket_exists: bool,
+) -> Result<(), Diagnostics> {
+    if site.hosting_mode() == Hosting::CloudFront {
+        remove_cloudfront(aws, site, private, name).await?;
+    }
+    if bucket_exists {
+        bucket::remove(aws, &site_bucket(site, name, aws)).await?;
+    }
+    Ok(())
+}
+
 /// The DNS records, the distribution, the OAC and the certificate.
 async fn remove_cloudfront(
     aws: &Aws<'_>,
-    prior: &IssuerModel,
+    prior: &SiteState,
     private: Option<&Private>,
     name: &str,
 ) -> Result<(), Diagnostics> {

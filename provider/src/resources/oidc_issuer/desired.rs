@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::model::{Config, Hosting, Ttl};
+use super::model::{Config, Hosting, Site, Ttl};
 use crate::aws::acm::ValidationRecord;
 use crate::aws::cloudfront::DistributionSpec;
 use crate::aws::route53::{Record, RecordValue, CLOUDFRONT_HOSTED_ZONE_ID};
@@ -81,24 +81,55 @@ pub fn bucket_host(bucket: &str, id: &Identity) -> String {
     format!("{bucket}.s3.{}.{}", id.region, id.dns_suffix())
 }
 
-pub fn issuer_url(config: &Config, bucket: &str, id: &Identity) -> String {
-    match config.hosting {
-        Hosting::CloudFront => format!("https://{}", config.domain.as_deref().unwrap_or_default()),
+/// The site's URL: `https://<domain>`, or the bucket's own with S3 hosting.
+pub fn site_url(site: &Site, bucket: &str, id: &Identity) -> String {
+    match site.hosting {
+        Hosting::CloudFront => format!("https://{}", site.domain.as_deref().unwrap_or_default()),
         Hosting::S3 => format!("https://{}", bucket_host(bucket, id)),
+    }
+}
+
+/// The issuer: its site's URL, with the path below a host.
+pub fn issuer_url(config: &Config, bucket: &str, id: &Identity) -> String {
+    with_path(site_url(&config.site, bucket, id), config.path.as_deref())
+}
+
+fn with_path(url: String, path: Option<&str>) -> String {
+    match path {
+        Some(p) => format!("{url}/{p}"),
+        None => url,
     }
 }
 
 /// The CloudFront issuer URL is known from the configuration alone.
 pub fn issuer_url_from_config(config: &Config) -> Option<String> {
-    match config.hosting {
-        Hosting::CloudFront => config.domain.as_ref().map(|d| format!("https://{d}")),
+    match config.site.hosting {
+        Hosting::CloudFront => {
+            let d = config.site.domain.as_ref()?;
+            Some(with_path(format!("https://{d}"), config.path.as_deref()))
+        }
         Hosting::S3 => None,
     }
 }
 
-pub fn tags(config: &Config) -> BTreeMap<String, String> {
+/// The tags of the site's objects (bucket, OAC, certificate, distribution).
+pub fn tags(site: &Site) -> BTreeMap<String, String> {
+    let mut t = site.tags.clone();
+    t.insert(NAME_TAG.to_string(), site.name.clone());
+    t
+}
+
+/// On an issuer's IAM OIDC provider: the host it is on (import finds it).
+pub const HOST_TAG: &str = "irsa:host";
+
+/// The tags of the issuer's own IAM OIDC provider: the user's, its name
+/// and, on a host, the host's.
+pub fn issuer_tags(config: &Config) -> BTreeMap<String, String> {
     let mut t = config.tags.clone();
     t.insert(NAME_TAG.to_string(), config.name.clone());
+    if config.site.shared {
+        t.insert(HOST_TAG.to_string(), config.site.name.clone());
+    }
     t
 }
 
@@ -146,15 +177,36 @@ pub fn cache_control(ttl: Ttl) -> String {
     format!("public, max-age={}", ttl.default)
 }
 
+/// A key of an issuer's document, at the root or below a path.
+pub fn is_issuer_document(key: &str) -> bool {
+    [DISCOVERY_KEY, JWKS_KEY]
+        .iter()
+        .any(|doc| key == *doc || key.ends_with(&format!("/{doc}")))
+}
+
+/// The object keys of the two documents: below the issuer's path on a host.
+pub fn document_keys(path: Option<&str>) -> [String; 2] {
+    let key = |k: &str| match path {
+        Some(p) => format!("{p}/{k}"),
+        None => k.to_string(),
+    };
+    [key(DISCOVERY_KEY), key(JWKS_KEY)]
+}
+
 /// The two documents as (key, body, content type).
-pub fn documents(issuer: &str, published: &Jwks) -> [(&'static str, String, &'static str); 2] {
+pub fn documents(
+    issuer: &str,
+    path: Option<&str>,
+    published: &Jwks,
+) -> [(String, String, &'static str); 2] {
+    let [discovery, jwks] = document_keys(path);
     [
         (
-            DISCOVERY_KEY,
+            discovery,
             oidc::discovery_document(issuer, published),
             DISCOVERY_CONTENT_TYPE,
         ),
-        (JWKS_KEY, published.canonical_json(), JWKS_CONTENT_TYPE),
+        (jwks, published.canonical_json(), JWKS_CONTENT_TYPE),
     ]
 }
 
@@ -223,9 +275,21 @@ pub fn cloudfront_bucket_policy(bucket: &str, id: &Identity, distribution_arn: &
     .to_string()
 }
 
-/// S3 hosting: exactly the two documents are public, only over TLS.
-pub fn public_bucket_policy(bucket: &str, id: &Identity) -> String {
+/// S3 hosting: exactly the two documents are public, only over TLS; on a
+/// shared host, every issuer's two documents (`<path>/...`).
+pub fn public_bucket_policy(bucket: &str, id: &Identity, shared: bool) -> String {
     let p = &id.partition;
+    let documents: Vec<String> = if shared {
+        vec![
+            format!("arn:{p}:s3:::{bucket}/*/{DISCOVERY_KEY}"),
+            format!("arn:{p}:s3:::{bucket}/*/{JWKS_KEY}"),
+        ]
+    } else {
+        vec![
+            format!("arn:{p}:s3:::{bucket}/{DISCOVERY_KEY}"),
+            format!("arn:{p}:s3:::{bucket}/{JWKS_KEY}"),
+        ]
+    };
     json!({
         "Version": "2012-10-17",
         "Statement": [
@@ -234,10 +298,7 @@ pub fn public_bucket_policy(bucket: &str, id: &Identity) -> String {
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": "s3:GetObject",
-                "Resource": [
-                    format!("arn:{p}:s3:::{bucket}/{DISCOVERY_KEY}"),
-                    format!("arn:{p}:s3:::{bucket}/{JWKS_KEY}"),
-                ]
+                "Resource": documents
             },
             deny_insecure(bucket, p.as_str()),
         ]
@@ -285,7 +346,7 @@ pub fn bucket_settings(hosting: Hosting, policy_json: &str) -> BTreeMap<String, 
 }
 
 pub fn distribution_spec(
-    config: &Config,
+    site: &Site,
     bucket: &str,
     id: &Identity,
     oac_id: &str,
@@ -294,20 +355,23 @@ pub fn distribution_spec(
 ) -> DistributionSpec {
     DistributionSpec {
         caller_reference: caller_reference.to_string(),
-        comment: distribution_comment(&config.name),
-        aliases: config.domain.iter().cloned().collect(),
+        comment: distribution_comment(&site.name),
+        aliases: site.domain.iter().cloned().collect(),
         certificate_arn: Some(certificate_arn.to_string()),
         origin_domain: bucket_host(bucket, id),
         origin_id: format!("s3-{bucket}"),
         origin_access_control_id: oac_id.to_string(),
-        price_class: config
+        price_class: site
             .price_class
             .map(|p| p.as_str().to_string())
             .unwrap_or_default(),
-        min_ttl: config.cache_ttl.min,
-        default_ttl: config.cache_ttl.default,
-        max_ttl: config.cache_ttl.max,
+        min_ttl: site.cache_ttl.min,
+        default_ttl: site.cache_ttl.default,
+        max_ttl: site.cache_ttl.max,
         enabled: true,
+        // A shared host: a path asked for before its issuer existed must not
+        // stay cached as an error.
+        error_caching_min_ttl: site.shared.then_some(0),
     }
 }
 
@@ -316,8 +380,9 @@ pub fn distribution_spec(
 pub fn distribution_settings(
     spec: &DistributionSpec,
     fixed_drift: &[String],
+    shared: bool,
 ) -> BTreeMap<String, String> {
-    BTreeMap::from([
+    let mut m = BTreeMap::from([
         ("aliases".to_string(), spec.aliases.join(",")),
         (
             "certificate_arn".to_string(),
@@ -338,7 +403,14 @@ pub fn distribution_settings(
                 fixed_drift.join("; ")
             },
         ),
-    ])
+    ]);
+    if shared {
+        let caching = spec
+            .error_caching_min_ttl
+            .map_or_else(|| "not governed".to_string(), |t| format!("{t}s"));
+        m.insert("error_caching_min_ttl".to_string(), caching);
+    }
+    m
 }
 
 /// `"<type> <name>" => value` for every record the issuer owns.
@@ -631,7 +703,8 @@ mod tests {
             "arn:aws:cloudfront::1:distribution/E1"
         );
         assert_eq!(cf["Statement"][1]["Effect"], "Deny");
-        let s3: serde_json::Value = serde_json::from_str(&public_bucket_policy("b", &id)).unwrap();
+        let s3: serde_json::Value =
+            serde_json::from_str(&public_bucket_policy("b", &id, false)).unwrap();
         assert_eq!(
             s3["Statement"][0]["Resource"],
             json!([
@@ -639,6 +712,90 @@ mod tests {
                 "arn:aws:s3:::b/openid/v1/jwks"
             ])
         );
+        // A host: every issuer's two documents, below any path; nothing else.
+        let host: serde_json::Value =
+            serde_json::from_str(&public_bucket_policy("b", &id, true)).unwrap();
+        assert_eq!(
+            host["Statement"][0]["Resource"],
+            json!([
+                "arn:aws:s3:::b/*/.well-known/openid-configuration",
+                "arn:aws:s3:::b/*/openid/v1/jwks"
+            ])
+        );
+    }
+
+    #[test]
+    fn an_issuer_on_a_host_publishes_below_its_path() {
+        let j = jwks(&[1]);
+        let [(dk, disc, _), (jk, _, _)] =
+            documents("https://oidc.example.com/eu/prod", Some("eu/prod"), &j);
+        assert_eq!(
+            (dk.as_str(), jk.as_str()),
+            (
+                "eu/prod/.well-known/openid-configuration",
+                "eu/prod/openid/v1/jwks"
+            )
+        );
+        let d: serde_json::Value = serde_json::from_str(&disc).unwrap();
+        assert_eq!(d["issuer"], "https://oidc.example.com/eu/prod");
+        assert_eq!(
+            d["jwks_uri"],
+            "https://oidc.example.com/eu/prod/openid/v1/jwks"
+        );
+        assert_eq!(
+            host_path("https://oidc.example.com/eu/prod"),
+            "oidc.example.com/eu/prod"
+        );
+        for key in [
+            DISCOVERY_KEY,
+            JWKS_KEY,
+            "a/b/openid/v1/jwks",
+            "x/.well-known/openid-configuration",
+        ] {
+            assert!(is_issuer_document(key), "{key}");
+        }
+        for key in [
+            "openid/v1/jwks.bak",
+            "a/openid/v1/jwksx",
+            "index.html",
+            "a/openid-configuration",
+        ] {
+            assert!(!is_issuer_document(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn a_host_s_distribution_caches_no_errors() {
+        let id = identity();
+        let mut site = Site {
+            name: "platform".into(),
+            hosting: Hosting::CloudFront,
+            domain: Some("oidc.example.com".into()),
+            route53_zone_id: Some("Z1".into()),
+            price_class: None,
+            cache_ttl: Ttl {
+                min: 0,
+                default: 3600,
+                max: 86400,
+            },
+            force_destroy: false,
+            wait_for_deployment: true,
+            tags: BTreeMap::new(),
+            shared: true,
+        };
+        let spec = distribution_spec(&site, "b", &id, "oac", "cert", "ref");
+        assert_eq!(spec.error_caching_min_ttl, Some(0));
+        assert_eq!(
+            distribution_settings(&spec, &[], true)["error_caching_min_ttl"],
+            "0s"
+        );
+        site.shared = false;
+        let spec = distribution_spec(&site, "b", &id, "oac", "cert", "ref");
+        assert_eq!(
+            spec.error_caching_min_ttl, None,
+            "a standalone issuer's is not governed"
+        );
+        assert!(!distribution_settings(&spec, &[], false).contains_key("error_caching_min_ttl"));
     }
 
     #[test]
@@ -653,9 +810,9 @@ mod tests {
     #[test]
     fn documents_follow_kube_apiserver() {
         let j = jwks(&[1]);
-        let [(dk, disc, dct), (jk, body, jct)] = documents("https://oidc.example.com", &j);
+        let [(dk, disc, dct), (jk, body, jct)] = documents("https://oidc.example.com", None, &j);
         assert_eq!(
-            (dk, dct, jk, jct),
+            (dk.as_str(), dct, jk.as_str(), jct),
             (
                 DISCOVERY_KEY,
                 "application/json",

@@ -164,6 +164,7 @@ fn base_state(
     v.bucket = Tf::Known(bucket_name.to_string());
     v.region = Tf::Known(region.to_string());
     v.thumbprints = Tf::list(vec![]);
+    v.adopt_existing_oidc_provider = Tf::Known(false);
     v.cache_ttl = Tf::Known(TtlModel::from(Ttl {
         default: max_age,
         ..DEFAULT_TTL

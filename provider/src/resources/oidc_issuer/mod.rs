@@ -15,21 +15,22 @@
 //! records what AWS holds, plan what it should hold, and a difference is an
 //! update that repairs it.
 
-mod checks;
-mod create;
-mod delete;
+pub(crate) mod checks;
+pub(crate) mod create;
+pub(crate) mod delete;
 pub mod desired;
 pub mod identity;
-mod import;
+pub(crate) mod import;
 pub mod list;
 pub mod model;
-mod parts;
-mod plan;
-mod private;
-mod refresh;
-mod update;
+mod on_host;
+pub(crate) mod parts;
+pub(crate) mod plan;
+pub(crate) mod private;
+pub(crate) mod refresh;
+pub(crate) mod site;
+pub(crate) mod update;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -45,9 +46,6 @@ use crate::provider::ProviderState;
 use tfplugin::resource::{Create, Outcome, Plan, Saved, Update};
 use tfplugin::{Ctx, Diagnostic, Diagnostics, ErrorContext, Resource, Tf};
 
-/// What refresh records in a settings map for a part found gone.
-const MISSING: &str = "missing";
-
 pub struct OidcIssuer {
     provider: Arc<ProviderState>,
 }
@@ -58,24 +56,11 @@ impl OidcIssuer {
     }
 
     async fn clients(&self) -> Result<Arc<AwsClients>, Diagnostics> {
-        self.provider
-            .configured()?
-            .aws()
-            .await
-            .context("Cannot set up AWS clients")
+        aws_clients(&self.provider).await
     }
 
     async fn aws_identity(&self, clients: &AwsClients) -> Result<Identity, Diagnostics> {
-        let (account, arn) = clients
-            .caller_identity()
-            .await
-            .context("Cannot determine the AWS account")?;
-        let region = clients
-            .sdk
-            .region()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        Ok(Identity::from_caller_arn(&account, &arn, &region))
+        aws_identity(clients).await
     }
 
     /// The bookkeeping from private state, or rebuilt from the account.
@@ -93,6 +78,29 @@ impl OidcIssuer {
             )),
         }
     }
+}
+
+/// The configured provider's AWS clients.
+pub(crate) async fn aws_clients(provider: &ProviderState) -> Result<Arc<AwsClients>, Diagnostics> {
+    provider
+        .configured()?
+        .aws()
+        .await
+        .context("Cannot set up AWS clients")
+}
+
+/// Who we are in AWS: account, partition, region.
+pub(crate) async fn aws_identity(clients: &AwsClients) -> Result<Identity, Diagnostics> {
+    let (account, arn) = clients
+        .caller_identity()
+        .await
+        .context("Cannot determine the AWS account")?;
+    let region = clients
+        .sdk
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    Ok(Identity::from_caller_arn(&account, &arn, &region))
 }
 
 #[async_trait]
@@ -127,7 +135,10 @@ impl Resource for OidcIssuer {
             clients: &clients,
             id: &id,
         };
-        create::create(&aws, &cfg, req.planned).await
+        match req.planned.host.known().cloned() {
+            Some(host) => on_host::create(&aws, cfg, &host, req.planned).await,
+            None => create::create(&aws, &cfg, req.planned).await,
+        }
     }
 
     async fn read(
@@ -145,7 +156,10 @@ impl Resource for OidcIssuer {
             clients: &clients,
             id: &id,
         };
-        let state = refresh::refresh(&aws, state, &mut private).await?;
+        let state = match state.host.is_known() {
+            true => on_host::refresh(&aws, state).await?,
+            false => refresh::refresh(&aws, state, &mut private).await?,
+        };
         Ok(state.map(|s| Saved::new(s, private)))
     }
 
@@ -165,7 +179,10 @@ impl Resource for OidcIssuer {
             clients: &clients,
             id: &id,
         };
-        update::update(&aws, &cfg, &req.prior, req.planned, private).await
+        match req.prior.host.is_known() {
+            true => on_host::update(&aws, &cfg, &req.prior, req.planned, private).await,
+            false => update::update(&aws, &cfg, &req.prior, req.planned, private).await,
+        }
     }
 
     async fn delete(
@@ -184,7 +201,10 @@ impl Resource for OidcIssuer {
             clients: &clients,
             id: &id,
         };
-        delete::delete(&aws, &state, private.as_ref()).await
+        match state.host.is_known() {
+            true => on_host::delete(&aws, &state).await,
+            false => delete::delete(&aws, &state, private.as_ref()).await,
+        }
     }
 
     async fn import(
@@ -205,7 +225,7 @@ impl Resource for OidcIssuer {
             clients: &clients,
             id: &id,
         };
-        let (state, private) = import::import(&aws, name).await?;
+        let (state, private) = import_by_name(&aws, name).await?;
         Ok(Saved::new(state, private))
     }
 
@@ -255,30 +275,34 @@ impl Resource for OidcIssuer {
             clients: &clients,
             id: &id,
         };
-        let (state, private) = import::import(&aws, &wanted.name).await?;
+        let (state, private) = import_by_name(&aws, &wanted.name).await?;
         Ok(Saved::new(state, private))
     }
 }
 
-fn settings_say_missing(settings: &Tf<BTreeMap<String, String>>, part: &str) -> bool {
-    settings
-        .known()
-        .and_then(|m| m.get(part))
-        .is_some_and(|v| v == MISSING)
-}
-
-/// Refresh found the distribution gone (the bucket still there).
-fn distribution_missing(state: &IssuerModel) -> bool {
-    settings_say_missing(&state.distribution_settings, "distribution")
-}
-
-/// Refresh found the bucket gone (the distribution still there).
-fn bucket_missing(state: &IssuerModel) -> bool {
-    settings_say_missing(&state.bucket_settings, "bucket")
-}
-
-fn missing(part: &str) -> Tf<BTreeMap<String, String>> {
-    Tf::Known(BTreeMap::from([(part.to_string(), MISSING.to_string())]))
+/// The issuer named `name`, for an import by ID or by identity: a
+/// standalone issuer has a bucket of its name; one on a host an IAM OIDC
+/// provider tagged with its name and host. When neither exists, the error
+/// names both things looked for.
+async fn import_by_name(aws: &Aws<'_>, name: &str) -> Result<(IssuerModel, Private), Diagnostics> {
+    let standalone = desired::bucket_name(name, &aws.id.account_id);
+    if !parts::bucket::exists(aws, &standalone).await? {
+        if let Some(found) = on_host::import(aws, name).await? {
+            return Ok(found);
+        }
+        return Err(Diagnostic::error(
+            "No such issuer",
+            format!(
+                "There is no issuer named {name:?} in account {}: the bucket {standalone} does not exist, \
+                 and no IAM OIDC provider is tagged {}={name:?} with {} (an issuer on an irsa_issuer_host).",
+                aws.id.account_id,
+                desired::NAME_TAG,
+                desired::HOST_TAG,
+            ),
+        )
+        .into());
+    }
+    import::import(aws, name).await
 }
 
 /// Sets the attributes that follow from the issuer URL and published keys.
@@ -295,14 +319,4 @@ fn set_document_attrs(m: &mut IssuerModel, issuer: &str, published: &Jwks, cfg: 
     m.published_kids = Tf::Known(published.kids());
     m.discovery_document = Tf::Known(crate::oidc::discovery_document(issuer, published));
     m.documents = Tf::Known(documents::desired(issuer, published, cfg));
-}
-
-/// The CloudFront-only parts are null with S3 hosting.
-fn clear_cloudfront_attrs(m: &mut IssuerModel) {
-    m.distribution_id = Tf::Null;
-    m.distribution_domain_name = Tf::Null;
-    m.certificate_arn = Tf::Null;
-    m.origin_access_control_id = Tf::Null;
-    m.dns_records = Tf::Null;
-    m.distribution_settings = Tf::Null;
 }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::site::{SiteModel, SiteState};
 use crate::oidc::{self, Jwks};
 use tfplugin::timeouts::Timeouts;
 use tfplugin::types::{dns, GoDuration, Partition, TfEnum};
@@ -78,8 +79,19 @@ pub struct IssuerModel {
     pub jwks: Tf<Json>,
 
     // Optional
-    /// `cloudfront` or `s3`. Changing it replaces the issuer.
-    #[tf(optional, computed, replace, default = "cloudfront")]
+    /// The `id` of an `irsa_issuer_host` to publish on, e.g. `irsa_issuer_host.platform.id`: the issuer is then
+    /// `https://<host domain>/<path>`, takes seconds to make (no certificate, distribution or DNS record of its
+    /// own), and shares the host's bucket and distribution. Not with `domain`, `route53_zone_id`, `hosting`,
+    /// `price_class` or `cache_ttl` (the host's are used). Changing it replaces the issuer.
+    #[tf(optional, replace, validate = host_name)]
+    pub host: Tf<String>,
+    /// With `host`: the issuer's path below the host, lowercase letters, digits and `-` in segments separated by
+    /// `/` (no leading or trailing `/`, no `.` or `..`), at most 128 characters. Default: the `name`. Changing it
+    /// replaces the issuer.
+    #[tf(optional, computed, replace, keep, validate = issuer_path)]
+    pub path: Tf<String>,
+    /// `cloudfront` or `s3`; with `host`, the host's. Default: `"cloudfront"`. Changing it replaces the issuer.
+    #[tf(optional, computed, replace, keep)]
     pub hosting: Tf<Hosting>,
     /// CloudFront hosting: the issuer's host name; the issuer is `https://<domain>`. Lowercase, no scheme, no
     /// trailing dot, at most 64 characters (ACM's limit for a certificate's domain name). Changing it replaces the issuer.
@@ -103,8 +115,10 @@ pub struct IssuerModel {
     /// CloudFront hosting, null with S3 hosting.
     #[tf(optional, computed)]
     pub price_class: Tf<PriceClass>,
-    /// CloudFront TTLs in seconds, `{ min, default, max }`. The documents' `Cache-Control` is `public, max-age=<default>`.
-    #[tf(optional, computed, default = TtlModel::from(DEFAULT_TTL), validate = ttl)]
+    /// CloudFront TTLs in seconds, `{ min, default, max }`. The documents' `Cache-Control` is
+    /// `public, max-age=<default>`. Default: `{ min = 0, default = 3600, max = 86400 }`; with `host`, the host's when
+    /// the issuer is made.
+    #[tf(optional, computed, keep, validate = ttl)]
     pub cache_ttl: Tf<TtlModel>,
     /// How long a key removed from `jwks` stays published, so tokens it signed keep verifying (Go duration; `0s`
     /// removes at once). The key is recorded in `retained_keys`; the first apply after that removes it.
@@ -128,7 +142,8 @@ pub struct IssuerModel {
     /// Tags for every AWS object made. Keys starting with `irsa:` are reserved for the provider's own tags, and
     /// `aws:` for AWS's. AWS's tag rules are checked when planning: keys of 1 to 128 characters, values of at most
     /// 256, only letters, numbers, spaces and `_ . : / = + - @`, and at most 50 per resource less the provider's
-    /// own tags on the bucket (47 with CloudFront hosting, 48 with S3 hosting).
+    /// own tags on the bucket (47 with CloudFront hosting, 48 with S3 hosting; 48 on a host: the IAM OIDC provider carries
+    /// `irsa:name` and `irsa:host`).
     #[tf(optional)]
     pub tags: Tf<BTreeMap<String, Tf<String>>>,
 
@@ -233,6 +248,8 @@ pub fn schema() -> tfplugin::Schema {
     IssuerModel::schema(0)
 }
 
+super::site::site_model!(IssuerModel);
+
 impl IssuerModel {
     /// The hosting a state or plan names.
     pub fn hosting_mode(&self) -> Hosting {
@@ -240,21 +257,40 @@ impl IssuerModel {
     }
 }
 
-/// A plan's or state's values (defaults applied) in plain types.
+/// Where documents are served from: a bucket and, with CloudFront, the
+/// domain, certificate, distribution and records. A standalone issuer has
+/// its own; an `irsa_issuer_host` is one that many issuers share.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Config {
+pub struct Site {
+    /// Names the bucket (`<name>-oidc-<account>`), the OAC and the `irsa:name` tag.
     pub name: String,
     pub hosting: Hosting,
     pub domain: Option<String>,
     pub route53_zone_id: Option<String>,
+    pub price_class: Option<PriceClass>,
+    pub cache_ttl: Ttl,
+    pub force_destroy: bool,
+    pub wait_for_deployment: bool,
+    pub tags: BTreeMap<String, String>,
+    /// A host shared by issuers: its distribution does not cache errors
+    /// (an issuer's path asked for before it existed), and its S3 policy
+    /// makes every issuer's two documents public.
+    pub shared: bool,
+}
+
+/// A plan's or state's values (defaults applied) in plain types.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The issuer's name (`irsa:name` of its IAM OIDC provider).
+    pub name: String,
+    /// Its own site, or its host's.
+    pub site: Site,
+    /// The path below the host (`None`: a standalone issuer at the root).
+    pub path: Option<String>,
     pub jwks: Jwks,
     pub client_ids: Vec<String>,
     pub thumbprints: Vec<String>,
-    pub price_class: Option<PriceClass>,
-    pub cache_ttl: Ttl,
     pub key_retention: Duration,
-    pub force_destroy: bool,
-    pub wait_for_deployment: bool,
     pub adopt_existing_oidc_provider: bool,
     pub tags: BTreeMap<String, String>,
 }
@@ -263,7 +299,47 @@ pub struct Config {
 // Rules of one attribute (declared on the fields above)
 // ---------------------------------------------------------------------------
 
-fn issuer_name(name: &String) -> Result<(), Invalid> {
+fn host_name(name: &String) -> Result<(), Invalid> {
+    check_name(name).map_err(|why| {
+        Invalid::new(
+            "Invalid host",
+            format!("`host` is an irsa_issuer_host's id (its name): {why}"),
+        )
+    })
+}
+
+/// At most this long (the issue of path issuers: an IAM OIDC provider URL
+/// is at most 255 characters, and the host's domain takes its share).
+pub const MAX_PATH_LEN: usize = 128;
+
+/// `seg[/seg...]`, each segment a lowercase DNS-label-like word.
+pub fn check_path(path: &str) -> Result<(), String> {
+    if path.is_empty() || path.len() > MAX_PATH_LEN {
+        return Err(format!(
+            "{path:?} is {} characters; a path has 1 to {MAX_PATH_LEN}.",
+            path.len()
+        ));
+    }
+    if path.starts_with('/') || path.ends_with('/') {
+        return Err(format!(
+            "{path:?}: no leading or trailing `/` (the issuer is https://<host>/<path>)."
+        ));
+    }
+    for segment in path.split('/') {
+        if segment == "." || segment == ".." {
+            return Err(format!("{path:?}: `.` and `..` are not path segments."));
+        }
+        dns::check_label(segment)
+            .map_err(|why| format!("{path:?}: the segment {segment:?}: {why}"))?;
+    }
+    Ok(())
+}
+
+fn issuer_path(path: &String) -> Result<(), Invalid> {
+    check_path(path).map_err(|why| Invalid::new("Invalid path", why))
+}
+
+pub(crate) fn issuer_name(name: &String) -> Result<(), Invalid> {
     check_name(name).map_err(|why| Invalid::new("Invalid name", why))
 }
 
@@ -273,13 +349,13 @@ fn jwks(j: &Json) -> Result<(), Invalid> {
         .map_err(|e| Invalid::new("Invalid JWKS", e.to_string()))
 }
 
-fn domain(d: &String) -> Result<(), Invalid> {
+pub(crate) fn domain(d: &String) -> Result<(), Invalid> {
     check_domain(d).map_err(|why| Invalid::new("Invalid domain", why))
 }
 
 /// Route53 IDs are upper-case alphanumerics; whether the zone exists is
 /// checked against Route53 when planning.
-fn zone_id(zone: &String) -> Result<(), Invalid> {
+pub(crate) fn zone_id(zone: &String) -> Result<(), Invalid> {
     let ok = !zone.is_empty()
         && zone.len() <= 32
         && zone
@@ -295,7 +371,7 @@ fn zone_id(zone: &String) -> Result<(), Invalid> {
     }
 }
 
-fn ttl(t: &TtlModel) -> Result<(), Invalid> {
+pub(crate) fn ttl(t: &TtlModel) -> Result<(), Invalid> {
     match (t.min.known(), t.default.known(), t.max.known()) {
         (Some(&min), Some(&def), Some(&max)) => {
             if min < 0 || !(min <= def && def <= max) || max > MAX_TTL_SECONDS {
@@ -367,10 +443,7 @@ pub fn check_domain(domain: &str) -> Result<(), String> {
 /// `irsa:name`, `irsa:hosting`, and with a zone `irsa:route53-zone-id`.
 /// Unknown hosting counts as CloudFront (the stricter).
 pub fn own_bucket_tags(hosting: Option<Hosting>, zone: bool) -> usize {
-    match hosting {
-        Some(Hosting::S3) => 2,
-        _ => 2 + usize::from(zone),
-    }
+    super::parts::bucket::own_tags(hosting, zone, false)
 }
 
 /// The characters IAM, ACM and CloudFront allow in tag keys and values.
@@ -384,7 +457,7 @@ fn tag_chars_ok(s: &str) -> bool {
 /// AWS tag rules (IAM, ACM, CloudFront and S3 agree): key 1 to 128
 /// characters, value up to 256, letters, numbers, spaces and `_.:/=+-@`,
 /// no `aws:` prefix; at most 50 per resource, of which `own` are ours.
-fn check_tags(tags: &BTreeMap<String, Tf<String>>, own: usize, d: &mut Diagnostics) {
+pub(crate) fn check_tags(tags: &BTreeMap<String, Tf<String>>, own: usize, d: &mut Diagnostics) {
     let at = || AttrPath::root("tags");
     let limit = MAX_TAGS_PER_RESOURCE - own;
     if tags.len() > limit {
@@ -509,20 +582,42 @@ fn thumbprints(items: &Vec<Tf<String>>) -> Vec<Invalid> {
 pub fn validate(config: &IssuerModel) -> Diagnostics {
     let mut d = Diagnostics::default();
     let at = AttrPath::root;
-    let hosting = match &config.hosting {
+    match &config.host {
+        Tf::Known(_) => {
+            check_on_host(config, &mut d);
+            return d;
+        }
+        // On a host or not: decided once known.
+        Tf::Unknown(_) => return d,
+        Tf::Null => {}
+    }
+    if config.path.is_known() {
+        d.error_at(at("path"), "Path without a host", "`path` places the issuer below an `irsa_issuer_host`: set `host` too, or remove `path`.");
+    }
+    d.extend(check_site(&config.site_state(), false));
+    d
+}
+
+/// A site's rules across attributes (an issuer's own, or a host): what
+/// its hosting needs and refuses, and its tags (the bucket carries the
+/// most tags of our own, see `bucket::tags`).
+pub(crate) fn check_site(site: &SiteState, shared: bool) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let at = AttrPath::root;
+    let hosting = match &site.hosting {
         Tf::Null => Some(Hosting::CloudFront),
         other => other.known().copied(),
     };
     match hosting {
         Some(Hosting::CloudFront) => {
-            if config.domain.is_null() {
+            if site.domain.is_null() {
                 d.error_at(
                     at("domain"),
                     "Missing domain",
-                    "CloudFront hosting serves the issuer at https://<domain>: set `domain`.",
+                    "CloudFront hosting serves at https://<domain>: set `domain`.",
                 );
             }
-            if config.route53_zone_id.is_null() {
+            if site.route53_zone_id.is_null() {
                 d.error_at(
                     at("route53_zone_id"),
                     "Missing hosted zone",
@@ -532,27 +627,49 @@ pub fn validate(config: &IssuerModel) -> Diagnostics {
         }
         Some(Hosting::S3) => {
             for (attr, set) in [
-                ("domain", !config.domain.is_null()),
-                ("route53_zone_id", !config.route53_zone_id.is_null()),
-                ("price_class", !config.price_class.is_null()),
+                ("domain", site.domain.is_known()),
+                ("route53_zone_id", site.route53_zone_id.is_known()),
+                ("price_class", site.price_class.is_known()),
             ] {
                 if set {
                     d.error_at(
                         at(attr),
                         "Not used with S3 hosting",
-                        format!("`{attr}` applies to CloudFront hosting only; with hosting = \"s3\" the issuer is the bucket's own HTTPS URL. Remove it."),
+                        format!("`{attr}` applies to CloudFront hosting only; with hosting = \"s3\" the URL is the bucket's own HTTPS URL. Remove it."),
                     );
                 }
             }
         }
         None => {}
     }
-    if let Some(tags) = config.tags.known() {
-        // The bucket carries the most tags of our own (see `bucket_tags`).
-        let own = own_bucket_tags(hosting, !config.route53_zone_id.is_null());
+    if let Some(tags) = site.tags.known() {
+        let own = super::parts::bucket::own_tags(hosting, !site.route53_zone_id.is_null(), shared);
         check_tags(tags, own, &mut d);
     }
     d
+}
+
+/// An issuer on a host takes the host's site settings; only its own tags
+/// are checked (its IAM OIDC provider carries `irsa:name` and `irsa:host`).
+fn check_on_host(config: &IssuerModel, d: &mut Diagnostics) {
+    let set = |v: bool, attr: &str, d: &mut Diagnostics| {
+        if v {
+            d.error_at(
+                AttrPath::root(attr),
+                "Conflicts with host",
+                format!("`{attr}` is the host's on an issuer with `host`; set it on the irsa_issuer_host, or remove `host`."),
+            );
+        }
+    };
+    // Unknown values are checked once known.
+    set(config.domain.is_known(), "domain", d);
+    set(config.route53_zone_id.is_known(), "route53_zone_id", d);
+    set(config.hosting.is_known(), "hosting", d);
+    set(config.price_class.is_known(), "price_class", d);
+    set(config.cache_ttl.is_known(), "cache_ttl", d);
+    if let Some(tags) = config.tags.known() {
+        check_tags(tags, 2, d);
+    }
 }
 
 /// CloudFront hosting needs ACM certificates in us-east-1 and CloudFront's
@@ -568,49 +685,71 @@ pub fn check_hosting_partition(hosting: Hosting, partition: Partition) -> Result
     Ok(())
 }
 
-impl Config {
-    /// The values of a plan or state: every argument known, defaults in place.
-    pub fn from_model(m: &IssuerModel) -> Result<Config, Diagnostics> {
-        let hosting = m.hosting_mode();
-        let jwks = oidc::parse_jwks(m.jwks.known().map(Json::as_str).unwrap_or_default()).map_err(
-            |e| Diagnostic::error("Invalid JWKS", e.to_string()).at(AttrPath::root("jwks")),
-        )?;
-        let cache_ttl = match m.cache_ttl.known() {
-            Some(TtlModel {
-                min: Tf::Known(min),
-                default: Tf::Known(default),
-                max: Tf::Known(max),
-            }) => Ttl {
-                min: *min,
-                default: *default,
-                max: *max,
-            },
-            _ => DEFAULT_TTL,
-        };
+impl Site {
+    /// The site the attributes `s` describe (defaults in place).
+    pub(crate) fn of(name: &str, s: &SiteState, shared: bool) -> Site {
+        let hosting = s.hosting_mode();
         let flag = |v: &Tf<bool>| v.known() == Some(&true);
-        Ok(Config {
-            name: m.name.as_deref().unwrap_or_default().to_string(),
+        Site {
+            name: name.to_string(),
             hosting,
-            domain: m.domain.known().cloned(),
-            route53_zone_id: m.route53_zone_id.known().cloned(),
-            jwks,
-            client_ids: m.client_ids.known_items().unwrap_or_default(),
-            thumbprints: m.thumbprints.known_items().unwrap_or_default(),
-            price_class: m
+            domain: s.domain.known().cloned(),
+            route53_zone_id: s.route53_zone_id.known().cloned(),
+            price_class: s
                 .price_class
                 .known()
                 .copied()
                 .filter(|_| hosting == Hosting::CloudFront),
-            cache_ttl,
+            cache_ttl: ttl_of(&s.cache_ttl),
+            force_destroy: flag(&s.force_destroy),
+            wait_for_deployment: flag(&s.wait_for_deployment),
+            tags: s.tags.known_entries().unwrap_or_default(),
+            shared,
+        }
+    }
+}
+
+/// The TTLs an attribute holds, else the defaults.
+fn ttl_of(t: &Tf<TtlModel>) -> Ttl {
+    match t.known() {
+        Some(TtlModel {
+            min: Tf::Known(min),
+            default: Tf::Known(default),
+            max: Tf::Known(max),
+        }) => Ttl {
+            min: *min,
+            default: *default,
+            max: *max,
+        },
+        _ => DEFAULT_TTL,
+    }
+}
+
+impl Config {
+    /// The values of a plan or state: every argument known, defaults in place.
+    pub fn from_model(m: &IssuerModel) -> Result<Config, Diagnostics> {
+        let jwks = oidc::parse_jwks(m.jwks.known().map(Json::as_str).unwrap_or_default()).map_err(
+            |e| Diagnostic::error("Invalid JWKS", e.to_string()).at(AttrPath::root("jwks")),
+        )?;
+        let flag = |v: &Tf<bool>| v.known() == Some(&true);
+        let name = m.name.as_deref().unwrap_or_default().to_string();
+        let tags = m.tags.known_entries().unwrap_or_default();
+        let site_name = m.host.known().cloned().unwrap_or_else(|| name.clone());
+        let site = Site::of(&site_name, &m.site_state(), m.host.is_known());
+        Ok(Config {
+            name,
+            site,
+            path: m.path.known().cloned().filter(|_| m.host.is_known()),
+            jwks,
+            client_ids: m.client_ids.known_items().unwrap_or_default(),
+            thumbprints: m.thumbprints.known_items().unwrap_or_default(),
             key_retention: m
                 .key_retention
                 .known()
                 .map(GoDuration::duration)
                 .unwrap_or_default(),
-            force_destroy: flag(&m.force_destroy),
-            wait_for_deployment: flag(&m.wait_for_deployment),
             adopt_existing_oidc_provider: flag(&m.adopt_existing_oidc_provider),
-            tags: m.tags.known_entries().unwrap_or_default(),
+            tags,
         })
     }
 }
@@ -668,11 +807,11 @@ mod tests {
     #[test]
     fn a_good_config_passes_and_gets_defaults() {
         let c = planned(&base(vec![]));
-        assert_eq!(c.hosting, Hosting::CloudFront);
+        assert_eq!(c.site.hosting, Hosting::CloudFront);
         assert_eq!(c.client_ids, vec!["sts.amazonaws.com"]);
-        assert_eq!(c.cache_ttl, DEFAULT_TTL);
+        assert_eq!(c.site.cache_ttl, DEFAULT_TTL);
         assert_eq!(c.key_retention, Duration::from_secs(86400));
-        assert!(c.wait_for_deployment && !c.force_destroy);
+        assert!(c.site.wait_for_deployment && !c.site.force_destroy);
         // The schema says what the plan applies.
         let b = IssuerModel::block();
         let desc = |a: &str| b.find_attribute(a).unwrap().description.clone();
@@ -682,7 +821,11 @@ mod tests {
             desc("key_retention")
         );
         assert!(desc("client_ids").ends_with("Default: `[\"sts.amazonaws.com\"]`."));
-        assert!(desc("cache_ttl").ends_with("Default: `{ default = 3600, max = 86400, min = 0 }`."));
+        assert!(
+            desc("cache_ttl").contains("Default: `{ min = 0, default = 3600, max = 86400 }`"),
+            "{}",
+            desc("cache_ttl")
+        );
     }
 
     #[test]
@@ -853,6 +996,75 @@ mod tests {
     }
 
     #[test]
+    fn an_issuer_on_a_host_takes_the_host_s_site_and_a_path() {
+        let on_host = |extra: Vec<(&str, Value)>| {
+            let mut attrs = vec![
+                ("host", Value::string("platform")),
+                ("domain", Value::Null),
+                ("route53_zone_id", Value::Null),
+            ];
+            attrs.extend(extra);
+            validate(&base(attrs))
+        };
+        assert!(on_host(vec![]).is_empty(), "{:?}", on_host(vec![]));
+        for attr in ["domain", "route53_zone_id"] {
+            let d = on_host(vec![(
+                attr,
+                Value::string(if attr == "domain" {
+                    "oidc.example.com"
+                } else {
+                    "Z0123"
+                }),
+            )]);
+            assert_eq!(paths(&d), vec![attr.to_string()], "{d:?}");
+        }
+        let d = on_host(vec![
+            ("hosting", Value::string("s3")),
+            ("price_class", Value::string("PriceClass_All")),
+        ]);
+        assert_eq!(paths(&d), vec!["hosting", "price_class"]);
+        let longest = format!("{}/{}/c", "a".repeat(63), "b".repeat(62));
+        assert_eq!(longest.len(), MAX_PATH_LEN);
+        for good in ["prod-a", "eu/prod-a", "a/b/c-1", &longest] {
+            assert!(check_path(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/a",
+            "a/",
+            "a//b",
+            "a/./b",
+            "..",
+            "A",
+            "a.b",
+            "a_b",
+            "-a",
+            &"a".repeat(MAX_PATH_LEN + 1),
+        ] {
+            assert!(check_path(bad).is_err(), "{bad:?} must be refused");
+            let d = on_host(vec![("path", Value::string(bad))]);
+            assert_eq!(paths(&d), vec!["path"], "{bad:?}: {d:?}");
+        }
+        let d = validate(&base(vec![("path", Value::string("a"))]));
+        assert_eq!(paths(&d), vec!["path"], "a path needs a host");
+        let cfg = planned(&base(vec![
+            ("host", Value::string("platform")),
+            ("domain", Value::Null),
+            ("route53_zone_id", Value::Null),
+            ("path", Value::string("eu/prod")),
+        ]));
+        assert!(cfg.site.shared && cfg.site.name == "platform");
+        assert_eq!(cfg.path.as_deref(), Some("eu/prod"));
+        let tags = desired_issuer_tags(&cfg);
+        assert_eq!(tags.get("irsa:host").map(String::as_str), Some("platform"));
+        assert_eq!(tags.get("irsa:name").map(String::as_str), Some("prod"));
+    }
+
+    fn desired_issuer_tags(cfg: &Config) -> BTreeMap<String, String> {
+        super::super::desired::issuer_tags(cfg)
+    }
+
+    #[test]
     fn private_key_material_is_never_echoed() {
         let d = validate(&base(vec![(
             "jwks",
@@ -923,6 +1135,26 @@ mod tests {
             ("jwks", Value::unknown()),
             ("name", Value::unknown()),
             ("client_ids", Value::unknown()),
+        ]));
+        assert!(d.is_empty(), "{d:?}");
+        // A module's `host = var.host` with `domain = var.host == null ? ... : null`:
+        // nothing is decided while the host is unknown, nor is an unknown
+        // domain a conflict once it is known.
+        let d = validate(&base(vec![
+            ("host", Value::unknown()),
+            ("domain", Value::unknown()),
+        ]));
+        assert!(d.is_empty(), "{d:?}");
+        let d = validate(&base(vec![
+            ("host", Value::string("platform")),
+            ("domain", Value::unknown()),
+            ("route53_zone_id", Value::unknown()),
+        ]));
+        assert!(d.is_empty(), "{d:?}");
+        let d = validate(&base(vec![
+            ("hosting", Value::string("s3")),
+            ("domain", Value::unknown()),
+            ("route53_zone_id", Value::Null),
         ]));
         assert!(d.is_empty(), "{d:?}");
     }

@@ -8,12 +8,15 @@ use tfplugin::{Ctx, Diagnostics, Tf};
 
 use super::checks;
 use super::desired::{self, Retained};
-use super::model::{Config, Hosting, IssuerModel, RetainedKeyModel, DEFAULT_PRICE_CLASS};
+use super::model::{
+    Config, Hosting, IssuerModel, RetainedKeyModel, Site, TtlModel, DEFAULT_PRICE_CLASS,
+    DEFAULT_TTL,
+};
 use super::parts::{distribution, Aws};
 use super::private::Private;
-use super::{
-    clear_cloudfront_attrs, distribution_missing, set_document_attrs, set_issuer_attrs, OidcIssuer,
-};
+use super::site::{SiteModel, SiteState};
+use super::{aws_clients, aws_identity, on_host, set_document_attrs, set_issuer_attrs, OidcIssuer};
+use crate::provider::ProviderState;
 
 pub(super) async fn plan(
     issuer: &OidcIssuer,
@@ -33,8 +36,8 @@ pub(super) async fn plan(
         // Wait for the values; what they decide may change.
         return Ok(());
     }
+    conditional_defaults(&mut plan.planned, &plan.config);
     let cfg = Config::from_model(&plan.planned)?;
-    conditional_defaults(&mut plan.planned, &cfg);
     match (plan.kind, plan.prior.as_ref()) {
         (PlanKind::Update, Some(prior)) => {
             plan_update(&mut plan.planned, prior, &cfg, plan.private.as_ref());
@@ -42,6 +45,9 @@ pub(super) async fn plan(
         }
         _ => {
             plan_create(&mut plan.planned, &cfg);
+            if cfg.site.shared {
+                return plan_on_host(issuer, ctx, &mut plan.planned, &cfg).await;
+            }
             checks_before_create(issuer, ctx, &cfg, plan.prior.is_none()).await
         }
     }
@@ -49,12 +55,12 @@ pub(super) async fn plan(
 
 /// Defaults that depend on other attributes or on the prior state (an
 /// update keeps the prior value of an attribute left out, `keep`).
-fn conditional_defaults(planned: &mut IssuerModel, cfg: &Config) {
-    planned.price_class = match cfg.hosting {
-        Hosting::S3 => Tf::Null,
-        Hosting::CloudFront if !planned.price_class.is_known() => Tf::Known(DEFAULT_PRICE_CLASS),
-        Hosting::CloudFront => planned.price_class.clone(),
-    };
+fn conditional_defaults(planned: &mut IssuerModel, config: &IssuerModel) {
+    if !planned.host.is_null() {
+        on_host_defaults(planned);
+    } else {
+        standalone_defaults(planned, config);
+    }
     // No thumbprints configured: IAM keeps (and on real AWS fills in) its
     // own, which we leave alone rather than fight.
     if !planned.thumbprints.is_known() {
@@ -64,28 +70,93 @@ fn conditional_defaults(planned: &mut IssuerModel, cfg: &Config) {
     if planned.adopt_existing_oidc_provider.is_unknown() {
         planned.adopt_existing_oidc_provider = Tf::Known(false);
     }
-    planned.id = Tf::Known(cfg.name.clone());
+    planned.id = planned.name.clone();
 }
 
-/// The partition always (a replacement too); the zone and the account's
-/// Block Public Access only for a new issuer.
+/// On a host: the path defaults to the name; hosting and cache TTLs are
+/// the host's, known once the issuer is made (kept after).
+fn on_host_defaults(planned: &mut IssuerModel) {
+    if planned.path.is_unknown() || planned.path.is_null() {
+        planned.path = planned.name.clone();
+    }
+    planned.price_class = Tf::Null;
+}
+
+/// A standalone issuer: its site's defaults; it has no path.
+fn standalone_defaults(planned: &mut IssuerModel, config: &IssuerModel) {
+    let config = config.site_state();
+    planned.with_site(|site| site_defaults(site, &config));
+    planned.path = Tf::Null;
+}
+
+/// A site: the configuration's values, else the defaults; a value changed
+/// out of band (a price class) is put back.
+pub(crate) fn site_defaults(planned: &mut SiteState, config: &SiteState) {
+    planned.hosting = match &config.hosting {
+        Tf::Null => Tf::Known(Hosting::CloudFront),
+        h => h.clone(),
+    };
+    planned.cache_ttl = match &config.cache_ttl {
+        Tf::Null => Tf::Known(TtlModel::from(DEFAULT_TTL)),
+        t => t.clone(),
+    };
+    planned.price_class = match planned.hosting_mode() {
+        Hosting::S3 => Tf::Null,
+        Hosting::CloudFront if config.price_class.is_null() => Tf::Known(DEFAULT_PRICE_CLASS),
+        Hosting::CloudFront => config.price_class.clone(),
+    };
+    if planned.hosting_mode() == Hosting::S3 {
+        planned.clear_cloudfront();
+    }
+}
+
+/// A standalone issuer's site (a host checks its own).
 async fn checks_before_create(
     issuer: &OidcIssuer,
     ctx: &Ctx,
     cfg: &Config,
     new: bool,
 ) -> Result<(), Diagnostics> {
-    if cfg.hosting == Hosting::CloudFront {
-        let clients = issuer.clients().await?;
-        checks::partition(&clients, cfg)?;
+    check_new_site(&issuer.provider, ctx, &cfg.site, new).await
+}
+
+/// A new issuer on a host that exists: its URL known now, its path free.
+async fn plan_on_host(
+    issuer: &OidcIssuer,
+    ctx: &Ctx,
+    planned: &mut IssuerModel,
+    cfg: &Config,
+) -> Result<(), Diagnostics> {
+    let clients = aws_clients(&issuer.provider).await?;
+    let id = aws_identity(&clients).await?;
+    let aws = Aws {
+        ctx,
+        clients: &clients,
+        id: &id,
+    };
+    on_host::plan_create(&aws, planned, cfg).await
+}
+
+/// What a site to make needs, known before apply: the partition always (a
+/// replacement too); the zone and the account's Block Public Access only
+/// when the resource is new.
+pub(crate) async fn check_new_site(
+    provider: &ProviderState,
+    ctx: &Ctx,
+    site: &Site,
+    new: bool,
+) -> Result<(), Diagnostics> {
+    if site.hosting == Hosting::CloudFront {
+        let clients = aws_clients(provider).await?;
+        checks::partition(&clients, site)?;
     }
     if !new {
         return Ok(());
     }
-    let clients = issuer.clients().await?;
-    checks::zone(ctx, &clients, cfg).await?;
-    if cfg.hosting == Hosting::S3 {
-        let id = issuer.aws_identity(&clients).await?;
+    let clients = aws_clients(provider).await?;
+    checks::zone(ctx, &clients, site).await?;
+    if site.hosting == Hosting::S3 {
+        let id = aws_identity(&clients).await?;
         checks::account_public_access(&Aws {
             ctx,
             clients: &clients,
@@ -105,9 +176,6 @@ fn plan_create(planned: &mut IssuerModel, cfg: &Config) {
     if let Some(issuer) = desired::issuer_url_from_config(cfg) {
         set_issuer_attrs(planned, &issuer, published, cfg);
     }
-    if cfg.hosting == Hosting::S3 {
-        clear_cloudfront_attrs(planned);
-    }
 }
 
 fn plan_update(
@@ -116,9 +184,6 @@ fn plan_update(
     cfg: &Config,
     private: Option<&Private>,
 ) {
-    if cfg.hosting == Hosting::S3 {
-        clear_cloudfront_attrs(planned);
-    }
     let now = time::OffsetDateTime::now_utc();
     let previous = prior
         .published_jwks
@@ -163,11 +228,25 @@ fn plan_update(
         // Deleted out of band: recreated with the same ARN.
         planned.oidc_provider_arn = Tf::unknown();
     }
+    if !cfg.site.shared {
+        let prior = prior.site_state();
+        planned.with_site(|site| plan_site_update(site, &prior, &cfg.site, private));
+    }
+}
+
+/// A site's update: the settings as they should be (refresh recorded what
+/// they are), and parts refresh found gone planned anew.
+pub(crate) fn plan_site_update(
+    planned: &mut SiteState,
+    prior: &SiteState,
+    site: &Site,
+    private: Option<&Private>,
+) {
     let (Some(private), Some(bucket)) = (private, prior.bucket.as_deref()) else {
         return;
     };
     let id = private.identity();
-    match cfg.hosting {
+    match site.hosting {
         Hosting::CloudFront => {
             if let (Some(dist_id), Some(oac), Some(cert), Some(dist_domain)) = (
                 prior.distribution_id.as_deref(),
@@ -176,7 +255,7 @@ fn plan_update(
                 prior.distribution_domain_name.as_deref(),
             ) {
                 let spec = desired::distribution_spec(
-                    cfg,
+                    site,
                     bucket,
                     &id,
                     oac,
@@ -184,43 +263,48 @@ fn plan_update(
                     &private.caller_reference,
                 );
                 planned.distribution_settings =
-                    Tf::Known(desired::distribution_settings(&spec, &[]));
+                    Tf::Known(desired::distribution_settings(&spec, &[], site.shared));
                 let arn = distribution::arn(&id, dist_id);
                 let policy = desired::cloudfront_bucket_policy(bucket, &id, &arn);
-                planned.bucket_settings = Tf::Known(desired::bucket_settings(cfg.hosting, &policy));
-                let domain = cfg.domain.as_deref().unwrap_or_default();
+                planned.bucket_settings =
+                    Tf::Known(desired::bucket_settings(site.hosting, &policy));
+                let domain = site.domain.as_deref().unwrap_or_default();
                 planned.dns_records = Tf::Known(desired::dns_records(
                     domain,
                     dist_domain,
                     &private.validation_records(),
                 ));
             }
-            if prior.origin_access_control_id.is_null() && prior.distribution_id.is_known() {
-                // Deleted out of band (Read found it gone): a new one, and
-                // the distribution pointed at it.
-                planned.origin_access_control_id = Tf::unknown();
-                planned.distribution_settings = Tf::unknown();
-            }
-            if prior.certificate_arn.is_null() && prior.distribution_id.is_known() {
-                // Deleted out of band (Read found it gone): a new one, with
-                // validation records of its own, attached to the distribution.
-                planned.certificate_arn = Tf::unknown();
-                planned.distribution_settings = Tf::unknown();
-                planned.dns_records = Tf::unknown();
-            }
-            if distribution_missing(prior) {
-                // Deleted out of band: a new one gets a new ID and domain.
-                planned.distribution_id = Tf::unknown();
-                planned.distribution_domain_name = Tf::unknown();
-                planned.distribution_settings = Tf::unknown();
-                planned.bucket_settings = Tf::unknown();
-                planned.dns_records = Tf::unknown();
-            }
+            plan_parts_found_gone(planned, prior);
         }
         Hosting::S3 => {
-            let policy = desired::public_bucket_policy(bucket, &id);
-            planned.bucket_settings = Tf::Known(desired::bucket_settings(cfg.hosting, &policy));
+            let policy = desired::public_bucket_policy(bucket, &id, site.shared);
+            planned.bucket_settings = Tf::Known(desired::bucket_settings(site.hosting, &policy));
         }
+    }
+}
+
+/// Parts refresh found deleted out of band get new IDs and settings.
+fn plan_parts_found_gone(planned: &mut SiteState, prior: &SiteState) {
+    if prior.origin_access_control_id.is_null() && prior.distribution_id.is_known() {
+        // A new OAC, and the distribution pointed at it.
+        planned.origin_access_control_id = Tf::unknown();
+        planned.distribution_settings = Tf::unknown();
+    }
+    if prior.certificate_arn.is_null() && prior.distribution_id.is_known() {
+        // A new certificate, with validation records of its own, attached
+        // to the distribution.
+        planned.certificate_arn = Tf::unknown();
+        planned.distribution_settings = Tf::unknown();
+        planned.dns_records = Tf::unknown();
+    }
+    if prior.distribution_missing() {
+        // A new distribution gets a new ID and domain.
+        planned.distribution_id = Tf::unknown();
+        planned.distribution_domain_name = Tf::unknown();
+        planned.distribution_settings = Tf::unknown();
+        planned.bucket_settings = Tf::unknown();
+        planned.dns_records = Tf::unknown();
     }
 }
 
@@ -275,8 +359,8 @@ mod tests {
         let mut m = config.clone();
         m.apply_defaults(&config);
         m.mark_unknown_computed(&config, false);
+        conditional_defaults(&mut m, &config);
         let cfg = Config::from_model(&m).unwrap();
-        conditional_defaults(&mut m, &cfg);
         (m, cfg)
     }
 
@@ -340,7 +424,7 @@ mod tests {
         m.oidc_provider_arn = Tf::Known("arn:aws:iam::123456789012:oidc-provider/x".into());
         m.bucket_settings = Tf::Known(desired::bucket_settings(
             hosting,
-            &desired::public_bucket_policy(&bucket, &id),
+            &desired::public_bucket_policy(&bucket, &id, false),
         ));
         m.null_unknown_computed();
         (m, Private::new(&id, "irsa-prod-1".into()))

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use tfplugin::{Diagnostics, ErrorContext, Tf};
 
 use super::desired;
-use super::missing;
 use super::model::{Hosting, IssuerModel, Ttl, TtlModel};
 use super::parts::{bucket, certificate, distribution, dns, documents, oac, oidc_provider, Aws};
 use super::private::Private;
+use super::site::{missing, SiteModel, SiteState};
+use crate::aws::acm::ValidationRecord;
 use crate::aws::cloudfront::Distribution;
 use crate::aws::iam::OidcProvider;
 
@@ -23,102 +24,130 @@ pub(super) async fn refresh(
     let Some(bucket_name) = state.bucket.known().cloned() else {
         return Ok(None);
     };
-    let hosting = state.hosting_mode();
-    let cloudfront = hosting == Hosting::CloudFront;
-    let on_cloudfront = |v: &Tf<String>| v.as_deref().filter(|_| cloudfront).map(str::to_string);
-    let (dist_id, cert_arn, oac_id) = (
-        on_cloudfront(&state.distribution_id),
-        on_cloudfront(&state.certificate_arn),
-        on_cloudfront(&state.origin_access_control_id),
-    );
-    let zone = state
-        .route53_zone_id
-        .as_deref()
-        .filter(|_| cloudfront)
-        .unwrap_or_default()
-        .to_string();
-    let domain = state.domain.as_deref().unwrap_or_default().to_string();
+    let mut site = state.site_state();
     let validation = private.validation_records();
     // Boxed: the joined SDK futures are too large for a worker's stack.
-    let (settings, docs, provider, dist, cert, records, oac_exists) = aws
+    let (seen, docs, provider) = aws
         .ctx
         .run(async {
             tokio::join!(
-                Box::pin(bucket::observe(aws, &bucket_name)),
-                Box::pin(documents::observe(aws, &bucket_name)),
+                Box::pin(observe_site(aws, &site, &validation)),
+                Box::pin(documents::observe(aws, &bucket_name, None)),
                 Box::pin(oidc_provider::observe(
                     aws,
                     state.oidc_provider_arn.as_deref()
                 )),
-                Box::pin(distribution::observe(aws, dist_id.as_deref())),
-                Box::pin(certificate::observe(aws, cert_arn.as_deref())),
-                Box::pin(dns::observe(aws, &zone, &domain, &validation)),
-                Box::pin(oac::observe(aws, oac_id.as_deref())),
             )
         })
         .await?;
-    let settings = settings.context("Cannot read the bucket")?;
     let docs = docs.context("Cannot read the bucket")?;
     let provider = provider.context("Cannot read the IAM OIDC provider")?;
-    let dist = dist.context("Cannot read the CloudFront distribution")?;
-    let cert = cert.context("Cannot read the certificate")?;
-    let mut records = records.context("Cannot read the DNS records")?;
-    let oac_exists = oac_exists.context("Cannot read the Origin Access Control")?;
-
-    let bucket_view = settings.zip(docs);
-    if bucket_view.is_none() && (hosting == Hosting::S3 || dist.is_none()) {
+    if !record_site(aws, &mut site, seen?, private, false).await? {
         tracing::info!(target: "irsa::oidc_issuer", bucket = %bucket_name, "issuer's bucket and distribution are gone: removing from state");
         return Ok(None);
     }
-    record_bucket(&mut state, bucket_view);
+    state.set_site_state(site);
+    state.documents = Tf::Known(docs.unwrap_or_default());
     record_provider(&mut state, provider);
-    if cert.is_none() && cert_arn.is_some() && dist.is_some() {
-        tracing::info!(target: "irsa::oidc_issuer", "the certificate is gone: it will be requested again");
-        state.certificate_arn = Tf::Null;
+    Ok(Some(state))
+}
+
+/// What refresh reads of a site: every part at once.
+pub(crate) struct SiteSeen {
+    settings: Option<BTreeMap<String, String>>,
+    dist: Option<Distribution>,
+    cert: Option<Vec<ValidationRecord>>,
+    records: Option<BTreeMap<String, String>>,
+    oac_exists: Option<bool>,
+}
+
+/// Reads every part of the site `s` records at once (one round trip); the
+/// caller runs it under the call's context, joined with its own reads.
+pub(crate) async fn observe_site(
+    aws: &Aws<'_>,
+    s: &SiteState,
+    validation: &[ValidationRecord],
+) -> Result<SiteSeen, Diagnostics> {
+    let bucket_name = s.bucket.as_deref().unwrap_or_default();
+    let cloudfront = s.hosting_mode() == Hosting::CloudFront;
+    let on_cloudfront = |v: &Tf<String>| v.as_deref().filter(|_| cloudfront).map(str::to_string);
+    let (dist_id, cert_arn, oac_id) = (
+        on_cloudfront(&s.distribution_id),
+        on_cloudfront(&s.certificate_arn),
+        on_cloudfront(&s.origin_access_control_id),
+    );
+    let zone = on_cloudfront(&s.route53_zone_id).unwrap_or_default();
+    let domain = s.domain.as_deref().unwrap_or_default();
+    let (settings, dist, cert, records, oac_exists) = tokio::join!(
+        Box::pin(bucket::observe(aws, bucket_name)),
+        Box::pin(distribution::observe(aws, dist_id.as_deref())),
+        Box::pin(certificate::observe(aws, cert_arn.as_deref())),
+        Box::pin(dns::observe(aws, &zone, domain, validation)),
+        Box::pin(oac::observe(aws, oac_id.as_deref())),
+    );
+    Ok(SiteSeen {
+        settings: settings.context("Cannot read the bucket")?,
+        dist: dist.context("Cannot read the CloudFront distribution")?,
+        cert: cert.context("Cannot read the certificate")?,
+        records: records.context("Cannot read the DNS records")?,
+        oac_exists: oac_exists.context("Cannot read the Origin Access Control")?,
+    })
+}
+
+/// Records what was seen in `s`: drift in the settings maps, a part found
+/// gone as null or `missing`. `false` when the site is gone (its bucket,
+/// and with CloudFront its distribution too).
+pub(crate) async fn record_site(
+    aws: &Aws<'_>,
+    s: &mut SiteState,
+    seen: SiteSeen,
+    private: &mut Private,
+    shared: bool,
+) -> Result<bool, Diagnostics> {
+    let cloudfront = s.hosting_mode() == Hosting::CloudFront;
+    if seen.settings.is_none() && (!cloudfront || seen.dist.is_none()) {
+        return Ok(false);
     }
-    if let Some(validation_records) = &cert {
+    s.bucket_settings = match seen.settings {
+        Some(settings) => Tf::Known(settings),
+        None => missing("bucket"),
+    };
+    if !cloudfront {
+        return Ok(true);
+    }
+    let mut records = seen.records;
+    if seen.cert.is_none() && s.certificate_arn.is_known() && seen.dist.is_some() {
+        tracing::info!(target: "irsa::oidc_issuer", "the certificate is gone: it will be requested again");
+        s.certificate_arn = Tf::Null;
+    }
+    if let Some(validation_records) = &seen.cert {
+        let recorded = private.validation_records();
         private.set_validation(validation_records);
         // Private state had other validation names (none recorded yet):
         // read again for the certificate's own, a second round trip.
-        if records.is_some() && private.validation_records() != validation {
+        if records.is_some() && private.validation_records() != recorded {
+            let zone = s.route53_zone_id.as_deref().unwrap_or_default();
+            let domain = s.domain.as_deref().unwrap_or_default();
             let again = aws
                 .ctx
                 .run(dns::observe(
                     aws,
-                    &zone,
-                    &domain,
+                    zone,
+                    domain,
                     &private.validation_records(),
                 ))
                 .await?;
             records = again.context("Cannot read the DNS records")?;
         }
     }
-    if cloudfront {
-        record_distribution(&mut state, dist, oac_exists, records);
-    }
-    Ok(Some(state))
-}
-
-fn record_bucket(
-    state: &mut IssuerModel,
-    view: Option<(BTreeMap<String, String>, BTreeMap<String, String>)>,
-) {
-    match view {
-        Some((settings, docs)) => {
-            state.bucket_settings = Tf::Known(settings);
-            state.documents = Tf::Known(docs);
-        }
-        None => {
-            state.bucket_settings = missing("bucket");
-            state.documents = Tf::Known(BTreeMap::new());
-        }
-    }
+    record_distribution(s, seen.dist, seen.oac_exists, records, shared);
+    Ok(true)
 }
 
 /// IAM keeps client IDs and thumbprints as sets: the configured order is
 /// kept when IAM holds the same items. Only thumbprints the user manages
 /// are compared.
-fn record_provider(state: &mut IssuerModel, provider: Option<OidcProvider>) {
+pub(super) fn record_provider(state: &mut IssuerModel, provider: Option<OidcProvider>) {
     let Some(p) = provider else {
         state.oidc_provider_arn = Tf::Null;
         return;
@@ -143,32 +172,33 @@ fn record_provider(state: &mut IssuerModel, provider: Option<OidcProvider>) {
 }
 
 fn record_distribution(
-    state: &mut IssuerModel,
+    s: &mut SiteState,
     dist: Option<Distribution>,
     oac_exists: Option<bool>,
     records: Option<BTreeMap<String, String>>,
+    shared: bool,
 ) {
     let Some(d) = dist else {
-        state.distribution_settings = missing("distribution");
+        s.distribution_settings = missing("distribution");
         return;
     };
-    state.distribution_domain_name = Tf::Known(d.domain_name.clone());
-    state.price_class = tfplugin::model::TfType::from_value(
+    s.distribution_domain_name = Tf::Known(d.domain_name.clone());
+    s.price_class = tfplugin::model::TfType::from_value(
         &tfplugin::Value::string(d.spec.price_class.clone()),
         &tfplugin::AttrPath::root("price_class"),
     )
     .map_or(Tf::Null, Tf::Known);
-    state.cache_ttl = Tf::Known(TtlModel::from(Ttl {
+    s.cache_ttl = Tf::Known(TtlModel::from(Ttl {
         min: d.spec.min_ttl,
         default: d.spec.default_ttl,
         max: d.spec.max_ttl,
     }));
-    state.distribution_settings = Tf::Known(distribution::settings(&d));
+    s.distribution_settings = Tf::Known(distribution::settings(&d, shared));
     if oac_exists == Some(false) {
         tracing::info!(target: "irsa::oidc_issuer", "the Origin Access Control is gone: it will be made again");
-        state.origin_access_control_id = Tf::Null;
+        s.origin_access_control_id = Tf::Null;
     }
     if let Some(records) = records {
-        state.dns_records = Tf::Known(records);
+        s.dns_records = Tf::Known(records);
     }
 }

@@ -2,17 +2,18 @@
 //! settings are put back, new keys are published (and the cached documents
 //! invalidated), and the IAM OIDC provider follows the configuration.
 //! Each step runs only when its part differs between the prior state (what
-//! refresh found) and the plan.
+//! refresh found) and the plan. `update_site` is the site's share, which an
+//! `irsa_issuer_host` runs too.
 
 use tfplugin::resource::{Failed, Outcome, Saved};
 use tfplugin::{Diagnostics, ErrorContext, Model, Tf};
 
 use super::checks;
 use super::desired;
-use super::model::{Config, Hosting, IssuerModel};
+use super::model::{Config, Hosting, IssuerModel, Site};
 use super::parts::{bucket, certificate, distribution, dns, documents, oac, oidc_provider, Aws};
 use super::private::Private;
-use super::{bucket_missing, distribution_missing};
+use super::site::{SiteModel, SiteState};
 
 /// The new state, or the failure with the bookkeeping known by then (the
 /// prior state stays: the parts already changed are in AWS, and a refresh
@@ -52,72 +53,97 @@ async fn steps(
     private: &mut Private,
 ) -> Result<(), Diagnostics> {
     let bucket = prior.bucket.as_deref().unwrap_or_default().to_string();
-    let cloudfront = cfg.hosting == Hosting::CloudFront;
-    let bucket_remade = remake_bucket(aws, cfg, prior, &bucket).await?;
-    if cloudfront && distribution_missing(prior) {
-        remake_distribution(aws, cfg, state, &bucket, private).await?;
-    }
-    if bucket_remade || prior.bucket_settings != state.bucket_settings {
-        put_bucket_settings(aws, cfg, state, &bucket).await?;
-    }
-    if prior.tags != state.tags && !bucket_remade {
-        bucket::put_tags(aws, cfg, &bucket).await?;
-    }
-    if cloudfront {
-        reconcile_cloudfront(aws, cfg, prior, state, &bucket, private).await?;
-    }
+    let mut site = state.site_state();
+    let result = Box::pin(update_site(
+        aws,
+        &cfg.site,
+        &prior.site_state(),
+        &mut site,
+        private,
+    ))
+    .await;
+    state.set_site_state(site);
+    let bucket_remade = result?;
     if bucket_remade || prior.documents != state.documents {
         publish(aws, cfg, prior, state, &bucket).await?;
     }
-    reconcile_oidc_provider(aws, cfg, prior, state).await?;
+    reconcile_oidc_provider(aws, cfg, prior, state).await
+}
+
+/// The site's share of an update; `true` when its bucket was made again
+/// (its documents must be written again).
+pub(crate) async fn update_site(
+    aws: &Aws<'_>,
+    site: &Site,
+    prior: &SiteState,
+    state: &mut SiteState,
+    private: &mut Private,
+) -> Result<bool, Diagnostics> {
+    let bucket = prior.bucket.as_deref().unwrap_or_default().to_string();
+    let cloudfront = site.hosting == Hosting::CloudFront;
+    let bucket_remade = remake_bucket(aws, site, prior, &bucket).await?;
+    if cloudfront && prior.distribution_missing() {
+        remake_distribution(aws, site, state, &bucket, private).await?;
+    }
+    if bucket_remade || prior.bucket_settings != state.bucket_settings {
+        put_bucket_settings(aws, site, state, &bucket).await?;
+    }
+    // A host's bucket tags also carry its cache TTLs.
+    let retag = prior.tags != state.tags || (site.shared && prior.cache_ttl != state.cache_ttl);
+    if retag && !bucket_remade {
+        bucket::put_tags(aws, site, &bucket).await?;
+    }
+    if cloudfront {
+        reconcile_cloudfront(aws, site, prior, state, &bucket, private).await?;
+    }
     if prior.tags != state.tags {
         if let Some(cert) = prior.certificate_arn.as_deref() {
-            certificate::put_tags(aws, cfg, cert).await?;
+            certificate::put_tags(aws, site, cert).await?;
         }
     }
-    Ok(())
+    Ok(bucket_remade)
 }
 
 /// A bucket deleted out of band (the distribution still there) is made
 /// again; its settings and documents follow.
 async fn remake_bucket(
     aws: &Aws<'_>,
-    cfg: &Config,
-    prior: &IssuerModel,
+    site: &Site,
+    prior: &SiteState,
     bucket: &str,
 ) -> Result<bool, Diagnostics> {
-    if !bucket_missing(prior) || bucket.is_empty() {
+    if !prior.bucket_missing() || bucket.is_empty() {
         return Ok(false);
     }
     bucket::create(aws, bucket)
         .await
         .context("Cannot create the bucket again")?;
-    bucket::put_tags(aws, cfg, bucket).await?;
+    bucket::put_tags(aws, site, bucket).await?;
     Ok(true)
 }
 
 async fn put_bucket_settings(
     aws: &Aws<'_>,
-    cfg: &Config,
-    state: &IssuerModel,
+    site: &Site,
+    state: &SiteState,
     bucket: &str,
 ) -> Result<(), Diagnostics> {
-    if cfg.hosting == Hosting::S3 {
+    if site.hosting == Hosting::S3 {
         // A denial to come from the account's setting fails fast.
         checks::account_public_access(aws).await?;
     }
-    bucket::configure(aws, cfg, bucket).await?;
-    let policy = match (cfg.hosting, state.distribution_id.as_deref()) {
+    bucket::configure(aws, site, bucket).await?;
+    let policy = match (site.hosting, state.distribution_id.as_deref()) {
         (Hosting::CloudFront, Some(d)) => Some(desired::cloudfront_bucket_policy(
             bucket,
             aws.id,
             &distribution::arn(aws.id, d),
         )),
-        (Hosting::S3, _) => Some(desired::public_bucket_policy(bucket, aws.id)),
+        (Hosting::S3, _) => Some(desired::public_bucket_policy(bucket, aws.id, site.shared)),
         _ => None,
     };
     match policy {
-        Some(p) => bucket::put_policy(aws, cfg, bucket, &p).await,
+        Some(p) => bucket::put_policy(aws, site, bucket, &p).await,
         None => Ok(()),
     }
 }
@@ -126,25 +152,25 @@ async fn put_bucket_settings(
 /// one, with a new caller reference, pointed at by the DNS records.
 async fn remake_distribution(
     aws: &Aws<'_>,
-    cfg: &Config,
-    state: &mut IssuerModel,
+    site: &Site,
+    state: &mut SiteState,
     bucket: &str,
     private: &mut Private,
 ) -> Result<(), Diagnostics> {
-    let (oac, cert) = origin_and_certificate(state);
-    private.caller_reference = distribution::caller_reference(&cfg.name);
-    let d = distribution::create(aws, cfg, bucket, &oac, &cert, &private.caller_reference).await?;
+    let (oac, cert) = state.origin_and_certificate();
+    private.caller_reference = distribution::caller_reference(&site.name);
+    let d = distribution::create(aws, site, bucket, &oac, &cert, &private.caller_reference).await?;
     let policy = desired::cloudfront_bucket_policy(bucket, aws.id, &d.arn);
     state.distribution_id = Tf::Known(d.id.clone());
     state.distribution_domain_name = Tf::Known(d.domain_name.clone());
-    state.distribution_settings = Tf::Known(distribution::settings(&d));
-    state.bucket_settings = Tf::Known(desired::bucket_settings(cfg.hosting, &policy));
+    state.distribution_settings = Tf::Known(distribution::settings(&d, site.shared));
+    state.bucket_settings = Tf::Known(desired::bucket_settings(site.hosting, &policy));
     state.dns_records = Tf::Known(desired::dns_records(
-        cfg.domain.as_deref().unwrap_or_default(),
+        site.domain.as_deref().unwrap_or_default(),
         &d.domain_name,
         &private.validation_records(),
     ));
-    distribution::wait_deployed(aws, cfg, &d.id).await
+    distribution::wait_deployed(aws, site, &d.id).await
 }
 
 /// The OAC and certificate made again when refresh found them gone, the
@@ -152,30 +178,28 @@ async fn remake_distribution(
 /// records.
 async fn reconcile_cloudfront(
     aws: &Aws<'_>,
-    cfg: &Config,
-    prior: &IssuerModel,
-    state: &mut IssuerModel,
+    site: &Site,
+    prior: &SiteState,
+    state: &mut SiteState,
     bucket: &str,
     private: &mut Private,
 ) -> Result<(), Diagnostics> {
     let Some(dist_id) = state.distribution_id.known().cloned() else {
         return Ok(());
     };
-    let was_missing = distribution_missing(prior);
+    let was_missing = prior.distribution_missing();
     // An OAC refresh found gone (detached, then deleted) is made again.
     let oac_remade = prior.origin_access_control_id.is_null() && !was_missing;
     if oac_remade {
-        let oac = oac::create(aws, &cfg.name).await;
-        state.origin_access_control_id = Tf::Known(tfplugin::ErrorContext::context(
-            oac,
-            "Cannot create the Origin Access Control again",
-        )?);
+        let oac = oac::create(aws, &site.name).await;
+        state.origin_access_control_id =
+            Tf::Known(oac.context("Cannot create the Origin Access Control again")?);
     }
     // A certificate refresh found gone (replaced on the distribution, then
     // deleted) is requested, validated and attached again.
     let cert_remade = prior.certificate_arn.is_null() && !was_missing;
     if cert_remade {
-        remake_certificate(aws, cfg, state, private).await?;
+        remake_certificate(aws, site, state, private).await?;
     }
     let drifted = oac_remade
         || cert_remade
@@ -183,10 +207,10 @@ async fn reconcile_cloudfront(
         || prior.price_class != state.price_class
         || prior.cache_ttl != state.cache_ttl;
     if drifted && !was_missing {
-        let (oac, cert) = origin_and_certificate(state);
+        let (oac, cert) = state.origin_and_certificate();
         let d = distribution::reconcile(
             aws,
-            cfg,
+            site,
             &dist_id,
             bucket,
             &oac,
@@ -195,12 +219,12 @@ async fn reconcile_cloudfront(
         )
         .await?;
         if state.distribution_settings.is_unknown() {
-            state.distribution_settings = Tf::Known(distribution::settings(&d));
+            state.distribution_settings = Tf::Known(distribution::settings(&d, site.shared));
         }
-        distribution::wait_deployed(aws, cfg, &dist_id).await?;
+        distribution::wait_deployed(aws, site, &dist_id).await?;
     }
     if prior.tags != state.tags {
-        distribution::put_tags(aws, cfg, &dist_id).await?;
+        distribution::put_tags(aws, site, &dist_id).await?;
     }
     if prior.dns_records != state.dns_records {
         let dist_domain = state
@@ -208,7 +232,7 @@ async fn reconcile_cloudfront(
             .as_deref()
             .unwrap_or_default()
             .to_string();
-        dns::reconcile(aws, cfg, &dist_domain, &private.validation_records()).await?;
+        dns::reconcile(aws, site, &dist_domain, &private.validation_records()).await?;
     }
     Ok(())
 }
@@ -218,8 +242,8 @@ async fn reconcile_cloudfront(
 /// recorded in `state` and `private` as soon as ACM names it.
 async fn remake_certificate(
     aws: &Aws<'_>,
-    cfg: &Config,
-    state: &mut IssuerModel,
+    site: &Site,
+    state: &mut SiteState,
     private: &mut Private,
 ) -> Result<(), Diagnostics> {
     let seed = format!(
@@ -227,15 +251,15 @@ async fn remake_certificate(
         private.caller_reference,
         time::OffsetDateTime::now_utc().unix_timestamp_nanos()
     );
-    let arn = aws.ctx.run(certificate::request(aws, cfg, &seed)).await?;
-    let arn = tfplugin::ErrorContext::context(arn, "Cannot request the certificate again")?;
+    let arn = aws.ctx.run(certificate::request(aws, site, &seed)).await?;
+    let arn = arn.context("Cannot request the certificate again")?;
     state.certificate_arn = Tf::Known(arn.clone());
     let records = certificate::validation_records(aws, &arn).await?;
     private.set_validation(&records);
-    certificate::issue(aws, cfg, &arn, &records).await?;
+    certificate::issue(aws, site, &arn, &records).await?;
     if state.dns_records.is_unknown() {
         state.dns_records = Tf::Known(desired::dns_records(
-            cfg.domain.as_deref().unwrap_or_default(),
+            site.domain.as_deref().unwrap_or_default(),
             state
                 .distribution_domain_name
                 .as_deref()
@@ -265,14 +289,16 @@ async fn publish(
         .unwrap_or_else(|| cfg.jwks.clone());
     documents::put(aws, cfg, bucket, issuer, &published).await?;
     match state.distribution_id.as_deref() {
-        Some(d) if cfg.hosting == Hosting::CloudFront => documents::invalidate(aws, d).await,
+        Some(d) if cfg.site.hosting == Hosting::CloudFront => {
+            documents::invalidate(aws, d, None).await
+        }
         _ => Ok(()),
     }
 }
 
 /// The IAM OIDC provider: made again when refresh found it gone, else its
 /// client IDs, thumbprints and tags as configured.
-async fn reconcile_oidc_provider(
+pub(super) async fn reconcile_oidc_provider(
     aws: &Aws<'_>,
     cfg: &Config,
     prior: &IssuerModel,
@@ -293,17 +319,8 @@ async fn reconcile_oidc_provider(
     }
 }
 
-/// The Origin Access Control and certificate the distribution is built with.
-fn origin_and_certificate(state: &IssuerModel) -> (String, String) {
-    let text = |v: &Tf<String>| v.as_deref().unwrap_or_default().to_string();
-    (
-        text(&state.origin_access_control_id),
-        text(&state.certificate_arn),
-    )
-}
-
 /// Fills the times the plan left unknown for keys this apply removes.
-fn stamp_removed_keys(
+pub(super) fn stamp_removed_keys(
     state: &mut IssuerModel,
     retention: std::time::Duration,
     now: time::OffsetDateTime,

@@ -31,6 +31,13 @@ enum Slot {
 impl Slot {
     fn hcl(self, value: &str) -> String {
         match self {
+            // The renewal window must stay below the validity.
+            Slot::Attr(a @ "certificate_validity") => {
+                format!(
+                    "{a} = {}\n  certificate_renew_before = \"1m\"",
+                    hcl_string(value)
+                )
+            }
             Slot::Attr(a) => format!("{a} = {}", hcl_string(value)),
             Slot::Timeout(op) => format!("timeouts {{\n    {op} = {}\n  }}", hcl_string(value)),
         }

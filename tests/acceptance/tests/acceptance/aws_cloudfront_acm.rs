@@ -145,6 +145,7 @@ fn spec(caller_reference: &str, oac: &str, cert: Option<&str>) -> DistributionSp
         default_ttl: 3600,
         max_ttl: 86400,
         enabled: true,
+        error_caching_min_ttl: None,
     }
 }
 

@@ -22,6 +22,7 @@ mod acc_functions;
 mod acc_hashicorp_aws;
 mod acc_identity;
 mod acc_issuer_check;
+mod acc_issuer_host;
 mod acc_json_attrs;
 mod acc_jwks;
 mod acc_module;

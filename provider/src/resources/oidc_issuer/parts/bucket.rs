@@ -5,13 +5,17 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::super::desired;
-use super::super::model::{Config, Hosting};
+use super::super::model::{Hosting, Site, Ttl};
 use super::Aws;
 use crate::aws::{retry_while, s3, AwsCallError, ErrorKind};
 use tfplugin::{Diagnostics, ErrorContext};
 
 const ZONE_TAG: &str = "irsa:route53-zone-id";
 const HOSTING_TAG: &str = "irsa:hosting";
+/// `host` on an `irsa_issuer_host`'s bucket.
+const ROLE_TAG: &str = "irsa:role";
+/// A host's cache TTLs, `min/default/max`: what its issuers publish with.
+const TTL_TAG: &str = "irsa:cache-ttl";
 
 /// How long PutBucketPolicy's AccessDenied is retried right after the
 /// bucket's public access block was relaxed (S3 hosting).
@@ -19,13 +23,48 @@ const POLICY_AFTER_ACCESS_BLOCK_PATIENCE: Duration = Duration::from_secs(120);
 
 /// The bucket's tags: the user's, `irsa:name`, and how to find the rest
 /// on import (hosting, zone).
-pub fn tags(cfg: &Config) -> BTreeMap<String, String> {
-    let mut t = desired::tags(cfg);
-    t.insert(HOSTING_TAG.into(), cfg.hosting.as_str().into());
-    if let Some(z) = &cfg.route53_zone_id {
+pub fn tags(site: &Site) -> BTreeMap<String, String> {
+    let mut t = desired::tags(site);
+    t.insert(HOSTING_TAG.into(), site.hosting.as_str().into());
+    if let Some(z) = &site.route53_zone_id {
         t.insert(ZONE_TAG.into(), z.clone());
     }
+    if site.shared {
+        t.insert(ROLE_TAG.into(), "host".into());
+        let ttl = site.cache_ttl;
+        t.insert(
+            TTL_TAG.into(),
+            format!("{}/{}/{}", ttl.min, ttl.default, ttl.max),
+        );
+    }
     t
+}
+
+/// How many tags of our own a bucket carries besides the user's.
+pub fn own_tags(hosting: Option<Hosting>, zone: bool, shared: bool) -> usize {
+    let issuer = match hosting {
+        Some(Hosting::S3) => 2,
+        _ => 2 + usize::from(zone),
+    };
+    issuer + if shared { 2 } else { 0 }
+}
+
+/// What a host's bucket tags say: its hosting and cache TTLs; `None` when
+/// the bucket is not a host's.
+pub fn host_of_tags(tags: &BTreeMap<String, String>) -> Option<(Hosting, Ttl)> {
+    if tags.get(ROLE_TAG).map(String::as_str) != Some("host") {
+        return None;
+    }
+    let (hosting, _) = hosting_of_tags(tags);
+    let ttl: Vec<i64> = tags
+        .get(TTL_TAG)?
+        .split('/')
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [min, default, max] = ttl[..] else {
+        return None;
+    };
+    Some((hosting, Ttl { min, default, max }))
 }
 
 /// What the bucket's tags say of the issuer: its hosting and zone.
@@ -54,11 +93,11 @@ pub async fn create(aws: &Aws<'_>, bucket: &str) -> Result<(), AwsCallError> {
 /// Public access block, default encryption and versioning as `desired`
 /// says for the hosting. Documents go in before this: objects written while
 /// versioning is first enabled may answer 404 for a while.
-pub async fn configure(aws: &Aws<'_>, cfg: &Config, bucket: &str) -> Result<(), Diagnostics> {
+pub async fn configure(aws: &Aws<'_>, site: &Site, bucket: &str) -> Result<(), Diagnostics> {
     let s3c = &aws.clients.s3;
     let ctx = aws.ctx;
     retry_while(ctx, settling, None, || {
-        s3::put_public_access_block(s3c, bucket, desired::public_access(cfg.hosting))
+        s3::put_public_access_block(s3c, bucket, desired::public_access(site.hosting))
     })
     .await
     .context("Cannot set the public access block")?;
@@ -74,8 +113,8 @@ pub async fn configure(aws: &Aws<'_>, cfg: &Config, bucket: &str) -> Result<(), 
     .context("Cannot enable versioning")
 }
 
-pub async fn put_tags(aws: &Aws<'_>, cfg: &Config, bucket: &str) -> Result<(), Diagnostics> {
-    let tags = tags(cfg);
+pub async fn put_tags(aws: &Aws<'_>, site: &Site, bucket: &str) -> Result<(), Diagnostics> {
+    let tags = tags(site);
     retry_while(aws.ctx, settling, None, || {
         s3::put_bucket_tags(&aws.clients.s3, bucket, &tags)
     })
@@ -89,11 +128,11 @@ pub async fn put_tags(aws: &Aws<'_>, cfg: &Config, bucket: &str) -> Result<(), D
 /// account's setting was checked before, so a denial that stays is real.
 pub async fn put_policy(
     aws: &Aws<'_>,
-    cfg: &Config,
+    site: &Site,
     bucket: &str,
     policy: &str,
 ) -> Result<(), Diagnostics> {
-    let public = cfg.hosting == Hosting::S3;
+    let public = site.hosting == Hosting::S3;
     aws.ctx
         .run(retry_while(
             aws.ctx,
@@ -152,16 +191,12 @@ pub async fn exists(aws: &Aws<'_>, bucket: &str) -> Result<bool, Diagnostics> {
         .context("Cannot read the bucket")
 }
 
-/// Keys of object versions the provider did not write.
-pub async fn foreign_objects(aws: &Aws<'_>, bucket: &str) -> Result<Vec<String>, Diagnostics> {
+/// The key of every object version (and delete marker) in the bucket.
+pub async fn object_keys(aws: &Aws<'_>, bucket: &str) -> Result<Vec<String>, Diagnostics> {
     let versions = s3::list_object_versions(&aws.clients.s3, bucket)
         .await
         .context("Cannot list the bucket")?;
-    Ok(versions
-        .into_iter()
-        .map(|v| v.key)
-        .filter(|k| k != desired::DISCOVERY_KEY && k != desired::JWKS_KEY)
-        .collect())
+    Ok(versions.into_iter().map(|v| v.key).collect())
 }
 
 /// Empties the bucket of every version and deletes it.

@@ -2,7 +2,7 @@
 //! validation record ACM checks to issue and renew it.
 
 use super::super::desired;
-use super::super::model::Config;
+use super::super::model::Site;
 use super::{dns, Aws};
 use crate::aws::acm::{self, ValidationRecord};
 use crate::aws::AwsCallError;
@@ -11,10 +11,10 @@ use tfplugin::{Diagnostics, ErrorContext};
 /// A certificate of ours left behind (an issuer dropped from state) is
 /// reused when usable; else a new one is requested with an idempotency
 /// token from `seed`, so retries of this request name the same certificate.
-pub async fn obtain(aws: &Aws<'_>, cfg: &Config, seed: &str) -> Result<String, AwsCallError> {
-    let domain = cfg.domain.clone().unwrap_or_default();
+pub async fn obtain(aws: &Aws<'_>, site: &Site, seed: &str) -> Result<String, AwsCallError> {
+    let domain = site.domain.clone().unwrap_or_default();
     if let Some(arn) =
-        acm::find_certificate_by_tag(&aws.clients.acm, &domain, desired::NAME_TAG, &cfg.name)
+        acm::find_certificate_by_tag(&aws.clients.acm, &domain, desired::NAME_TAG, &site.name)
             .await?
     {
         let usable = acm::describe_certificate(&aws.clients.acm, &arn)
@@ -24,14 +24,14 @@ pub async fn obtain(aws: &Aws<'_>, cfg: &Config, seed: &str) -> Result<String, A
             return Ok(arn);
         }
     }
-    request(aws, cfg, seed).await
+    request(aws, site, seed).await
 }
 
 /// A new certificate (the token from `seed`: a new seed, a new certificate).
-pub async fn request(aws: &Aws<'_>, cfg: &Config, seed: &str) -> Result<String, AwsCallError> {
+pub async fn request(aws: &Aws<'_>, site: &Site, seed: &str) -> Result<String, AwsCallError> {
     let token = acm::idempotency_token(&format!("{}:{seed}", aws.id.account_id));
-    let domain = cfg.domain.clone().unwrap_or_default();
-    acm::request_certificate(&aws.clients.acm, &domain, &token, &desired::tags(cfg)).await
+    let domain = site.domain.clone().unwrap_or_default();
+    acm::request_certificate(&aws.clients.acm, &domain, &token, &desired::tags(site)).await
 }
 
 /// The validation records, once ACM has published them.
@@ -48,11 +48,11 @@ pub async fn validation_records(
 /// the certificate.
 pub async fn issue(
     aws: &Aws<'_>,
-    cfg: &Config,
+    site: &Site,
     arn: &str,
     records: &[ValidationRecord],
 ) -> Result<(), Diagnostics> {
-    dns::upsert(aws, cfg, &desired::validation_records(records))
+    dns::upsert(aws, site, &desired::validation_records(records))
         .await
         .context("Cannot create the certificate validation records")?;
     acm::wait_issued(&aws.clients.acm, arn, aws.ctx)
@@ -117,8 +117,8 @@ pub async fn shares_validation(
         .context("Cannot list the certificates")
 }
 
-pub async fn put_tags(aws: &Aws<'_>, cfg: &Config, arn: &str) -> Result<(), Diagnostics> {
-    acm::set_certificate_tags(&aws.clients.acm, arn, &desired::tags(cfg))
+pub async fn put_tags(aws: &Aws<'_>, site: &Site, arn: &str) -> Result<(), Diagnostics> {
+    acm::set_certificate_tags(&aws.clients.acm, arn, &desired::tags(site))
         .await
         .context("Cannot tag the certificate")
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::super::desired::{self, Identity};
-use super::super::model::Config;
+use super::super::model::Site;
 use super::Aws;
 use crate::aws::cloudfront::{self, Distribution};
 use crate::aws::{retry_while, AwsCallError};
@@ -26,8 +26,8 @@ pub fn caller_reference(issuer_name: &str) -> String {
 }
 
 /// What `distribution_settings` shows for a distribution.
-pub fn settings(d: &Distribution) -> BTreeMap<String, String> {
-    desired::distribution_settings(&d.spec, &d.fixed_settings_drift)
+pub fn settings(d: &Distribution, shared: bool) -> BTreeMap<String, String> {
+    desired::distribution_settings(&d.spec, &d.fixed_settings_drift, shared)
 }
 
 /// Makes it. CloudFront may not know a certificate ACM has just issued
@@ -35,14 +35,14 @@ pub fn settings(d: &Distribution) -> BTreeMap<String, String> {
 /// hashicorp/aws does.
 pub async fn create(
     aws: &Aws<'_>,
-    cfg: &Config,
+    site: &Site,
     bucket: &str,
     oac: &str,
     certificate: &str,
     caller_reference: &str,
 ) -> Result<Distribution, Diagnostics> {
-    let spec = desired::distribution_spec(cfg, bucket, aws.id, oac, certificate, caller_reference);
-    let tags = desired::tags(cfg);
+    let spec = desired::distribution_spec(site, bucket, aws.id, oac, certificate, caller_reference);
+    let tags = desired::tags(site);
     let d = aws
         .ctx
         .run(retry_while(
@@ -60,14 +60,14 @@ pub async fn create(
 /// Puts every governed setting back as `desired` says.
 pub async fn reconcile(
     aws: &Aws<'_>,
-    cfg: &Config,
+    site: &Site,
     distribution_id: &str,
     bucket: &str,
     oac: &str,
     certificate: &str,
     caller_reference: &str,
 ) -> Result<Distribution, Diagnostics> {
-    let spec = desired::distribution_spec(cfg, bucket, aws.id, oac, certificate, caller_reference);
+    let spec = desired::distribution_spec(site, bucket, aws.id, oac, certificate, caller_reference);
     aws.ctx
         .run(retry_while(
             aws.ctx,
@@ -83,10 +83,10 @@ pub async fn reconcile(
 /// without thumbprints: only once the distribution serves the domain.
 pub async fn wait_deployed(
     aws: &Aws<'_>,
-    cfg: &Config,
+    site: &Site,
     distribution_id: &str,
 ) -> Result<(), Diagnostics> {
-    if !cfg.wait_for_deployment {
+    if !site.wait_for_deployment {
         return Ok(());
     }
     cloudfront::wait_deployed(&aws.clients.cloudfront, distribution_id, aws.ctx)
@@ -107,16 +107,21 @@ pub async fn observe(
 /// Replaces the user's tags on it, keeping others'.
 pub async fn put_tags(
     aws: &Aws<'_>,
-    cfg: &Config,
+    site: &Site,
     distribution_id: &str,
 ) -> Result<(), Diagnostics> {
     let arn = arn(aws.id, distribution_id);
     let current = cloudfront::get_distribution_tags(&aws.clients.cloudfront, &arn)
         .await
         .context("Cannot read the distribution's tags")?;
-    cloudfront::set_distribution_tags(&aws.clients.cloudfront, &arn, &current, &desired::tags(cfg))
-        .await
-        .context("Cannot tag the distribution")
+    cloudfront::set_distribution_tags(
+        &aws.clients.cloudfront,
+        &arn,
+        &current,
+        &desired::tags(site),
+    )
+    .await
+    .context("Cannot tag the distribution")
 }
 
 /// The recorded distribution, or the one commented for this issuer (a

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::super::desired;
-use super::super::model::Config;
+use super::super::model::Site;
 use super::Aws;
 use crate::aws::acm::ValidationRecord;
 use crate::aws::route53::{self, Record};
@@ -13,22 +13,22 @@ use crate::aws::AwsCallError;
 use tfplugin::{Diagnostics, ErrorContext};
 
 /// Writes `records` into the issuer's zone and waits until Route 53 has them.
-pub async fn upsert(aws: &Aws<'_>, cfg: &Config, records: &[Record]) -> Result<(), AwsCallError> {
-    let zone = cfg.route53_zone_id.clone().unwrap_or_default();
+pub async fn upsert(aws: &Aws<'_>, site: &Site, records: &[Record]) -> Result<(), AwsCallError> {
+    let zone = site.route53_zone_id.clone().unwrap_or_default();
     route53::upsert_records(&aws.clients.route53, &zone, records, aws.ctx).await
 }
 
 /// The aliases to the distribution and the validation records.
 pub async fn reconcile(
     aws: &Aws<'_>,
-    cfg: &Config,
+    site: &Site,
     distribution_domain: &str,
     validation: &[ValidationRecord],
 ) -> Result<(), Diagnostics> {
-    let domain = cfg.domain.clone().unwrap_or_default();
+    let domain = site.domain.clone().unwrap_or_default();
     let mut records = desired::alias_records(&domain, distribution_domain);
     records.extend(desired::validation_records(validation));
-    upsert(aws, cfg, &records)
+    upsert(aws, site, &records)
         .await
         .context("Cannot write the DNS records")
 }

@@ -63,7 +63,7 @@ pub async fn create(
     issuer: &str,
     existing: Option<OidcProvider>,
 ) -> Result<String, Diagnostics> {
-    let tags = desired::tags(cfg);
+    let tags = desired::issuer_tags(cfg);
     let arn = match existing {
         Some(p) => {
             put_client_ids(aws, &p.arn, &p.client_ids, &cfg.client_ids).await?;
@@ -97,7 +97,7 @@ pub async fn recreate(aws: &Aws<'_>, cfg: &Config, issuer: &str) -> Result<Strin
         issuer,
         &cfg.client_ids,
         &cfg.thumbprints,
-        &desired::tags(cfg),
+        &desired::issuer_tags(cfg),
     )
     .await;
     match made {
@@ -123,7 +123,7 @@ pub async fn reconcile(
             .context("Cannot read the OIDC provider")?
             .map(|p| p.tags)
             .unwrap_or_default();
-        iam::set_tags(&aws.clients.iam, arn, &current, &desired::tags(cfg))
+        iam::set_tags(&aws.clients.iam, arn, &current, &desired::issuer_tags(cfg))
             .await
             .context("Cannot tag the OIDC provider")?;
     }
