@@ -367,6 +367,17 @@ pub(super) async fn import(
     let Some(provider) = provider_named(aws, name).await? else {
         return Ok(None);
     };
+    import_provider(aws, name, &provider).await
+}
+
+/// The issuer `name` whose IAM OIDC provider (tagged `irsa:name` and
+/// `irsa:host`) is `provider`, read as an import reads it; `None` when its
+/// documents are gone with the host's bucket.
+pub(super) async fn import_provider(
+    aws: &Aws<'_>,
+    name: &str,
+    provider: &iam::OidcProvider,
+) -> Result<Option<(IssuerModel, Private)>, Diagnostics> {
     let host_name = provider
         .tags
         .get(desired::HOST_TAG)
@@ -418,9 +429,24 @@ async fn provider_named(
     aws: &Aws<'_>,
     name: &str,
 ) -> Result<Option<iam::OidcProvider>, Diagnostics> {
+    let wanted =
+        |p: &iam::OidcProvider| p.tags.get(desired::NAME_TAG).map(String::as_str) == Some(name);
+    Ok(providers_on_hosts(aws, wanted, true).await?.pop())
+}
+
+/// The IAM OIDC providers of issuers on hosts (tagged `irsa:name` and
+/// `irsa:host`) that `wanted` keeps, in the order IAM lists them; with
+/// `first_only`, the reads stop at the first one kept. Import finds an
+/// issuer on a host by its provider, the list resource every such issuer.
+pub(super) async fn providers_on_hosts(
+    aws: &Aws<'_>,
+    wanted: impl Fn(&iam::OidcProvider) -> bool,
+    first_only: bool,
+) -> Result<Vec<iam::OidcProvider>, Diagnostics> {
     let arns = iam::list_oidc_provider_arns(&aws.clients.iam)
         .await
         .context("Cannot list the IAM OIDC providers")?;
+    let mut found = Vec::new();
     // Only a URL with a path can be on a host.
     for arn in arns.iter().filter(|a| {
         a.split_once("oidc-provider/")
@@ -430,13 +456,17 @@ async fn provider_named(
             .await
             .context("Cannot read the IAM OIDC provider")?;
         if let Some(p) = p.filter(|p| {
-            p.tags.get(desired::NAME_TAG).map(String::as_str) == Some(name)
+            p.tags.contains_key(desired::NAME_TAG)
                 && p.tags.contains_key(desired::HOST_TAG)
+                && wanted(p)
         }) {
-            return Ok(Some(p));
+            found.push(p);
+            if first_only {
+                break;
+            }
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// The JWKS the issuer publishes at `path`, which must be its own.

@@ -123,6 +123,81 @@ async fn issuer_identity_is_shown_and_imports_by_identity() {
     .await;
 }
 
+/// An S3 `irsa_issuer_host` and the issuer `team-a` on it (at
+/// `eu/team-a`), with an optional import block for the issuer.
+fn on_host_config(import_identity: Option<&str>) -> String {
+    let mut s = format!(
+        r#"{REQUIRED_PROVIDERS}
+{PROVIDER_BLOCK}
+resource "irsa_issuer_host" "platform" {{
+  name    = "platform"
+  hosting = "s3"
+}}
+
+data "irsa_jwks" "k" {{
+  public_keys_pem = [file("${{path.module}}/key0.pem")]
+}}
+
+resource "irsa_oidc_issuer" "this" {{
+  name = "team-a"
+  host = irsa_issuer_host.platform.id
+  path = "eu/team-a"
+  jwks = data.irsa_jwks.k.json
+}}
+"#
+    );
+    if let Some(identity) = import_identity {
+        s.push_str(&format!(
+            "\nimport {{\n  to       = {ADDR}\n  identity = {identity}\n}}\n"
+        ));
+    }
+    s
+}
+
+/// An issuer on an `irsa_issuer_host` has the same identity `{ name,
+/// account_id }` (its bucket is the host's), and an import by identity
+/// finds it by its IAM OIDC provider's tags, as the import by name does.
+/// Terraform 1.12+ only: acc_issuer_host runs such issuers on every version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuer_on_a_host_imports_by_identity() {
+    let moto = start_moto().await;
+    let key = TestKey::fixture();
+    each_terraform(|tf| {
+        let (moto, key) = (&moto, key.clone());
+        bounded(BODY_LIMIT, "on-host issuer identity", async move {
+            let label = tf.label();
+            if !identity_exists(&tf) {
+                eprintln!("[{label}] no resource identity before Terraform 1.12: nothing to check");
+                return;
+            }
+            moto.reset().await.expect("reset moto");
+            let mut wd = Workdir::new(&tf, &on_host_config(None));
+            wd.envs(moto.env());
+            IssuerHcl::write_keys(&wd, &[&key]);
+            ok(wd.apply().await);
+            let want = json!({"name": "team-a", "account_id": ACCOUNT_ID});
+            assert_eq!(resource(&wd.state_json().await, ADDR)["identity"], want, "[{label}]");
+
+            ok(wd.run_ok(&["state", "rm", ADDR]).await);
+            wd.set_config(&on_host_config(Some("{ name = \"team-a\" }")));
+            let plan = ok(wd.plan().await);
+            plan.assert_matches(r"Plan: 1 to import, 0 to add, 0 to change, 0 to destroy");
+            ok(wd.apply().await);
+            wd.plan_is_empty().await;
+            let state = wd.state_json().await;
+            assert_eq!(resource(&state, ADDR)["identity"], want, "[{label}] after the import");
+            assert_eq!(
+                resource(&state, ADDR)["values"]["host"],
+                "platform",
+                "[{label}] imported as the issuer on the host"
+            );
+            ok(wd.destroy().await);
+            assert_nothing_left(&label, moto).await;
+        })
+    })
+    .await;
+}
+
 const WEBHOOK_ADDR: &str = "irsa_webhook.this";
 
 fn webhook_config(sandbox: &Sandbox) -> String {

@@ -1,11 +1,12 @@
 //! Acceptance tests of the list resources (`terraform query`, Terraform
 //! 1.14+) with the REAL Terraform CLI: `list "irsa_oidc_issuer"` finds the
 //! issuers this provider made in moto's account (both hostings, by the
-//! `irsa:name` tag of their buckets), `list "irsa_webhook"` the webhooks in
-//! the fake API server; `terraform query -generate-config-out=...` writes
-//! import blocks and configuration (GenerateResourceConfig) that plan `N to
-//! import, 0 to add, 0 to change, 0 to destroy`, apply, and then plan
-//! nothing. The query files are the registry examples themselves
+//! `irsa:name` tag of their buckets, and those on an `irsa_issuer_host` by
+//! their IAM OIDC providers' tags; the host itself is no issuer),
+//! `list "irsa_webhook"` the webhooks in the fake API server; `terraform
+//! query -generate-config-out=...` writes import blocks and configuration
+//! (GenerateResourceConfig) that plan `N to import, 0 to add, 0 to change,
+//! 0 to destroy`, apply, and then plan nothing. The query files are the registry examples themselves
 //! (`examples/list-resources/*/list-resource.tfquery.hcl`), so what the docs
 //! show is what runs. Terraform before 1.14 has no `terraform query`: there
 //! is nothing to check (the other acceptance tests run every resource on it).
@@ -81,44 +82,69 @@ async fn query_finds_issuers_of_both_hostings_and_generates_their_configuration(
                 return;
             }
             let zone = fresh_moto_with_zone(moto, "example.com").await;
-            // Three issuers made by three configurations whose state is then
-            // lost: only AWS knows them.
+            // The query's own configuration holds an issuer host (an S3
+            // one): the host's bucket is not an issuer's.
+            let main = format!(
+                "{REQUIRED_PROVIDERS}\n{PROVIDER_BLOCK}\n\
+                 resource \"irsa_issuer_host\" \"platform\" {{\n  name    = \"platform\"\n  hosting = \"s3\"\n}}\n"
+            );
+            let mut wd = Workdir::new(&tf, &main);
+            wd.envs(moto.env());
+            ok(wd.apply().await);
+            // Four issuers made by four configurations whose state is then
+            // lost: only AWS knows them. One is on the host.
+            let on_host = IssuerHcl {
+                hosting: None,
+                ..IssuerHcl::s3("prod-team")
+            }
+            .with("host = \"platform\"")
+            .with("path = \"eu/prod-team\"");
             let made = [
                 IssuerHcl::s3("prod-s3"),
                 IssuerHcl::cloudfront("prod-cf", "oidc.prod.example.com", &zone),
                 IssuerHcl::s3("dev-s3"),
+                on_host,
             ];
             for hcl in &made {
-                let mut wd = Workdir::new(&tf, &hcl.render());
-                wd.envs(moto.env());
-                IssuerHcl::write_keys(&wd, &[&key]);
-                ok(wd.apply().await);
-                std::fs::remove_file(wd.path().join("terraform.tfstate")).expect("forget the state");
+                let mut made = Workdir::new(&tf, &hcl.render());
+                made.envs(moto.env());
+                IssuerHcl::write_keys(&made, &[&key]);
+                ok(made.apply().await);
+                std::fs::remove_file(made.path().join("terraform.tfstate")).expect("forget the state");
             }
-            let main = format!("{REQUIRED_PROVIDERS}\n{PROVIDER_BLOCK}");
-            let mut wd = Workdir::new(&tf, &main);
-            wd.envs(moto.env());
 
-            // Every issuer, with its identity and issuer URL.
+            // Every issuer, with its identity and issuer URL; the host is
+            // not one.
             wd.write_file("issuers.tfquery.hcl", query("irsa_oidc_issuer", "", false));
             let out = run_query(&wd, &[]).await;
             let bucket_url = |n: &str| format!("https://{}.s3.{REGION}.amazonaws.com", bucket_for(n));
-            for (name, url) in [
+            let listed = [
                 ("prod-s3", bucket_url("prod-s3")),
                 ("prod-cf", "https://oidc.prod.example.com".to_string()),
                 ("dev-s3", bucket_url("dev-s3")),
-            ] {
+                ("prod-team", format!("{}/eu/prod-team", bucket_url("platform"))),
+            ];
+            for (name, url) in &listed {
                 assert!(
-                    out.stdout.contains(&url) && out.stdout.contains(name),
+                    out.stdout.lines().any(|l| l.contains(url.as_str()) && l.contains(name)),
                     "[{label}] {name} ({url}) not listed:\n{out}"
                 );
             }
             assert!(out.stdout.contains(ACCOUNT_ID), "[{label}] the identity's account:\n{out}");
+            assert!(
+                !out.stdout.lines().any(|l| l.trim_end().ends_with(&bucket_url("platform")))
+                    && !out.stdout.contains("name=platform "),
+                "[{label}] the host is not an issuer:\n{out}"
+            );
+            let results = out.stdout.lines().filter(|l| l.contains(ACCOUNT_ID)).count();
+            assert_eq!(results, listed.len(), "[{label}] one line per issuer:\n{out}");
 
             // The example's filter: only names starting with "prod-".
             wd.write_file("issuers.tfquery.hcl", example_query("irsa_oidc_issuer"));
             let out = run_query(&wd, &[]).await;
-            assert!(out.stdout.contains("prod-s3") && out.stdout.contains("prod-cf"), "[{label}]\n{out}");
+            for name in ["prod-s3", "prod-cf", "prod-team"] {
+                assert!(out.stdout.contains(name), "[{label}] {name}:\n{out}");
+            }
             assert!(!out.stdout.contains("dev-s3"), "[{label}] the prefix filters:\n{out}");
 
             // A bad prefix is refused naming the attribute, before any call.
@@ -131,7 +157,7 @@ async fn query_finds_issuers_of_both_hostings_and_generates_their_configuration(
             wd.write_file("issuers.tfquery.hcl", query("irsa_oidc_issuer", "", true));
             run_query(&wd, &["-generate-config-out=generated.tf"]).await;
             let generated = std::fs::read_to_string(wd.path().join("generated.tf")).expect("generated.tf");
-            assert_eq!(generated.matches("import {").count(), 3, "[{label}]\n{generated}");
+            assert_eq!(generated.matches("import {").count(), 4, "[{label}]\n{generated}");
             assert!(generated.contains("identity = {"), "[{label}]\n{generated}");
             assert!(generated.contains("jsonencode("), "[{label}] jwks as jsonencode:\n{generated}");
             for computed in ["issuer_url", "published_jwks", "bucket_settings"] {
@@ -142,11 +168,23 @@ async fn query_finds_issuers_of_both_hostings_and_generates_their_configuration(
             }
             let plan = wd.run(&["plan", "-no-color"]).await;
             assert!(
-                plan.matches(r"Plan: 3 to import, 0 to add, 0 to change, 0 to destroy"),
-                "[{label}] expected 3 to import and nothing else:\n{plan}\n--- generated.tf ---\n{generated}"
+                plan.matches(r"Plan: 4 to import, 0 to add, 0 to change, 0 to destroy"),
+                "[{label}] expected 4 to import and nothing else:\n{plan}\n--- generated.tf ---\n{generated}"
             );
             ok(wd.apply().await);
             wd.plan_is_empty().await;
+            // The generated issuer names its host by id (a string, no
+            // reference): the issuers go first, then the host.
+            let issuers: Vec<String> = ok(wd.run_ok(&["state", "list"]).await)
+                .stdout
+                .lines()
+                .filter(|l| l.starts_with("irsa_oidc_issuer."))
+                .map(|l| format!("-target={l}"))
+                .collect();
+            assert_eq!(issuers.len(), 4, "[{label}] {issuers:?}");
+            let mut destroy = vec!["destroy", "-auto-approve", "-no-color"];
+            destroy.extend(issuers.iter().map(String::as_str));
+            ok(wd.run_ok(&destroy).await);
             ok(wd.destroy().await);
             assert_nothing_left(&label, moto).await;
         })

@@ -52,7 +52,7 @@ pub fn own_tags(hosting: Option<Hosting>, zone: bool, shared: bool) -> usize {
 /// What a host's bucket tags say: its hosting and cache TTLs; `None` when
 /// the bucket is not a host's.
 pub fn host_of_tags(tags: &BTreeMap<String, String>) -> Option<(Hosting, Ttl)> {
-    if tags.get(ROLE_TAG).map(String::as_str) != Some("host") {
+    if !is_host(tags) {
         return None;
     }
     let (hosting, _) = hosting_of_tags(tags);
@@ -65,6 +65,12 @@ pub fn host_of_tags(tags: &BTreeMap<String, String>) -> Option<(Hosting, Ttl)> {
         return None;
     };
     Some((hosting, Ttl { min, default, max }))
+}
+
+/// Whether the bucket's tags say it is an `irsa_issuer_host`'s (whose
+/// `irsa:name` is the host's, not an issuer's).
+pub fn is_host(tags: &BTreeMap<String, String>) -> bool {
+    tags.get(ROLE_TAG).map(String::as_str) == Some("host")
 }
 
 /// What the bucket's tags say of the issuer: its hosting and zone.
