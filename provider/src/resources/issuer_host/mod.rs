@@ -180,7 +180,10 @@ impl Resource for IssuerHost {
         let clients = aws_clients(&self.provider).await?;
         let mut private = match req.private {
             Some(p) => p,
-            None => Private::new(&aws_identity(&clients).await?, format!("irsa-{}", site.name)),
+            None => Private::new(
+                &aws_identity(&clients).await?,
+                format!("irsa-{}", site.name),
+            ),
         };
         let id = private.identity();
         let aws = Aws {

@@ -176,7 +176,11 @@ async fn issuer_on_a_host_imports_by_identity() {
             IssuerHcl::write_keys(&wd, &[&key]);
             ok(wd.apply().await);
             let want = json!({"name": "team-a", "account_id": ACCOUNT_ID});
-            assert_eq!(resource(&wd.state_json().await, ADDR)["identity"], want, "[{label}]");
+            assert_eq!(
+                resource(&wd.state_json().await, ADDR)["identity"],
+                want,
+                "[{label}]"
+            );
 
             ok(wd.run_ok(&["state", "rm", ADDR]).await);
             wd.set_config(&on_host_config(Some("{ name = \"team-a\" }")));
@@ -185,7 +189,11 @@ async fn issuer_on_a_host_imports_by_identity() {
             ok(wd.apply().await);
             wd.plan_is_empty().await;
             let state = wd.state_json().await;
-            assert_eq!(resource(&state, ADDR)["identity"], want, "[{label}] after the import");
+            assert_eq!(
+                resource(&state, ADDR)["identity"],
+                want,
+                "[{label}] after the import"
+            );
             assert_eq!(
                 resource(&state, ADDR)["values"]["host"],
                 "platform",
