@@ -26,7 +26,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use irsa_acceptance::fake_apiserver::ClientAuth;
 use irsa_acceptance::harness::{
-    each_terraform, hcl_string, workspace_root, TerraformBinary, Workdir, REQUIRED_PROVIDERS,
+    each_terraform, each_terraform_concurrently, hcl_string, workspace_root, TerraformBinary,
+    Workdir, REQUIRED_PROVIDERS,
 };
 use irsa_acceptance::hashicorp_aws;
 use irsa_acceptance::sandbox::{Sandbox, SandboxConfig};
@@ -147,7 +148,8 @@ async fn the_fake_authenticates_minted_tokens_for_the_api_audience() {
 
 /// The registry example, run: hashicorp/aws assumes a role with the
 /// service account's token and reads `aws_caller_identity`; the token is
-/// in no plan or state file.
+/// in no plan or state file. Each version has its own sandbox and mostly
+/// waits on hashicorp/aws, so the versions run at the same time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_assumes_a_role_through_the_real_aws_provider() {
     let example = std::fs::read_to_string(
@@ -155,7 +157,7 @@ async fn the_token_assumes_a_role_through_the_real_aws_provider() {
             .join("examples/ephemeral-resources/irsa_service_account_token/ephemeral-resource.tf"),
     )
     .expect("the example");
-    each_terraform(|tf| {
+    each_terraform_concurrently(|tf| {
         let example = example.clone();
         async move {
             let label = tf.label();
