@@ -1,7 +1,7 @@
 //! Unit tests of the pure parts of `irsa_issuer_check`: configuration
 //! checks with attribute paths, and the evaluation of fetched documents and
 //! minted tokens. The HTTPS, proxy and TokenRequest paths are covered by the
-//! acceptance tests (tests/tests/acc_issuer_check.rs).
+//! acceptance tests (tests/acceptance/tests/acceptance/acc_issuer_check.rs).
 
 use super::*;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
