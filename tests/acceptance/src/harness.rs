@@ -773,11 +773,7 @@ impl Workdir {
         // their heap nears 1 GiB (GOGC=200 before: ~7% more CPU for two
         // acceptance tests, measured side by side). A value set for the
         // test run wins.
-        for (key, value) in [
-            ("GOMAXPROCS", "1"),
-            ("GOGC", "off"),
-            ("GOMEMLIMIT", "1GiB"),
-        ] {
+        for (key, value) in [("GOMAXPROCS", "1"), ("GOGC", "off"), ("GOMEMLIMIT", "1GiB")] {
             let v = std::env::var(key).unwrap_or_else(|_| value.to_string());
             env.insert(key.to_string(), Some(v));
         }
