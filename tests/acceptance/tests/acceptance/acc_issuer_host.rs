@@ -348,8 +348,9 @@ async fn cloudfront_host_with_path_issuers() {
 
 /// S3 hosting: the host's bucket is the site (`https://<bucket>.s3.<region>.amazonaws.com`);
 /// its policy makes every issuer's two documents public and nothing else;
-/// the issuer is imported by name; a path issuer with the same name as a
-/// standalone issuer's is not confused with it; destroy leaves nothing.
+/// the host and the issuer are imported by name with an empty plan after;
+/// an object the provider did not write refuses the host's destroy, naming
+/// it; destroy leaves nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_host_with_a_path_issuer() {
     let keys = vec![TestKey::fixture()];
@@ -714,6 +715,131 @@ output "oidc_provider_url" {{ value = module.irsa.oidc_provider_url }}
             assert_nothing_left(&tf.label(), moto).await;
         })
         .await;
+    })
+    .await;
+}
+
+/// Drift and faults on a path issuer, the guarantees of a standalone one
+/// (S3 hosting, every Terraform version):
+/// - someone deletes the issuer's JWKS and drops `sts.amazonaws.com` from
+///   its IAM OIDC provider, and deletes the host's bucket policy: the plan
+///   shows both resources changing, apply puts back exactly what was
+///   published, the plan after is empty;
+/// - the AWS endpoint goes down at a new cluster's
+///   CreateOpenIDConnectProvider (its path claimed, its documents written):
+///   the apply fails naming the call, the state holds that issuer tainted;
+///   endpoint back, apply replaces it (its documents removed and written
+///   again, one IAM OIDC provider), the plan is empty, and destroying it
+///   leaves the host and the first issuer as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_issuer_repairs_drift_and_survives_a_fault_mid_create() {
+    let keys = vec![TestKey::fixture()];
+    each_terraform(|tf| {
+        let keys = keys.clone();
+        async move {
+            let moto = &start_moto().await;
+            let proxy = &FaultProxy::start(&moto.endpoint).await.expect("proxy");
+            bounded(LIMIT, "path issuer drift and faults", async move {
+                let label = tf.label();
+                let ep = moto.endpoint.clone();
+                let bucket = bucket_for("platform");
+                let a = [OnHost {
+                    name: "prod-a",
+                    path: None,
+                    key: 0,
+                }];
+                let wd = workdir(&tf, proxy, moto, &hcl("", Some("s3"), &a), &keys);
+                ok(wd.apply().await);
+                let published = snapshot(&ep).await;
+                let jwks_key = format!("prod-a/{JWKS_KEY}");
+                let jwks = published["buckets"][&bucket]["objects"][&jwks_key].clone();
+                assert!(jwks["body"].is_string(), "[{label}] {published:#}");
+
+                // Drift of the issuer's parts and of the host's.
+                boto_ok(
+                    &ep,
+                    r#"
+s3 = client("s3")
+s3.delete_object(Bucket=ARGS["b"], Key=ARGS["k"])
+s3.delete_bucket_policy(Bucket=ARGS["b"])
+iam = client("iam")
+for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+    iam.remove_client_id_from_open_id_connect_provider(
+        OpenIDConnectProviderArn=p["Arn"], ClientID="sts.amazonaws.com")
+"#,
+                    json!({"b": bucket, "k": jwks_key}),
+                )
+                .await;
+                let plan = ok(wd.plan().await);
+                assert!(
+                    plan.matches(r"irsa_oidc_issuer\.prod_a will be updated in-place")
+                        && plan.matches(r"irsa_issuer_host\.platform will be updated in-place"),
+                    "[{label}] the drift of both should show:\n{plan}"
+                );
+                ok(wd.apply().await);
+                let repaired = snapshot(&ep).await;
+                assert_eq!(
+                    repaired["buckets"][&bucket]["objects"][&jwks_key], jwks,
+                    "[{label}] the JWKS put back"
+                );
+                assert_eq!(
+                    repaired["buckets"][&bucket]["policy"], published["buckets"][&bucket]["policy"],
+                    "[{label}] the host's policy put back"
+                );
+                assert_eq!(
+                    as_list(&repaired["oidc_providers"])[0]["client_ids"],
+                    json!(["sts.amazonaws.com"]),
+                    "[{label}] {repaired:#}"
+                );
+                wd.plan_is_empty().await;
+
+                // A fault in a new cluster's create, after its path is claimed.
+                proxy.fail_on(|r| r.operation() == Some("CreateOpenIDConnectProvider"));
+                let cluster = workdir(&tf, proxy, moto, &cluster_hcl("prod-b", 0), &keys);
+                let out = cluster.run(&["apply", "-auto-approve", "-no-color"]).await;
+                assert!(
+                    !out.success() && said(&out, "CreateOpenIDConnectProvider"),
+                    "[{label}] the apply should fail naming the call:\n{out}\n{}",
+                    proxy.log_text()
+                );
+                let addr = "irsa_oidc_issuer.this";
+                let state = cluster.state_json().await;
+                assert!(
+                    in_state(&state, addr) && resource_tainted(&state, addr),
+                    "[{label}] the half-made issuer is recorded, tainted:\n{state:#}"
+                );
+                proxy.set_down(false);
+                let out = ok(cluster.apply().await);
+                assert!(
+                    out.matches(r"1 to add, 0 to change, 1 to destroy"),
+                    "[{label}] the tainted issuer is replaced:\n{out}"
+                );
+                cluster.plan_is_empty().await;
+                let both = snapshot(&ep).await;
+                let urls: Vec<String> = providers(&both).into_iter().map(|(u, _)| u).collect();
+                assert_eq!(urls.len(), 2, "[{label}] one IAM provider each: {urls:?}");
+                assert!(
+                    object_keys(&both, &bucket).contains(&format!("prod-b/{JWKS_KEY}")),
+                    "[{label}] {both:#}"
+                );
+                ok(cluster.destroy().await);
+                let after = snapshot(&ep).await;
+                assert_eq!(
+                    sorted(&object_keys(&after, &bucket)),
+                    sorted(&object_keys(&repaired, &bucket)),
+                    "[{label}] only prod-b's documents went"
+                );
+                assert_eq!(
+                    providers(&after),
+                    providers(&repaired),
+                    "[{label}] prod-a's IAM provider untouched"
+                );
+                wd.plan_is_empty().await;
+                ok(wd.destroy().await);
+                assert_nothing_left(&label, moto).await;
+            })
+            .await
+        }
     })
     .await;
 }
