@@ -9,10 +9,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", proto_dir.join(file).display());
     }
     let descriptors = protox::compile(files, [&proto_dir])?;
+    let mut messages = tonic_prost_build::Config::new();
+    // These two comments hold an indented banner ("==== DO NOT USE THIS
+    // ===="), which rustdoc would take for a code block to test.
+    messages.disable_comments([
+        "tfplugin6.PlanResourceChange.Response.legacy_type_system",
+        "tfplugin6.ApplyResourceChange.Response.legacy_type_system",
+    ]);
     tonic_prost_build::configure()
         .build_server(true)
         // The client is what our protocol-level tests use to play Terraform core.
         .build_client(true)
-        .compile_fds(descriptors)?;
+        .compile_fds_with_config(descriptors, messages)?;
     Ok(())
 }
