@@ -18,7 +18,7 @@ use irsa_acceptance::harness::{
 use irsa_acceptance::hashicorp_aws;
 
 /// The oldest Terraform that can read the example file `path`.
-fn needs(path: &Path) -> (u32, u32, u32) {
+pub(crate) fn needs(path: &Path) -> (u32, u32, u32) {
     let p = path.display().to_string();
     if p.contains("/functions/") {
         (1, 8, 0)

@@ -34,6 +34,7 @@ mod acc_trust_policy;
 mod acc_webhook;
 mod aws_cloudfront_acm;
 mod aws_s3_iam_route53;
+mod examples_apply;
 mod examples_validate;
 mod layout;
 mod protocol;
