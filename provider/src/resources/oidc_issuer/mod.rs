@@ -229,25 +229,8 @@ impl Resource for OidcIssuer {
         Ok(Saved::new(state, private))
     }
 
-    /// Besides what the framework leaves out: the price class CloudFront
-    /// hosting plans by default, and thumbprints when IAM holds none (the
-    /// plan keeps what IAM holds when the argument is left out). On a host,
-    /// the site's settings are the host's, which the issuer may not set.
     fn generate_config(&self, config: &mut IssuerModel) {
-        if config.host.is_known() {
-            config.hosting = Tf::Null;
-            config.domain = Tf::Null;
-            config.route53_zone_id = Tf::Null;
-            config.price_class = Tf::Null;
-            config.cache_ttl = Tf::Null;
-        } else if config.hosting_mode() == model::Hosting::CloudFront
-            && config.price_class.known() == Some(&model::DEFAULT_PRICE_CLASS)
-        {
-            config.price_class = Tf::Null;
-        }
-        if config.thumbprints.known().is_some_and(Vec::is_empty) {
-            config.thumbprints = Tf::Null;
-        }
+        *config = std::mem::take(config).into_generated_config();
     }
 
     fn identity(&self, state: &IssuerModel, private: Option<&Private>) -> Option<IssuerIdentity> {

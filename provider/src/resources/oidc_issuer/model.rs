@@ -255,6 +255,30 @@ impl IssuerModel {
     pub fn hosting_mode(&self) -> Hosting {
         self.hosting.known().copied().unwrap_or(Hosting::CloudFront)
     }
+
+    /// A configuration read from state (GenerateResourceConfig) cut to what a
+    /// user writes, besides what the framework leaves out (computed-only
+    /// values, defaults): the price class CloudFront hosting plans by
+    /// default, and thumbprints when IAM holds none (the plan keeps what IAM
+    /// holds when the argument is left out). On a host, the site's settings
+    /// are the host's, which the issuer may not set.
+    pub fn into_generated_config(mut self) -> IssuerModel {
+        if self.host.is_known() {
+            self.hosting = Tf::Null;
+            self.domain = Tf::Null;
+            self.route53_zone_id = Tf::Null;
+            self.price_class = Tf::Null;
+            self.cache_ttl = Tf::Null;
+        } else if self.hosting_mode() == Hosting::CloudFront
+            && self.price_class.known() == Some(&DEFAULT_PRICE_CLASS)
+        {
+            self.price_class = Tf::Null;
+        }
+        if self.thumbprints.known().is_some_and(Vec::is_empty) {
+            self.thumbprints = Tf::Null;
+        }
+        self
+    }
 }
 
 /// Where documents are served from: a bucket and, with CloudFront, the
@@ -1157,5 +1181,69 @@ mod tests {
             ("route53_zone_id", Value::Null),
         ]));
         assert!(d.is_empty(), "{d:?}");
+    }
+
+    /// A standalone CloudFront issuer as its state holds it.
+    fn standalone_state() -> IssuerModel {
+        let mut m = IssuerModel::decode(&base(vec![])).unwrap();
+        m.hosting = Tf::Known(Hosting::CloudFront);
+        m.price_class = Tf::Known(DEFAULT_PRICE_CLASS);
+        m.cache_ttl = Tf::Known(TtlModel::from(Ttl {
+            min: 0,
+            default: 300,
+            max: 3600,
+        }));
+        m.thumbprints = Tf::Known(vec![]);
+        m
+    }
+
+    #[test]
+    fn generated_config_of_an_issuer_on_a_host_names_the_host_and_path_only() {
+        let mut state = standalone_state();
+        state.host = Tf::Known("platform".into());
+        state.path = Tf::Known("eu/prod-b".into());
+        state.domain = Tf::Known("oidc.platform.example.com".into());
+        state.route53_zone_id = Tf::Known("Z0123456789ABC".into());
+        state.price_class = Tf::Known(PriceClass::All);
+        let config = state.clone().into_generated_config();
+        // The site is the host's: none of its settings may be configured
+        // on the issuer (plan refuses them beside `host`).
+        assert_eq!(config.hosting, Tf::Null);
+        assert_eq!(config.domain, Tf::Null);
+        assert_eq!(config.route53_zone_id, Tf::Null);
+        assert_eq!(config.price_class, Tf::Null);
+        assert_eq!(config.cache_ttl, Tf::Null);
+        assert_eq!(config.thumbprints, Tf::Null);
+        assert_eq!(config.host, state.host);
+        assert_eq!(config.path, state.path);
+        assert_eq!(config.name, state.name);
+        assert_eq!(config.jwks, state.jwks);
+        assert!(validate(&config.to_value()).is_empty(), "{config:?}");
+    }
+
+    #[test]
+    fn generated_config_of_a_standalone_issuer_leaves_out_only_defaults() {
+        let state = standalone_state();
+        let config = state.clone().into_generated_config();
+        assert_eq!(config.price_class, Tf::Null, "the default price class");
+        assert_eq!(config.thumbprints, Tf::Null, "no thumbprints in IAM");
+        assert_eq!(config.domain, state.domain);
+        assert_eq!(config.route53_zone_id, state.route53_zone_id);
+        assert_eq!(config.cache_ttl, state.cache_ttl);
+
+        let mut other = standalone_state();
+        other.price_class = Tf::Known(PriceClass::Class200);
+        let thumbprint = Tf::Known("9e99a48a9960b14926bb7f3b02e22da2b0ab7280".to_string());
+        other.thumbprints = Tf::Known(vec![thumbprint]);
+        let config = other.clone().into_generated_config();
+        assert_eq!(config.price_class, other.price_class);
+        assert_eq!(config.thumbprints, other.thumbprints);
+
+        let mut s3 = standalone_state();
+        s3.hosting = Tf::Known(Hosting::S3);
+        s3.domain = Tf::Null;
+        s3.route53_zone_id = Tf::Null;
+        s3.price_class = Tf::Null;
+        assert_eq!(s3.clone().into_generated_config().hosting, s3.hosting);
     }
 }

@@ -113,11 +113,37 @@ async fn query_finds_issuers_of_both_hostings_and_generates_their_configuration(
                 std::fs::remove_file(made.path().join("terraform.tfstate")).expect("forget the state");
             }
 
+            let bucket_url = |n: &str| format!("https://{}.s3.{REGION}.amazonaws.com", bucket_for(n));
+            // An issuer on the host with a standalone one's name: its
+            // identity would import the standalone one, so it is left out
+            // with a warning (its own state is kept, to destroy it).
+            let mut twin = Workdir::new(
+                &tf,
+                &IssuerHcl {
+                    hosting: None,
+                    ..IssuerHcl::s3("prod-s3")
+                }
+                .with("host = \"platform\"")
+                .with("path = \"twin\"")
+                .render(),
+            );
+            twin.envs(moto.env());
+            IssuerHcl::write_keys(&twin, &[&key]);
+            ok(twin.apply().await);
+
             // Every issuer, with its identity and issuer URL; the host is
             // not one.
             wd.write_file("issuers.tfquery.hcl", query("irsa_oidc_issuer", "", false));
             let out = run_query(&wd, &[]).await;
-            let bucket_url = |n: &str| format!("https://{}.s3.{REGION}.amazonaws.com", bucket_for(n));
+            assert!(
+                out.matches(r#"Issuer left out of the list"#)
+                    && out.normalized().contains(r#"The issuer "prod-s3" on the host "platform""#),
+                "[{label}] the twin on the host is named in a warning:\n{out}"
+            );
+            assert!(
+                !out.stdout.contains(&format!("{}/twin", bucket_url("platform"))),
+                "[{label}] the twin is not listed:\n{out}"
+            );
             let listed = [
                 ("prod-s3", bucket_url("prod-s3")),
                 ("prod-cf", "https://oidc.prod.example.com".to_string()),
@@ -136,7 +162,7 @@ async fn query_finds_issuers_of_both_hostings_and_generates_their_configuration(
                     && !out.stdout.contains("name=platform "),
                 "[{label}] the host is not an issuer:\n{out}"
             );
-            let results = out.stdout.lines().filter(|l| l.contains(ACCOUNT_ID)).count();
+            let results = out.stdout.lines().filter(|l| l.starts_with("list.irsa_oidc_issuer.")).count();
             assert_eq!(results, listed.len(), "[{label}] one line per issuer:\n{out}");
 
             // The example's filter: only names starting with "prod-".
@@ -185,6 +211,7 @@ async fn query_finds_issuers_of_both_hostings_and_generates_their_configuration(
             let mut destroy = vec!["destroy", "-auto-approve", "-no-color"];
             destroy.extend(issuers.iter().map(String::as_str));
             ok(wd.run_ok(&destroy).await);
+            ok(twin.destroy().await);
             ok(wd.destroy().await);
             assert_nothing_left(&label, moto).await;
         })
