@@ -402,6 +402,30 @@ impl Sandbox {
         env
     }
 
+    /// Create the service account `namespace/name` in the fake cluster (a
+    /// token is minted for an existing one only, as TokenRequest does);
+    /// panics unless the API server answers 201.
+    pub async fn create_service_account(&self, namespace: &str, name: &str) {
+        let body = serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                                      "metadata": {"name": name, "namespace": namespace}});
+        let r = self
+            .apiserver
+            .request(
+                "POST",
+                &format!("/api/v1/namespaces/{namespace}/serviceaccounts"),
+                Some("application/json"),
+                body.to_string().as_bytes(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("creating the service account {namespace}/{name}: {e:#}"));
+        assert_eq!(
+            r.status,
+            201,
+            "creating the service account {namespace}/{name}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+
     /// `.sandbox/env`-style shell lines for [`env`](Self::env).
     pub fn env_shell(&self) -> String {
         self.env()

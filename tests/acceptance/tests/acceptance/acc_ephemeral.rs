@@ -42,22 +42,6 @@ fn claims(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
 }
 
-/// Creates the service account `default/<name>` in the fake cluster.
-async fn service_account(sandbox: &Sandbox, name: &str) {
-    let body = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}});
-    let r = sandbox
-        .apiserver
-        .request(
-            "POST",
-            "/api/v1/namespaces/default/serviceaccounts",
-            Some("application/json"),
-            body.to_string().as_bytes(),
-        )
-        .await
-        .expect("create the service account");
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-}
-
 /// Every file under `dir` (a plan unzipped, a state) holds none of `tokens`.
 fn assert_no_token_in(what: &str, text: &str, tokens: &[String]) {
     assert!(
@@ -187,7 +171,7 @@ async fn the_token_assumes_a_role_through_the_real_aws_provider() {
             };
             let mut wd = Workdir::with_mirrors(&tf, "", &aws);
             wd.envs(kube_env());
-            service_account(&sandbox, "app").await;
+            sandbox.create_service_account("default", "app").await;
             wd.set_config(&hashicorp_aws::required_providers(&aws));
             wd.write_file("ephemeral-resource.tf", &example);
             // Only the sandbox's endpoints are added (no keys: the web

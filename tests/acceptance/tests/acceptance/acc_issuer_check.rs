@@ -44,18 +44,7 @@ async fn world(kind: KeyKind) -> (Sandbox, Edge) {
     .await;
     let moto = sandbox.moto.as_ref().expect("moto");
     let edge = ok(Edge::start(&moto.endpoint, REGION).await);
-    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
-                    "metadata": {"name": "my-app", "namespace": "default"}});
-    let r = ok(sandbox
-        .apiserver
-        .request(
-            "POST",
-            "/api/v1/namespaces/default/serviceaccounts",
-            Some("application/json"),
-            sa.to_string().as_bytes(),
-        )
-        .await);
-    assert_eq!(r.status, 201, "creating the service account");
+    sandbox.create_service_account("default", "my-app").await;
     (sandbox, edge)
 }
 

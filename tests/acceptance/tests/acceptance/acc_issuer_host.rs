@@ -558,12 +558,7 @@ async fn a_token_of_a_path_issuer_verifies_as_sts_does() {
         let moto = sandbox.moto.as_ref().expect("moto");
         let edge = ok(Edge::start(&moto.endpoint, REGION).await);
         edge.route(DOMAIN, &bucket_for("platform"));
-        let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "my-app", "namespace": "default"}});
-        let r = ok(sandbox
-            .apiserver
-            .request("POST", "/api/v1/namespaces/default/serviceaccounts", Some("application/json"), sa.to_string().as_bytes())
-            .await);
-        assert_eq!(r.status, 201);
+        sandbox.create_service_account("default", "my-app").await;
         bounded(LIMIT, "token with a path", async {
             let zone_id = create_zone(&moto.endpoint, ZONE).await;
             let config = format!(
@@ -619,7 +614,10 @@ output "policy" {{
             let out = wd.output_json().await;
             let checks = &out["checks"]["value"];
             assert_eq!(out["ok"]["value"], true, "[{}] {checks:#}", tf.label());
-            let token = as_list(checks).into_iter().find(|c| c["name"] == "token").expect("a token check");
+            let token = as_list(checks)
+                .into_iter()
+                .find(|c| c["name"] == "token")
+                .expect("a token check");
             assert_eq!(token["ok"], true, "{token}");
             let key = format!("{DOMAIN}/clusters/prod-a:sub");
             assert_eq!(
