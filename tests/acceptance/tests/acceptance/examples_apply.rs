@@ -36,7 +36,7 @@ use irsa_acceptance::harness::{
     each_terraform, workspace_root, TerraformBinary, Workdir, REQUIRED_PROVIDERS,
 };
 use irsa_acceptance::issuer_support::{
-    assert_nothing_left, bounded, create_zone, ok, resource_values, snapshot, ACCOUNT_ID, REGION,
+    assert_nothing_left, bounded, bucket_for, create_zone, ok, resource_values, snapshot, REGION,
 };
 use irsa_acceptance::sandbox::{MotoConfig, Sandbox, SandboxConfig};
 use serde_json::{json, Value};
@@ -121,8 +121,8 @@ impl World {
         let moto = sandbox.moto.as_ref().expect("moto");
         let zone_id = create_zone(&moto.endpoint, ZONE).await;
         let edge = ok(Edge::start(&moto.endpoint, REGION).await);
-        edge.route("oidc.prod.example.com", &bucket("prod-cluster"));
-        edge.route("oidc.platform.example.com", &bucket("platform"));
+        edge.route("oidc.prod.example.com", &bucket_for("prod-cluster"));
+        edge.route("oidc.platform.example.com", &bucket_for("platform"));
         // The issuer check mints a token for default/my-app.
         sandbox.create_service_account("default", "my-app").await;
         World {
@@ -152,11 +152,6 @@ fn cluster_config(issuer: &str) -> FakeApiServerConfig {
         issuer: issuer.into(),
         ..Default::default()
     }
-}
-
-/// The bucket an issuer or host named `name` makes.
-fn bucket(name: &str) -> String {
-    format!("{name}-oidc-{ACCOUNT_ID}")
 }
 
 /// A kubeconfig whose context `my-cluster` reaches `server` and whose
@@ -376,7 +371,7 @@ async fn check_applied(world: &World, wds: &[(&Example, Workdir)]) {
         dev["issuer_url"],
         format!(
             "https://{}.s3.{REGION}.amazonaws.com",
-            bucket("dev-cluster")
+            bucket_for("dev-cluster")
         ),
         "{dev:#}"
     );
